@@ -1,0 +1,1 @@
+"""miglab: predict QEMU live migration."""

@@ -1,0 +1,114 @@
+"""The errors miglab raises, arranged so callers can catch as broadly as they need.
+
+```
+MiglabError                     anything miglab refuses
+ ├── UnitError (ValueError)     a size, rate or duration it cannot read
+ ├── QemuError                  what QEMU itself would refuse, with QEMU's class and text
+ ├── ScenarioError              a scenario file that cannot be read at all
+ │    └── InvalidScenarioError  a scenario with problems; ``.problems`` lists each one
+ └── LabError                   a real QEMU run that could not be set up or finished
+```
+
+Every error a user can cause names the field, the value and what would be accepted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "InvalidScenarioError",
+    "LabError",
+    "MiglabError",
+    "Problem",
+    "QemuError",
+    "ScenarioError",
+    "UnitError",
+]
+
+
+class MiglabError(Exception):
+    """Base class of every error miglab raises on purpose."""
+
+
+class UnitError(MiglabError, ValueError):
+    """A size, rate or duration that cannot be read.
+
+    Args:
+        field: where the value came from, e.g. ``"vm.memory"``.
+        value: the value as given.
+        accepted: what would have been accepted.
+        reason: an optional short reason placed before ``accepted``.
+    """
+
+    def __init__(self, field: str, value: object, accepted: str, reason: str = "") -> None:
+        self.field = field
+        self.value = value
+        self.accepted = accepted
+        detail = f"{reason}; " if reason else ""
+        super().__init__(f"{field}: cannot read {value!r}: {detail}expected {accepted}")
+
+
+class QemuError(MiglabError):
+    """QEMU would refuse this, and these are its words.
+
+    Args:
+        desc: QEMU's ``desc`` text, exactly as the QMP reply would carry it.
+        error_class: QEMU's error class (``GenericError`` or ``CommandNotFound``).
+        field: the QMP name of the parameter or capability concerned, when there is one.
+    """
+
+    def __init__(self, desc: str, error_class: str = "GenericError", field: str = "") -> None:
+        self.desc = desc
+        self.error_class = error_class
+        self.field = field
+        super().__init__(desc)
+
+    def reply(self) -> dict[str, dict[str, str]]:
+        """The QMP error reply, ``{"error": {"class": …, "desc": …}}``."""
+        return {"error": {"class": self.error_class, "desc": self.desc}}
+
+
+class ScenarioError(MiglabError):
+    """A scenario file that cannot be read (missing, not YAML/JSON, not a mapping)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario.
+
+    Attributes:
+        field: dotted path with the file's dash names, e.g. ``"parameters.downtime-limit"``.
+        value: the offending value as given (``None`` when a value is missing).
+        message: what is wrong and what would be accepted; QEMU's own text for QEMU's checks.
+        source: ``"qemu"`` for QEMU's checks, ``"miglab"`` for ours.
+    """
+
+    field: str
+    value: object
+    message: str
+    source: str = "miglab"
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-friendly dict ``{"field", "value", "message"}``."""
+        return {"field": self.field, "value": self.value, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message} (got {self.value!r})"
+
+
+class InvalidScenarioError(ScenarioError):
+    """A scenario with one or more problems; nothing runs on it.
+
+    Attributes:
+        problems: every problem found, QEMU's first failure first.
+    """
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid scenario ({len(problems)} problem(s)):\n{lines}")
+
+
+class LabError(MiglabError):
+    """A real QEMU run that could not be set up or did not finish."""

@@ -1,0 +1,185 @@
+"""QEMU's QAPI input visitor for migration commands: JSON in, typed values or QEMU's error.
+
+Before any migration rule runs, QEMU's generated QAPI code walks the command's arguments
+member by member, in the order the schema declares them, like a clerk ticking boxes on a
+form: a string where a number belongs, a number over 255 for a ``uint8``, an unknown member,
+a missing one — each has a fixed sentence (``Parameter 'multifd-channels' expects
+uint8_t``, ``Parameter 'foo' is unexpected``). These use the QMP names with dashes, unlike
+the range checks of :mod:`sim.qemu.checks`, which print C names with underscores.
+
+    >>> from sim.qemu.versions import profile
+    >>> visit_set_parameters({"multifd-channels": 256}, profile("8.2"))
+    Traceback (most recent call last):
+    ...
+    sim._exceptions.QemuError: Parameter 'multifd-channels' expects uint8_t
+
+Quirks kept on purpose: negative numbers for ``uint64``/``size`` members wrap to 2⁶⁴−n
+("Need to accept negative values for backward compatibility",
+``qobject_input_type_uint64``), and ``null`` for ``tls-creds``/``tls-hostname`` means ``""``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from sim._exceptions import QemuError
+from sim.qemu.catalog import Parameter
+from sim.qemu.versions import VersionProfile
+
+__all__ = ["visit_set_capabilities", "visit_set_parameters"]
+
+_UINT_MAX: Final = {"uint8": (255, "uint8_t"), "uint32": (2**32 - 1, "uint32_t")}
+_ENUMS: Final = {"MigMode": ("normal", "cpr-reboot"),
+                 "ZeroPageDetection": ("none", "legacy", "multifd")}
+
+
+def _invalid_type(name: str, expected: str) -> QemuError:
+    return QemuError(f"Invalid parameter type for '{name}', expected: {expected}")
+
+
+def _uint64(name: str, value: object) -> int:
+    """``qobject_input_type_uint64``: integers only, negatives wrap."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise QemuError(f"Parameter '{name}' expects uint64", field=name)
+    if value < 0:
+        if value < -(2**63):
+            raise QemuError(f"Parameter '{name}' expects uint64", field=name)
+        return value + 2**64
+    if value >= 2**64:
+        raise QemuError(f"Parameter '{name}' expects uint64", field=name)
+    return value
+
+
+def _visit_member(param: Parameter, value: object, prof: VersionProfile) -> object:
+    """Type-check one member the way the generated visitor does."""
+    name = param.name
+    kind = param.qapi_type
+    if kind in ("uint64", "size"):
+        return _uint64(name, value)
+    if kind in _UINT_MAX:
+        number = _uint64(name, value)
+        limit, ctype = _UINT_MAX[kind]
+        if number > limit:
+            raise QemuError(f"Parameter '{name}' expects {ctype}", field=name)
+        return number
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise _invalid_type(name, "boolean")
+        return value
+    if kind == "StrOrNull":
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise _invalid_type(name, "StrOrNull")
+        return value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise _invalid_type(name, "string")
+        return value
+    if kind == "MultiFDCompression" or kind in _ENUMS:
+        accepted = prof.multifd_compression if kind == "MultiFDCompression" else _ENUMS[kind]
+        if not isinstance(value, str):
+            raise _invalid_type(name, "string")
+        if value not in accepted:
+            raise QemuError(f"Parameter '{name}' does not accept value '{value}'", field=name)
+        return value
+    if kind == "BitmapMigrationNodeAliasList":
+        return _visit_bitmap_mapping(name, value)
+    raise AssertionError(f"unknown QAPI type {kind}")  # pragma: no cover - catalog bug
+
+
+def _visit_bitmap_mapping(name: str, value: object) -> object:
+    if not isinstance(value, list):
+        raise _invalid_type(name, "array")
+    for i, item in enumerate(value):
+        where = f"{name}[{i}]"
+        if not isinstance(item, Mapping):
+            raise _invalid_type(where, "object")
+        for member in ("node-name", "alias"):
+            if member not in item:
+                raise QemuError(f"Parameter '{where}.{member}' is missing")
+            if not isinstance(item[member], str):
+                raise _invalid_type(f"{where}.{member}", "string")
+        if "bitmaps" not in item:
+            raise QemuError(f"Parameter '{where}.bitmaps' is missing")
+        if not isinstance(item["bitmaps"], list):
+            raise _invalid_type(f"{where}.bitmaps", "array")
+        extra = set(item) - {"node-name", "alias", "bitmaps"}
+        if extra:
+            raise QemuError(f"Parameter '{where}.{sorted(extra)[0]}' is unexpected")
+    return value
+
+
+def visit_set_parameters(args: Mapping[str, object], prof: VersionProfile) -> dict[str, object]:
+    """Type-check the arguments of ``migrate-set-parameters``.
+
+    Members are visited in schema order, so the first type error in that order is the
+    one reported; unknown members are reported only after every known one passed.
+
+    Args:
+        args: the ``arguments`` object of the command.
+        prof: the QEMU release, which decides the members that exist.
+
+    Returns:
+        The given members with their typed values, by QMP name.
+
+    Raises:
+        QemuError: QEMU's reply to the first problem.
+    """
+    typed: dict[str, object] = {}
+    for param in prof.parameters:
+        if param.name in args:
+            typed[param.name] = _visit_member(param, args[param.name], prof)
+    for key in args:
+        if key not in typed:
+            raise QemuError(f"Parameter '{key}' is unexpected", field=str(key))
+    return typed
+
+
+def visit_set_capabilities(args: Mapping[str, object],
+                           prof: VersionProfile) -> list[tuple[str, bool]]:
+    """Type-check the arguments of ``migrate-set-capabilities``.
+
+    Args:
+        args: ``{"capabilities": [{"capability": name, "state": bool}, …]}``.
+        prof: the QEMU release, which decides the capability names that exist.
+
+    Returns:
+        ``(capability, state)`` pairs in request order.
+
+    Raises:
+        QemuError: QEMU's reply to the first problem.
+    """
+    if "capabilities" not in args:
+        raise QemuError("Parameter 'capabilities' is missing")
+    items = args["capabilities"]
+    if not isinstance(items, list):
+        raise _invalid_type("capabilities", "array")
+    names = {c.name for c in prof.capabilities}
+    out: list[tuple[str, bool]] = []
+    for i, item in enumerate(items):
+        where = f"capabilities[{i}]"
+        if not isinstance(item, Mapping):
+            raise _invalid_type(where, "object")
+        if "capability" not in item:
+            raise QemuError(f"Parameter '{where}.capability' is missing")
+        cap = item["capability"]
+        if not isinstance(cap, str):
+            raise _invalid_type(f"{where}.capability", "string")
+        if cap not in names:
+            raise QemuError(f"Parameter 'capability' does not accept value '{cap}'",
+                            field=cap)
+        if "state" not in item:
+            raise QemuError(f"Parameter '{where}.state' is missing")
+        state = item["state"]
+        if not isinstance(state, bool):
+            raise _invalid_type(f"{where}.state", "boolean")
+        extra = [k for k in item if k not in ("capability", "state")]
+        if extra:
+            raise QemuError(f"Parameter '{where}.{extra[0]}' is unexpected")
+        out.append((cap, state))
+    extra_top = [k for k in args if k != "capabilities"]
+    if extra_top:
+        raise QemuError(f"Parameter '{extra_top[0]}' is unexpected")
+    return out
