@@ -28,6 +28,7 @@ problem, each naming the field, the value and what is accepted.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Mapping
@@ -622,8 +623,8 @@ def _read_curve(r: _Reader) -> tuple[tuple[float, float], ...] | None:
         points.append((float(item[0]), float(item[1])))
     times = [t for t, _ in points]
     fracs = [f for _, f in points]
-    if (times[0] <= 0 or any(b <= a for a, b in zip(times, times[1:], strict=False))
-            or any(b < a for a, b in zip(fracs, fracs[1:], strict=False))
+    if (times[0] <= 0 or any(b <= a for a, b in itertools.pairwise(times))
+            or any(b < a for a, b in itertools.pairwise(fracs))
             or fracs[0] < 0 or fracs[-1] > 1):
         r.report("dirty-curve", raw, f"expected {accepted}")
         return None

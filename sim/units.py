@@ -30,14 +30,14 @@ from typing import Final
 from sim._exceptions import UnitError
 
 __all__ = [
+    "Bytes",
+    "BytesPerSecond",
     "GiB",
     "KiB",
     "MiB",
-    "TiB",
-    "Bytes",
-    "BytesPerSecond",
     "Milliseconds",
     "Seconds",
+    "TiB",
     "format_duration",
     "format_rate",
     "format_size",

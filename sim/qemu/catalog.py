@@ -156,6 +156,8 @@ _PARAMETER_LIST: Final = (
        "compression method of multifd channels"),
     _P("multifd-zlib-level", "uint8", 1, "", _MF, "zlib level of multifd (0-9)"),
     _P("multifd-zstd-level", "uint8", 1, "", _MF, "zstd level of multifd (0-20)"),
+    _P("multifd-qatzip-level", "uint8", 1, "", _MF, "QATzip level of multifd (1-9)",
+       since=(9, 2)),
     _P("block-bitmap-mapping", "BitmapMigrationNodeAliasList", None, "", _OT,
        "block dirty-bitmap node aliases"),
     _P("x-vcpu-dirty-limit-period", "uint64", 1000, "ms", _AC,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sim._exceptions import QemuError
 from sim.qemu.host import HostSupport
@@ -104,6 +105,57 @@ def _max_cpu_throttle(params: Mapping[str, object], caps: Mapping[str, bool],
                      field="max-cpu-throttle")
 
 
+def _id_wellformed(text: str) -> bool:
+    """``util/id.c: id_wellformed``: a letter, then letters, digits, ``-``, ``.``, ``_``."""
+    return bool(text) and text[0].isascii() and text[0].isalpha() and all(
+        c.isascii() and (c.isalnum() or c in "-._") for c in text[1:])
+
+
+def _alias_map_error(mapping: list[Any], name_to_alias: bool) -> str | None:
+    """``migration/block-dirty-bitmap.c: construct_alias_map``, first failure."""
+    seen: set[str] = set()
+    for node in mapping:
+        node_name, alias = str(node["node-name"]), str(node["alias"])
+        if not _id_wellformed(alias):
+            return f"The node alias '{alias}' is not well-formed"
+        if len(alias.encode()) > 255:
+            return f"The node alias '{alias}' is longer than 255 bytes"
+        if len(node_name.encode()) > 31:
+            return f"The node name '{node_name}' is longer than 31 bytes"
+        key = node_name if name_to_alias else alias
+        if key in seen:
+            return (f"The node name '{node_name}' is mapped twice" if name_to_alias
+                    else f"The node alias '{alias}' is used twice")
+        seen.add(key)
+        bitmaps: set[str] = set()
+        for bm in node.get("bitmaps", []):
+            if not isinstance(bm, Mapping):
+                continue
+            bname, balias = str(bm.get("name", "")), str(bm.get("alias", ""))
+            if len(balias.encode()) > 255:
+                return f"The bitmap alias '{balias}' is longer than 255 bytes"
+            if len(bname.encode()) > 1023:
+                return f"The bitmap name '{bname}' is longer than 1023 bytes"
+            bkey = bname if name_to_alias else balias
+            if bkey in bitmaps:
+                return (f"The bitmap '{node_name}'/'{bname}' is mapped twice" if name_to_alias
+                        else f"The bitmap alias '{alias}'/'{balias}' is used twice")
+            bitmaps.add(bkey)
+    return None
+
+
+def _bitmap_mapping(params: Mapping[str, object], caps: Mapping[str, bool],
+                    prof: VersionProfile, host: HostSupport) -> QemuError | None:
+    mapping = params.get("block-bitmap-mapping")
+    if not isinstance(mapping, list):
+        return None
+    detail = _alias_map_error(mapping, True) or _alias_map_error(mapping, False)
+    if detail is None:
+        return None
+    return QemuError(f"Invalid mapping given for block-bitmap-mapping: {detail}",
+                     field="block-bitmap-mapping")
+
+
 def _zero_copy_params(params: Mapping[str, object], caps: Mapping[str, bool],
                       prof: VersionProfile, host: HostSupport) -> QemuError | None:
     if not host.linux or not caps.get("zero-copy-send"):
@@ -112,6 +164,16 @@ def _zero_copy_params(params: Mapping[str, object], caps: Mapping[str, bool],
     tls = bool(params.get("tls-creds"))
     if compressed or tls:
         return QemuError(_ZERO_COPY, field="zero-copy-send")
+    return None
+
+
+def _mapped_ram_params(params: Mapping[str, object], caps: Mapping[str, bool],
+                       prof: VersionProfile, host: HostSupport) -> QemuError | None:
+    if not caps.get("mapped-ram"):
+        return None
+    if params.get("multifd-compression", "none") != "none" or bool(params.get("tls-creds")):
+        return QemuError("Mapped-ram only available for non-compressed non-TLS multifd "
+                         "migration", field="mapped-ram")
     return None
 
 
@@ -136,7 +198,7 @@ def _parameter_rules(prof: VersionProfile) -> list[tuple[str, _Rule]]:
     r: list[tuple[str, _Rule]] = []
 
     def add(name: str, rule: _Rule) -> None:
-        if prof.has_parameter(name) or name == "zero-copy-send":
+        if prof.has_parameter(name) or prof.has_capability(name):
             r.append((name, rule))
 
     add("compress-level", _range("compress-level", "compress_level", 0, 9,
@@ -163,6 +225,8 @@ def _parameter_rules(prof: VersionProfile) -> list[tuple[str, _Rule]]:
                                    "a value between 1 and 255"))
     add("multifd-zlib-level", _range("multifd-zlib-level", "multifd_zlib_level", 0, 9,
                                      "a value between 0 and 9"))
+    add("multifd-qatzip-level", _range("multifd-qatzip-level", "multifd_qatzip_level", 1, 9,
+                                       "a value between 1 and 9"))
     add("multifd-zstd-level", _range("multifd-zstd-level", "multifd_zstd_level", 0, 20,
                                      "a value between 0 and 20"))
     add("xbzrle-cache-size", _xbzrle_cache)
@@ -175,7 +239,9 @@ def _parameter_rules(prof: VersionProfile) -> list[tuple[str, _Rule]]:
                                   "a value between 0 and 1000"))
     add("announce-step", _range("announce-step", "announce_step", 1, 10000,
                                 "a value between 0 and 10000"))
+    add("block-bitmap-mapping", _bitmap_mapping)
     add("zero-copy-send", _zero_copy_params)
+    add("mapped-ram", _mapped_ram_params)
     add("x-vcpu-dirty-limit-period",
         _range("x-vcpu-dirty-limit-period", "x-vcpu-dirty-limit-period", 1, 1000,
                "a value between 1 and 1000"))
@@ -247,7 +313,7 @@ def _capability_checks(old: Mapping[str, bool], new: Mapping[str, bool],
     if on("background-snapshot"):
         out.extend(_background_snapshot(new, prof, host))
     if on("zero-copy-send") and host.linux:
-        if (not on("multifd") or on("compress") or (on("xbzrle") and v >= (8, 0))
+        if (not on("multifd") or on("compress") or on("xbzrle")
                 or params.get("multifd-compression", "none") != "none"
                 or bool(params.get("tls-creds"))):
             out.append(QemuError(_ZERO_COPY, field="zero-copy-send"))
@@ -302,9 +368,6 @@ def _background_snapshot(new: Mapping[str, bool], prof: VersionProfile,
 
 def _mapped_ram(new: Mapping[str, bool], params: Mapping[str, object]) -> list[QemuError | str]:
     out: list[QemuError | str] = []
-    if new.get("multifd") and params.get("multifd-compression", "none") != "none":
-        out.append(QemuError("Mapped-ram migration is incompatible with multifd compression",
-                             field="mapped-ram"))
     if new.get("xbzrle"):
         out.append(QemuError("Mapped-ram migration is incompatible with xbzrle",
                              field="mapped-ram"))

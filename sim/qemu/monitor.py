@@ -16,10 +16,12 @@ set and capability changes are refused while a migration is "running".
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from sim._exceptions import QemuError
+from sim.qemu._qobject import first_unvisited, qdict_order, qdict_sorted
 from sim.qemu.checks import check_capabilities, check_parameters
 from sim.qemu.host import HostSupport
 from sim.qemu.qapi import visit_set_capabilities, visit_set_parameters
@@ -49,14 +51,17 @@ class QmpMonitor:
     """
 
     def __init__(self, version: str | VersionProfile = "8.2", host: HostSupport | None = None,
-                 *, incoming: bool = False) -> None:
+                 *, incoming: bool = False, negotiated: bool | None = None,
+                 package: str = "") -> None:
         self.profile = version if isinstance(version, VersionProfile) else profile(version)
         self.host = host or HostSupport()
         self.incoming = incoming
         self.parameters: dict[str, object] = self.profile.default_parameters()
         self.capabilities: dict[str, bool] = self.profile.default_capabilities()
         self.status = "none"
-        self._negotiated: bool | None = None
+        self.package = package
+        self._negotiated: bool | None = negotiated
+        self._incoming_started = False
         self._commands: dict[str, Callable[[Mapping[str, Any]], object]] = {
             "qmp_capabilities": self._qmp_capabilities,
             "query-version": self._query_version,
@@ -68,6 +73,11 @@ class QmpMonitor:
             "migrate": self._migrate,
             "migrate_cancel": self._migrate_cancel,
             "migrate-start-postcopy": self._start_postcopy,
+            "migrate-incoming": self._migrate_incoming,
+            "migrate-continue": self._migrate_continue,
+            "migrate-pause": self._migrate_pause,
+            "migrate-recover": self._migrate_recover,
+            "query-status": self._query_status,
         }
 
     # ------------------------------------------------------------------ dispatching
@@ -80,27 +90,40 @@ class QmpMonitor:
 
         Returns:
             ``{"return": …}`` or ``{"error": {"class": …, "desc": …}}``, with ``"id"``
-            copied from the request when it has one.
+            copied from the request when it has one; keys in QEMU's own (hash) order.
         """
         reply = self._dispatch(request)
         if isinstance(request, Mapping) and "id" in request:
             reply["id"] = request["id"]
-        return reply
+        return {k: reply[k] for k in qdict_order(reply)}
+
+    def execute_text(self, line: str) -> Reply:
+        """Answer one request given as JSON text (a parse error gets QEMU's reply)."""
+        try:
+            request = json.loads(line)
+        except ValueError:
+            return QemuError("JSON parse error, expecting value").reply()
+        return self.execute(request)
 
     def _dispatch(self, request: object) -> Reply:
         if not isinstance(request, Mapping):
             return QemuError("QMP input must be a JSON object").reply()
-        command = request.get("execute")
-        if "execute" not in request:
-            return QemuError("QMP input member 'execute' is missing").reply()
-        if not isinstance(command, str):
-            return QemuError("QMP input member 'execute' must be a string").reply()
-        for key in request:
-            if key not in ("execute", "arguments", "id", "control"):
+        has_execute = False
+        for key in qdict_order(request):  # qmp_dispatch_check_obj walks the QDict
+            value = request[key]
+            if key == "execute":
+                if not isinstance(value, str):
+                    return QemuError("QMP input member 'execute' must be a string").reply()
+                has_execute = True
+            elif key == "arguments":
+                if not isinstance(value, Mapping):
+                    return QemuError("QMP input member 'arguments' must be an object").reply()
+            elif key != "id":
                 return QemuError(f"QMP input member '{key}' is unexpected").reply()
-        args = request.get("arguments", {})
-        if not isinstance(args, Mapping):
-            return QemuError("QMP input member 'arguments' must be an object").reply()
+        if not has_execute:
+            return QemuError("QMP input lacks member 'execute'").reply()
+        command = str(request["execute"])
+        args: Mapping[str, Any] = request.get("arguments", {})
         if self._negotiated is None:
             # A session that does not open with qmp_capabilities is taken as negotiated.
             self._negotiated = command != "qmp_capabilities"
@@ -112,32 +135,31 @@ class QmpMonitor:
             return QemuError(f"The command {command} has not been found",
                              "CommandNotFound").reply()
         try:
-            return {"return": handler(args)}
+            return {"return": qdict_sorted(handler(args))}
         except QemuError as err:
             return err.reply()
 
     # ------------------------------------------------------------------ commands
 
     @staticmethod
-    def _no_arguments(args: Mapping[str, Any]) -> None:
-        for key in args:
-            raise QemuError(f"Parameter '{key}' is unexpected")
+    def _no_arguments(args: Mapping[str, Any], known: tuple[str, ...] = ()) -> None:
+        extra = first_unvisited(args, [k for k in known if k in args])
+        if extra is not None:
+            raise QemuError(f"Parameter '{extra}' is unexpected")
 
     def _qmp_capabilities(self, args: Mapping[str, Any]) -> object:
         if self._negotiated:
             raise QemuError("Capabilities negotiation is already complete, command ignored",
                             "CommandNotFound")
-        for key in args:
-            if key != "enable":
-                raise QemuError(f"Parameter '{key}' is unexpected")
+        self._no_arguments(args, ("enable",))
         self._negotiated = True
         return {}
 
     def _query_version(self, args: Mapping[str, Any]) -> object:
         self._no_arguments(args)
         major, minor = self.profile.version
-        return {"qemu": {"micro": self.profile.micro, "minor": minor, "major": major},
-                "package": ""}
+        return {"qemu": {"major": major, "minor": minor, "micro": self.profile.micro},
+                "package": self.package}
 
     def _query_parameters(self, args: Mapping[str, Any]) -> object:
         self._no_arguments(args)
@@ -146,17 +168,18 @@ class QmpMonitor:
 
     def _query_capabilities(self, args: Mapping[str, Any]) -> object:
         self._no_arguments(args)
-        return [{"state": state, "capability": name}
+        return [{"capability": name, "state": state}
                 for name, state in self.capabilities.items()]
 
     def _set_parameters(self, args: Mapping[str, Any]) -> object:
         typed = visit_set_parameters(args, self.profile)
-        merged = self.parameters | typed
-        check_parameters(merged, self.capabilities, self.profile, self.host).raise_first()
         if not self.profile.multifd_levels_over_qmp:
-            # 8.2 and earlier never copy these two into the live state (§10 quirk).
+            # 8.2 and earlier never copy these two into the merged or live state, so they
+            # are neither range-checked nor applied (migrate_params_test_apply quirk).
             typed.pop("multifd-zlib-level", None)
             typed.pop("multifd-zstd-level", None)
+        merged = self.parameters | typed
+        check_parameters(merged, self.capabilities, self.profile, self.host).raise_first()
         self.parameters.update(typed)
         return {}
 
@@ -177,12 +200,11 @@ class QmpMonitor:
         return {} if self.status == "none" else {"status": self.status}
 
     def _migrate(self, args: Mapping[str, Any]) -> object:
-        if "uri" not in args:
-            raise QemuError("Parameter 'uri' is missing")
-        if not isinstance(args["uri"], str):
-            raise QemuError("Invalid parameter type for 'uri', expected: string")
+        _require_str(args, "uri")
         if self.status in _RUNNING:
             raise QemuError(_ACTIVE)
+        if self.incoming:
+            raise QemuError("Guest is waiting for an incoming migration")
         if self.status == "completed":
             raise QemuError("Can't migrate the vm that was paused due to previous migration")
         self.status = "active"
@@ -201,4 +223,45 @@ class QmpMonitor:
                             "of migration")
         if self.status == "none":
             raise QemuError("Postcopy must be started after migration has been started")
+        if self.status == "active":
+            self.status = "postcopy-active"
         return {}
+
+    def _migrate_incoming(self, args: Mapping[str, Any]) -> object:
+        _require_str(args, "uri")
+        self._no_arguments(args, ("uri",))
+        if self._incoming_started:
+            raise QemuError("The incoming migration has already been started")
+        if not self.incoming:
+            raise QemuError("'-incoming' was not specified on the command line")
+        self._incoming_started = True
+        return {}
+
+    def _migrate_continue(self, args: Mapping[str, Any]) -> object:
+        _require_str(args, "state")
+        self._no_arguments(args, ("state",))
+        if self.status != args["state"]:
+            raise QemuError(f"Migration not in expected state: {self.status}")
+        return {}
+
+    def _migrate_pause(self, args: Mapping[str, Any]) -> object:
+        self._no_arguments(args)
+        raise QemuError("migrate-pause is currently only supported during postcopy-active "
+                        "state")
+
+    def _migrate_recover(self, args: Mapping[str, Any]) -> object:
+        _require_str(args, "uri")
+        self._no_arguments(args, ("uri",))
+        raise QemuError("Migrate recover can only be run when postcopy is paused.")
+
+    def _query_status(self, args: Mapping[str, Any]) -> object:
+        self._no_arguments(args)
+        status = "inmigrate" if self.incoming else "running"
+        return {"status": status, "singlestep": False, "running": status == "running"}
+
+
+def _require_str(args: Mapping[str, Any], name: str) -> None:
+    if name not in args:
+        raise QemuError(f"Parameter '{name}' is missing")
+    if not isinstance(args[name], str):
+        raise QemuError(f"Invalid parameter type for '{name}', expected: string")

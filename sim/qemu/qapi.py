@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from sim._exceptions import QemuError
+from sim.qemu._qobject import first_unvisited
 from sim.qemu.catalog import Parameter
 from sim.qemu.versions import VersionProfile
 
@@ -81,7 +82,7 @@ def _visit_member(param: Parameter, value: object, prof: VersionProfile) -> obje
         accepted = prof.multifd_compression if kind == "MultiFDCompression" else _ENUMS[kind]
         if not isinstance(value, str):
             raise _invalid_type(name, "string")
-        if value not in accepted:
+        if value not in accepted:  # input_type_enum prints the bare member name
             raise QemuError(f"Parameter '{name}' does not accept value '{value}'", field=name)
         return value
     if kind == "BitmapMigrationNodeAliasList":
@@ -105,10 +106,28 @@ def _visit_bitmap_mapping(name: str, value: object) -> object:
             raise QemuError(f"Parameter '{where}.bitmaps' is missing")
         if not isinstance(item["bitmaps"], list):
             raise _invalid_type(f"{where}.bitmaps", "array")
-        extra = set(item) - {"node-name", "alias", "bitmaps"}
-        if extra:
-            raise QemuError(f"Parameter '{where}.{sorted(extra)[0]}' is unexpected")
+        for j, bitmap in enumerate(item["bitmaps"]):
+            _visit_bitmap_alias(f"{where}.bitmaps[{j}]", bitmap)
+        extra = first_unvisited(item, [k for k in ("node-name", "alias", "bitmaps")
+                                       if k in item])
+        if extra is not None:
+            raise QemuError(f"Parameter '{where}.{extra}' is unexpected")
     return value
+
+
+def _visit_bitmap_alias(where: str, bitmap: object) -> None:
+    if not isinstance(bitmap, Mapping):
+        raise _invalid_type(where, "object")
+    for member in ("name", "alias"):
+        if member not in bitmap:
+            raise QemuError(f"Parameter '{where}.{member}' is missing")
+        if not isinstance(bitmap[member], str):
+            raise _invalid_type(f"{where}.{member}", "string")
+    if "transform" in bitmap and not isinstance(bitmap["transform"], Mapping):
+        raise _invalid_type(f"{where}.transform", "object")
+    extra = first_unvisited(bitmap, [k for k in ("name", "alias", "transform") if k in bitmap])
+    if extra is not None:
+        raise QemuError(f"Parameter '{where}.{extra}' is unexpected")
 
 
 def visit_set_parameters(args: Mapping[str, object], prof: VersionProfile) -> dict[str, object]:
@@ -131,9 +150,9 @@ def visit_set_parameters(args: Mapping[str, object], prof: VersionProfile) -> di
     for param in prof.parameters:
         if param.name in args:
             typed[param.name] = _visit_member(param, args[param.name], prof)
-    for key in args:
-        if key not in typed:
-            raise QemuError(f"Parameter '{key}' is unexpected", field=str(key))
+    extra = first_unvisited(args, typed)
+    if extra is not None:
+        raise QemuError(f"Parameter '{extra}' is unexpected", field=extra)
     return typed
 
 
@@ -175,11 +194,11 @@ def visit_set_capabilities(args: Mapping[str, object],
         state = item["state"]
         if not isinstance(state, bool):
             raise _invalid_type(f"{where}.state", "boolean")
-        extra = [k for k in item if k not in ("capability", "state")]
-        if extra:
-            raise QemuError(f"Parameter '{where}.{extra[0]}' is unexpected")
+        extra = first_unvisited(item, ("capability", "state"))
+        if extra is not None:
+            raise QemuError(f"Parameter '{where}.{extra}' is unexpected")
         out.append((cap, state))
-    extra_top = [k for k in args if k != "capabilities"]
-    if extra_top:
-        raise QemuError(f"Parameter '{extra_top[0]}' is unexpected")
+    extra_top = first_unvisited(args, ("capabilities",))
+    if extra_top is not None:
+        raise QemuError(f"Parameter '{extra_top}' is unexpected")
     return out

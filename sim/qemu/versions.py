@@ -99,8 +99,8 @@ _VDL_NEW = "Parameter 'vcpu_dirty_limit' must be greater than 1 MB/s"
 VERSIONS: Final[dict[str, VersionProfile]] = {
     v.name: v
     for v in (
-        VersionProfile("7.2", (7, 2), 0, ("none", "zlib", "zstd"),
-                       refuses_postcopy_multifd=False, refuses_multifd_compress=False,
+        VersionProfile("7.2", (7, 2), 22, ("none", "zlib", "zstd"),
+                       refuses_postcopy_multifd=False, refuses_multifd_compress=True,
                        refuses_xbzrle_mixes=False, multifd_levels_over_qmp=False),
         VersionProfile("8.1", (8, 1), 0, ("none", "zlib", "zstd"),
                        refuses_postcopy_multifd=True, refuses_multifd_compress=True,

@@ -1,0 +1,152 @@
+"""The ``miglab`` command line.
+
+Each subcommand is a thin shell around one call into the library: read the input, call
+``sim``, print. Errors a user can cause are printed as one clear message and exit 1;
+nothing prints a traceback at them.
+
+    miglab validate scenario.yaml          # QEMU's own first error, then every other problem
+    miglab qmp --qemu 7.2 commands.jsonl   # replies as that QEMU would send them
+    miglab simulate scenario.yaml --json   # the predicted query-migrate result
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from sim._exceptions import MiglabError
+from sim.qemu import VERSIONS, HostSupport, QmpMonitor
+from sim.scenario import load_scenario, validate
+
+app = typer.Typer(
+    name="miglab",
+    help="Predict, compare and check QEMU live-migration policies.\n\n"
+         "Scenarios are YAML/JSON files with QMP's parameter and capability names; see the "
+         "README for the format.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_QEMU_HELP = "QEMU release to behave as: " + ", ".join(VERSIONS)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"miglab: {message}", err=True)
+    return typer.Exit(1)
+
+
+@app.command("validate")
+def validate_cmd(
+    file: Annotated[Path, typer.Argument(help="scenario file (YAML or JSON)")],
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON report")] = False,
+) -> None:
+    """Check a scenario exactly as QEMU would; exit 0 when valid, 1 otherwise.
+
+    The first line is the error QEMU itself would give (its first failure); every other
+    problem follows, each with the field, the value and what is accepted.
+    """
+    report = validate(file)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2, default=str))
+    elif report.valid:
+        typer.echo(f"{file}: valid")
+        for text in report.assumptions:
+            typer.echo(f"  assumed: {text}")
+    else:
+        first = report.qemu_error
+        if first is not None:
+            typer.echo(f"QEMU would reply: {first.message}")
+        typer.echo(f"{file}: {len(report.problems)} problem(s):")
+        for p in report.problems:
+            tag = "qemu" if p.source == "qemu" else "miglab"
+            typer.echo(f"  [{tag}] {p.field} = {json.dumps(p.value, default=str)}: {p.message}")
+    raise typer.Exit(0 if report.valid else 1)
+
+
+@app.command("qmp")
+def qmp_cmd(
+    file: Annotated[str, typer.Argument(help="file of QMP commands (JSON lines or one "
+                                             "JSON array); '-' reads standard input")] = "-",
+    qemu: Annotated[str, typer.Option("--qemu", help=_QEMU_HELP)] = "8.2",
+    incoming: Annotated[bool, typer.Option(
+        help="behave as a destination started with -incoming")] = False,
+    no_userfaultfd: Annotated[bool, typer.Option(
+        "--no-userfaultfd", help="the host lacks userfaultfd (postcopy unsupported)")] = False,
+) -> None:
+    """Answer QMP commands as QEMU VERSION would, one reply per line.
+
+    State carries over between commands as in one QEMU process. A session that does not
+    start with qmp_capabilities is taken as already negotiated.
+    """
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        mon = QmpMonitor(qemu, HostSupport(userfaultfd=not no_userfaultfd), incoming=incoming)
+    except (OSError, MiglabError) as err:
+        raise _fail(str(err)) from err
+    stripped = text.strip()
+    if stripped.startswith("["):
+        try:
+            requests = json.loads(stripped)
+        except ValueError as err:
+            raise _fail(f"{file}: not a JSON array of commands: {err}") from err
+        for request in requests:
+            typer.echo(json.dumps(mon.execute(request)))
+        return
+    for line in text.splitlines():
+        if line.strip():
+            typer.echo(json.dumps(mon.execute_text(line)))
+
+
+@app.command("simulate")
+def simulate_cmd(
+    file: Annotated[Path, typer.Argument(help="scenario file (YAML or JSON)")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    timeline: Annotated[Path | None, typer.Option(
+        help="write the per-window timeline to this CSV file")] = None,
+    seed: Annotated[int | None, typer.Option(help="override the scenario's seed")] = None,
+) -> None:
+    """Predict one migration: converged or not, total time, downtime, data sent."""
+    from sim.engine import simulate
+    from sim.summary import describe
+
+    try:
+        scenario = load_scenario(file)
+        result = simulate(scenario, seed=seed)
+    except MiglabError as err:
+        raise _fail(str(err)) from err
+    if timeline is not None:
+        result.timeline_frame().to_csv(timeline, index=False)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=_json_default))
+    else:
+        typer.echo(describe(scenario, result))
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+@app.command("serve")
+def serve_cmd(
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 8501,
+) -> None:
+    """Start the dashboard (streamlit) on 127.0.0.1."""
+    import subprocess
+
+    app_py = Path(__file__).resolve().parent.parent / "app.py"
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.headless", "true",
+           "--server.address", "127.0.0.1", "--server.port", str(port),
+           "--browser.gatherUsageStats", "false"]
+    raise typer.Exit(subprocess.call(cmd))
+
+
+def main() -> None:
+    """Entry point of the ``miglab`` console script."""
+    app()

@@ -1,0 +1,58 @@
+"""Plain-text verdicts: one migration's outcome in the words an operator reads first.
+
+    >>> print(describe(scenario, result))            # doctest: +SKIP
+    web-8g (QEMU 8.2): converged in 1 min 4 s, downtime 212 ms, 9.1 GiB sent, 7 syncs
+"""
+
+from __future__ import annotations
+
+from sim.result import Result
+from sim.scenario import Scenario
+from sim.units import format_duration, format_rate, format_size
+
+__all__ = ["describe", "verdict"]
+
+
+def verdict(result: Result) -> str:
+    """A one-line verdict, e.g. ``"converged in 12.3 s, downtime 180 ms"``."""
+    if result.converged:
+        return (f"converged in {format_duration(result.total_time_ms / 1000)}, downtime "
+                f"{result.downtime_ms:.0f} ms")
+    why = f": {result.reason}" if result.reason else ""
+    return f"did not converge ({result.status} after " \
+           f"{format_duration(result.total_time_ms / 1000)}){why}"
+
+
+def describe(scenario: Scenario, result: Result) -> str:
+    """A short multi-line summary of a simulated (or measured) migration."""
+    ram = result.ram
+    lines = [
+        f"{scenario.name} (QEMU {scenario.qemu.name}, seed {result.seed}): {verdict(result)}",
+        f"  guest       {format_size(scenario.vm.memory_bytes)}, {scenario.vm.vcpus} vCPU(s)",
+        f"  link        {format_rate(scenario.host.link_Bps)}; max-bandwidth "
+        + (format_rate(scenario.parameters.max_bandwidth)
+           if scenario.parameters.max_bandwidth >= 10 else "unlimited")
+        + f"; downtime-limit {scenario.parameters.downtime_limit} ms",
+        f"  status      {result.status}",
+        f"  total-time  {result.total_time_ms:.0f} ms   setup-time {result.setup_time_ms:.0f} ms",
+        f"  downtime    {result.downtime_ms:.0f} ms   expected-downtime "
+        f"{result.expected_downtime_ms:.0f} ms",
+        f"  transferred {format_size(ram.transferred)} in {ram.dirty_sync_count} syncs "
+        f"({ram.mbps:.0f} Mbit/s)",
+    ]
+    if result.guest.throttle_peak_pct:
+        lines.append(f"  throttle    peak {result.guest.throttle_peak_pct:.0f} %, "
+                     f"{result.guest.throttle_cpu_s:.1f} vCPU-s taken from the guest")
+    if result.guest.postcopy_faults:
+        lines.append(f"  postcopy    {result.guest.postcopy_faults} faults, blocktime "
+                     f"{result.guest.postcopy_blocktime_ms:.0f} ms, exposure "
+                     f"{result.guest.exposure_s:.1f} s")
+    if result.plateau_bytes is not None:
+        lines.append(f"  plateau     pending settled at {format_size(result.plateau_bytes)}")
+    for action in result.actions:
+        value = "" if action.value is None else f" {action.value:g}"
+        lines.append(f"  {action.time_s:8.1f} s  {action.actor}: {action.action}{value}"
+                     + (f" ({action.reason})" if action.reason else ""))
+    for text in scenario.assumptions:
+        lines.append(f"  assumed     {text}")
+    return "\n".join(lines)
