@@ -818,14 +818,18 @@ def _check_qemu(raw_params: object, raw_caps: object, prof: VersionProfile, host
         problems.append(Problem("capabilities", raw_caps,
                                 "expected a mapping of capability names to true/false"))
         raw_caps = {}
+    # YAML allows keys JSON cannot have (1, true, null); QMP would receive them as text.
+    raw_caps = {str(k): v for k, v in raw_caps.items()}
     new_caps = dict(caps)
-    for name, state in raw_caps.items():
+    for i, (name, state) in enumerate(raw_caps.items()):
+        # As one migrate-set-capabilities listing them in file order: item i.
         try:
-            visit_set_capabilities({"capabilities": [{"capability": name, "state": state}]},
-                                   prof)
-            new_caps[name] = bool(state)
+            for cap, on in visit_set_capabilities(
+                    {"capabilities": [{"capability": name, "state": state}]}, prof):
+                new_caps[cap] = on
         except QemuError as err:
-            qemu_problems.append(Problem(f"capabilities.{name}", state, err.desc, "qemu"))
+            desc = err.desc.replace("'capabilities[0].", f"'capabilities[{i}].")
+            qemu_problems.append(Problem(f"capabilities.{name}", state, desc, "qemu"))
     outcome = check_capabilities(caps, new_caps, params, prof, host, incoming=True,
                                  collect=True)
     qemu_problems += [_qemu_problem(e, "capabilities", raw_caps) for e in outcome.errors]
@@ -839,14 +843,18 @@ def _check_qemu(raw_params: object, raw_caps: object, prof: VersionProfile, host
         problems.append(Problem("parameters", raw_params,
                                 "expected a mapping of migrate-set-parameters arguments"))
         raw_params = {}
+    raw_params = {str(k): v for k, v in raw_params.items()}
     typed: dict[str, object] = {}
-    for name, value in raw_params.items():
+    # QEMU's visitor walks the schema's members in order and finds unknown ones last.
+    order = {p.name: i for i, p in enumerate(prof.parameters)}
+    for name, value in sorted(raw_params.items(), key=lambda kv: order.get(kv[0], len(order))):
         try:
             typed.update(visit_set_parameters({name: value}, prof))
         except QemuError as err:
             qemu_problems.append(Problem(f"parameters.{name}", value, err.desc, "qemu"))
     merged = params | typed
-    outcome = check_parameters(merged, new_caps, prof, host, collect=True)
+    # QEMU's mapped-ram rule reads the stored (pre-request) values: here, the defaults.
+    outcome = check_parameters(merged, new_caps, prof, host, current=params, collect=True)
     qemu_problems += [_qemu_problem(e, "parameters", raw_params) for e in outcome.errors]
     assumptions += outcome.assumptions
     problems[:0] = qemu_problems

@@ -83,7 +83,9 @@ _DURATION_UNITS = {
     "h": 3600.0,
 }
 
-SIZE_HELP: Final = "bytes as an integer, or a number with a binary suffix such as 64M, 8G, 4KiB, 2MiB"
+SIZE_HELP: Final = (
+    "bytes as an integer, or a number with a binary suffix such as 64M, 8G, 4KiB, 2MiB"
+)
 RATE_HELP: Final = (
     "bytes/s as a number, or a string such as 10Gbit/s, 1.25GB/s, 200MiB/s, 128M/s"
 )
@@ -114,11 +116,11 @@ def parse_size(value: object, *, field: str = "size") -> Bytes:
     if isinstance(value, int):
         if value < 0:
             raise UnitError(field, value, SIZE_HELP, "a size cannot be negative")
-        return value
+        return _at_most_2_64(value, field, value)
     if isinstance(value, float):
         if not math.isfinite(value) or value < 0 or value != int(value):
             raise UnitError(field, value, SIZE_HELP, "a byte count must be a whole number")
-        return int(value)
+        return _at_most_2_64(int(value), field, value)
     if not isinstance(value, str):
         raise UnitError(field, value, SIZE_HELP)
     match = _SIZE_RE.match(value)
@@ -139,6 +141,9 @@ def parse_size(value: object, *, field: str = "size") -> Bytes:
         )
     else:
         raise UnitError(field, value, SIZE_HELP, f"unknown size suffix '{match.group('unit')}'")
+    digits = match.group("num")
+    if digits.isdigit():  # whole numbers stay exact beyond 2^53
+        return _at_most_2_64(int(digits) * mult, field, value)
     number = _number(match)
     if not math.isfinite(number):
         raise UnitError(field, value, SIZE_HELP)
@@ -148,6 +153,12 @@ def parse_size(value: object, *, field: str = "size") -> Bytes:
     if result >= 2**64:
         raise UnitError(field, value, SIZE_HELP, "too large (at most 2^64-1 bytes)")
     return int(result)
+
+
+def _at_most_2_64(n_bytes: int, field: str, value: object) -> Bytes:
+    if n_bytes >= 2**64:
+        raise UnitError(field, value, SIZE_HELP, "too large (at most 2^64-1 bytes)")
+    return n_bytes
 
 
 def parse_rate(value: object, *, field: str = "rate") -> BytesPerSecond:
@@ -172,7 +183,7 @@ def parse_rate(value: object, *, field: str = "rate") -> BytesPerSecond:
     if isinstance(value, (int, float)):
         if not math.isfinite(value) or value < 0:
             raise UnitError(field, value, RATE_HELP, "a rate must be a finite number ≥ 0")
-        return float(value)
+        return float(value) + 0.0  # + 0.0 turns -0.0 into 0.0
     if not isinstance(value, str):
         raise UnitError(field, value, RATE_HELP)
     text = value.strip()
@@ -185,8 +196,11 @@ def parse_rate(value: object, *, field: str = "rate") -> BytesPerSecond:
         raise UnitError(field, value, RATE_HELP)
     unit = match.group("unit")
     if text.lower().endswith("ps") and not text.endswith("/s"):
-        # "10Gbps" / "100Mbps": decimal bits per second
-        unit = unit + "bit" if unit.lower() in _DECIMAL_PREFIX else unit
+        # "10Gbps" / "100Mbps": decimal bits per second; "125MBps": decimal bytes per second.
+        # The unit pattern is greedy, so it swallowed the "ps"; drop it again.
+        unit = unit[:-2]
+        if not unit:
+            raise UnitError(field, value, RATE_HELP, "'ps' needs a unit such as Gbps or MBps")
     factor = _rate_factor(unit, per_second)
     if factor is None:
         raise UnitError(field, value, RATE_HELP, f"unknown rate unit '{unit}'")
@@ -234,7 +248,7 @@ def parse_duration(value: object, *, field: str = "duration") -> Seconds:
     if isinstance(value, (int, float)):
         if not math.isfinite(value) or value < 0:
             raise UnitError(field, value, DURATION_HELP, "a duration must be a finite number ≥ 0")
-        return float(value)
+        return float(value) + 0.0  # + 0.0 turns -0.0 into 0.0
     if not isinstance(value, str):
         raise UnitError(field, value, DURATION_HELP)
     match = _DURATION_RE.match(value)

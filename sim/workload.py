@@ -13,9 +13,9 @@ interpolated linearly and flat after the last point (the hot set is saturated).
 (``1 − throttle``) for CPU-bound workloads (spec §7.3).
 
     >>> from sim.workload import dirty_model
-    >>> m = dirty_model(Workload(dirty_rate_Bps=100 * MiB, working_set_bytes=GiB), 4 * GiB)
-    >>> round(m.distinct_bytes(1.0) / MiB)
-    96
+    >>> m = dirty_model(Workload(dirty_rate_Bps=100 * 2**20, working_set_bytes=2**30), 2**32)
+    >>> round(m.distinct_bytes(1.0) / 2**20)  # 1024·(1 − e^(−100/1024)) MiB
+    95
 
 Presets live in ``data/workloads/*.yaml`` and are loaded by :mod:`sim.scenario`
 (``workload: {preset: memcached}``); :func:`preset_names` lists them.
@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sim.scenario import Workload, data_path
-from sim.units import GiB, MiB
 
 __all__ = [
     "CurveDirtying",
@@ -50,8 +49,15 @@ class DirtyModel(Protocol):
         nominal_rate_Bps: the dirty rate a user would quote (``calc-dirty-rate``'s number).
     """
 
-    hot_bytes: float
-    nominal_rate_Bps: float
+    @property
+    def hot_bytes(self) -> float:
+        """Where the writes fall."""
+        ...
+
+    @property
+    def nominal_rate_Bps(self) -> float:
+        """The quoted dirty rate."""
+        ...
 
     def distinct_bytes(self, tau_s: float) -> float:
         """Bytes of distinct pages dirtied in ``tau_s`` seconds of guest run time."""
@@ -161,5 +167,3 @@ def preset_names() -> list[str]:
     folder = data_path("workloads")
     return sorted(p.stem for p in folder.glob("*.yaml")) if folder.exists() else []
 
-
-_ = (GiB, MiB)  # re-exported for the doctest above

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from sim._exceptions import LabError
+
 PAGE_SIZE = 4096
 GUEST_DIR = Path(__file__).resolve().parents[2] / "lab" / "guest"
 GUEST_ELF = GUEST_DIR / "build" / "miglab-guest.elf"
@@ -34,7 +36,7 @@ Content = Literal["zero", "text", "random"]
 _FIELD = re.compile(r"(\w+)=(\S+)")
 
 
-class GuestBuildError(RuntimeError):
+class GuestBuildError(LabError):
     """The guest kernel could not be built (missing tools or a compile error)."""
 
 

@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from sim._exceptions import LabError
 from sim.lab.guest import GuestLog, GuestWorkload, build_guest, parse_log
 from sim.lab.qmp import QMPClient
 
@@ -38,11 +40,11 @@ _UNIX_PATH_MAX = 107
 _POLL_S = 0.05
 
 
-class QemuNotFoundError(RuntimeError):
+class QemuNotFoundError(LabError):
     """qemu-system-x86_64 is not installed."""
 
 
-class QemuExitedError(RuntimeError):
+class QemuExitedError(LabError):
     """A QEMU process ended while the lab still needed it."""
 
 
@@ -118,6 +120,20 @@ class QemuProcess:
                 )
             time.sleep(_POLL_S)
 
+    def vcpu_seconds(self) -> float:
+        """CPU time the vCPU threads have run so far, in seconds (from ``/proc``).
+
+        The guest spins, so a vCPU thread is busy whenever it is scheduled: its
+        CPU time over a window, divided by the window, is the share of time the
+        guest could run (less than 1 when throttled or when the host is busy).
+        """
+        ticks = 0
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            if (task / "comm").read_text().startswith("CPU "):
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def check_running(self) -> None:
         """Raise :class:`QemuExitedError`, with QEMU's stderr, if QEMU has ended."""
         code = self.process.poll()
@@ -173,6 +189,7 @@ def qemu_command(vm: VMSpec, kernel: Path, qmp_path: Path, serial_path: Path) ->
         find_qemu(),
         "-accel", vm.accel,
         "-machine", "pc",
+        "-name", "miglab,debug-threads=on",  # names vCPU threads "CPU n/TCG"
         "-m", str(vm.memory_mib),
         "-smp", str(vm.vcpus),
         "-nodefaults",

@@ -29,26 +29,30 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from sim._exceptions import LabError, QemuError
+
 JSONObject = dict[str, Any]
 
 _CONNECT_RETRY_S = 0.02
 
 
-class QMPError(Exception):
+class QMPError(QemuError):
     """QEMU answered a command with an error.
 
+    A real QEMU's refusal, so it is a :class:`~sim.QemuError` like the
+    simulator's own.
+
     Attributes:
-        cls: QEMU's error class, e.g. ``"GenericError"``.
+        cls: QEMU's error class, e.g. ``"GenericError"`` (also ``error_class``).
         desc: QEMU's human-readable message, verbatim.
     """
 
     def __init__(self, cls: str, desc: str) -> None:
-        super().__init__(f"{cls}: {desc}")
+        super().__init__(desc, error_class=cls)
         self.cls = cls
-        self.desc = desc
 
 
-class QMPProtocolError(Exception):
+class QMPProtocolError(LabError):
     """The peer closed the connection or sent something that is not QMP."""
 
 

@@ -167,11 +167,21 @@ def _zero_copy_params(params: Mapping[str, object], caps: Mapping[str, bool],
     return None
 
 
-def _mapped_ram_params(params: Mapping[str, object], caps: Mapping[str, bool],
-                       prof: VersionProfile, host: HostSupport) -> QemuError | None:
+def _mapped_ram_params(current: Mapping[str, object]) -> _Rule:
+    """Row 22 reads the *current* compression and TLS (``migrate_multifd_compression()``,
+    ``migrate_tls()``), not the request: QEMU accepts a request that turns compression on
+    and refuses every later one."""
+    def rule(params: Mapping[str, object], caps: Mapping[str, bool], prof: VersionProfile,
+             host: HostSupport) -> QemuError | None:
+        return _mapped_ram_conflict(current, caps)
+    return rule
+
+
+def _mapped_ram_conflict(current: Mapping[str, object],
+                         caps: Mapping[str, bool]) -> QemuError | None:
     if not caps.get("mapped-ram"):
         return None
-    if params.get("multifd-compression", "none") != "none" or bool(params.get("tls-creds")):
+    if current.get("multifd-compression", "none") != "none" or bool(current.get("tls-creds")):
         return QemuError("Mapped-ram only available for non-compressed non-TLS multifd "
                          "migration", field="mapped-ram")
     return None
@@ -193,7 +203,8 @@ def _direct_io(params: Mapping[str, object], caps: Mapping[str, bool],
     return "the host supports O_DIRECT (host.support.direct-io)"
 
 
-def _parameter_rules(prof: VersionProfile) -> list[tuple[str, _Rule]]:
+def _parameter_rules(prof: VersionProfile,
+                     current: Mapping[str, object]) -> list[tuple[str, _Rule]]:
     """The checks of ``migrate_params_check`` for ``prof``, in QEMU's order."""
     r: list[tuple[str, _Rule]] = []
 
@@ -241,7 +252,7 @@ def _parameter_rules(prof: VersionProfile) -> list[tuple[str, _Rule]]:
                                 "a value between 0 and 10000"))
     add("block-bitmap-mapping", _bitmap_mapping)
     add("zero-copy-send", _zero_copy_params)
-    add("mapped-ram", _mapped_ram_params)
+    add("mapped-ram", _mapped_ram_params(current))
     add("x-vcpu-dirty-limit-period",
         _range("x-vcpu-dirty-limit-period", "x-vcpu-dirty-limit-period", 1, 1000,
                "a value between 1 and 1000"))
@@ -252,6 +263,7 @@ def _parameter_rules(prof: VersionProfile) -> list[tuple[str, _Rule]]:
 
 def check_parameters(params: Mapping[str, object], caps: Mapping[str, bool],
                      prof: VersionProfile, host: HostSupport | None = None, *,
+                     current: Mapping[str, object] | None = None,
                      collect: bool = False) -> CheckOutcome:
     """Run ``migrate_params_check`` on a merged parameter set.
 
@@ -261,6 +273,8 @@ def check_parameters(params: Mapping[str, object], caps: Mapping[str, bool],
         caps: the current capabilities (the zero-copy rule reads ``zero-copy-send``).
         prof: the QEMU release.
         host: host facts; defaults to :class:`HostSupport`.
+        current: the parameters before the request (the mapped-ram rule reads these, as
+            QEMU reads its stored state); defaults to ``params``.
         collect: keep going after the first failure, to list every problem.
 
     Returns:
@@ -268,7 +282,7 @@ def check_parameters(params: Mapping[str, object], caps: Mapping[str, bool],
     """
     host = host or HostSupport()
     outcome = CheckOutcome()
-    for _name, rule in _parameter_rules(prof):
+    for _name, rule in _parameter_rules(prof, params if current is None else current):
         found = rule(params, caps, prof, host)
         if isinstance(found, QemuError):
             outcome.errors.append(found)
@@ -283,7 +297,8 @@ def check_parameters(params: Mapping[str, object], caps: Mapping[str, bool],
 
 def _capability_checks(old: Mapping[str, bool], new: Mapping[str, bool],
                        params: Mapping[str, object], prof: VersionProfile,
-                       host: HostSupport, incoming: bool) -> list[QemuError | str]:
+                       host: HostSupport, incoming: bool,
+                       incoming_started: bool) -> list[QemuError | str]:
     """Every finding of ``migrate_caps_check`` in QEMU's order (errors and assumptions)."""
     out: list[QemuError | str] = []
     on = new.get
@@ -312,11 +327,17 @@ def _capability_checks(old: Mapping[str, bool], new: Mapping[str, bool],
                                  field="postcopy-ram"))
     if on("background-snapshot"):
         out.extend(_background_snapshot(new, prof, host))
-    if on("zero-copy-send") and host.linux:
-        if (not on("multifd") or on("compress") or on("xbzrle")
-                or params.get("multifd-compression", "none") != "none"
-                or bool(params.get("tls-creds"))):
-            out.append(QemuError(_ZERO_COPY, field="zero-copy-send"))
+    if on("zero-copy-send") and not host.linux:
+        out.append(QemuError("Zero copy currently only available on Linux",
+                             field="zero-copy-send"))
+    elif on("zero-copy-send") and (
+            not on("multifd") or on("compress") or on("xbzrle")
+            or params.get("multifd-compression", "none") != "none"
+            or bool(params.get("tls-creds"))):
+        out.append(QemuError(_ZERO_COPY, field="zero-copy-send"))
+    if (v < (8, 0) and on("multifd") and incoming
+            and not host.multi_channel_transport):
+        out.append(QemuError("multifd is not supported by current protocol", field="multifd"))
     if on("postcopy-preempt"):
         if not on("postcopy-ram"):
             out.append(QemuError("Postcopy preempt requires postcopy-ram",
@@ -324,8 +345,15 @@ def _capability_checks(old: Mapping[str, bool], new: Mapping[str, bool],
         if on("compress"):
             out.append(QemuError("Postcopy preempt not compatible with compress",
                                  field="postcopy-preempt"))
-    if on("multifd") and on("compress") and prof.refuses_multifd_compress:
-        out.append(QemuError("Multifd is not compatible with compress", field="multifd"))
+        if _too_late(old, "postcopy-preempt", prof, incoming_started):
+            out.append(QemuError("Postcopy preempt must be set before incoming starts",
+                                 field="postcopy-preempt"))
+    if on("multifd"):
+        if on("compress") and prof.refuses_multifd_compress:
+            out.append(QemuError("Multifd is not compatible with compress", field="multifd"))
+        if _too_late(old, "multifd", prof, incoming_started):
+            out.append(QemuError("Multifd must be set before incoming starts",
+                                 field="multifd"))
     if on("switchover-ack") and not on("return-path"):
         out.append(QemuError("Capability 'switchover-ack' requires capability 'return-path'",
                              field="switchover-ack"))
@@ -346,6 +374,14 @@ def _capability_checks(old: Mapping[str, bool], new: Mapping[str, bool],
     if on("mapped-ram"):
         out.extend(_mapped_ram(new, params))
     return out
+
+
+def _too_late(old: Mapping[str, bool], cap: str, prof: VersionProfile,
+              incoming_started: bool) -> bool:
+    """``migrate_incoming_started()`` refusals (8.1+); 10.x only refuses a newly set cap."""
+    if not incoming_started or prof.version < (8, 1):
+        return False
+    return not (prof.version >= (10, 0) and old.get(cap))
 
 
 def _background_snapshot(new: Mapping[str, bool], prof: VersionProfile,
@@ -380,7 +416,7 @@ def _mapped_ram(new: Mapping[str, bool], params: Mapping[str, object]) -> list[Q
 def check_capabilities(old: Mapping[str, bool], new: Mapping[str, bool],
                        params: Mapping[str, object], prof: VersionProfile,
                        host: HostSupport | None = None, *, incoming: bool = False,
-                       collect: bool = False) -> CheckOutcome:
+                       incoming_started: bool = False, collect: bool = False) -> CheckOutcome:
     """Run ``migrate_caps_check(old, new)``.
 
     Args:
@@ -391,6 +427,8 @@ def check_capabilities(old: Mapping[str, bool], new: Mapping[str, bool],
         host: host facts; defaults to :class:`HostSupport`.
         incoming: the check runs on the destination (runstate ``inmigrate``), where the
             userfaultfd check for ``postcopy-ram`` applies.
+        incoming_started: the destination's incoming side has started (``migrate-incoming``
+            was run), after which 8.1+ refuse to turn on ``multifd`` or ``postcopy-preempt``.
         collect: keep going after the first failure.
 
     Returns:
@@ -398,7 +436,7 @@ def check_capabilities(old: Mapping[str, bool], new: Mapping[str, bool],
     """
     host = host or HostSupport()
     outcome = CheckOutcome()
-    for found in _capability_checks(old, new, params, prof, host, incoming):
+    for found in _capability_checks(old, new, params, prof, host, incoming, incoming_started):
         if isinstance(found, QemuError):
             outcome.errors.append(found)
             if not collect:

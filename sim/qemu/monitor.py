@@ -179,7 +179,8 @@ class QmpMonitor:
             typed.pop("multifd-zlib-level", None)
             typed.pop("multifd-zstd-level", None)
         merged = self.parameters | typed
-        check_parameters(merged, self.capabilities, self.profile, self.host).raise_first()
+        check_parameters(merged, self.capabilities, self.profile, self.host,
+                         current=self.parameters).raise_first()
         self.parameters.update(typed)
         return {}
 
@@ -191,7 +192,8 @@ class QmpMonitor:
         for name, state in pairs:
             new[name] = state
         check_capabilities(self.capabilities, new, self.parameters, self.profile, self.host,
-                           incoming=self.incoming).raise_first()
+                           incoming=self.incoming,
+                           incoming_started=self._incoming_started).raise_first()
         self.capabilities = new
         return {}
 

@@ -33,6 +33,8 @@ __all__ = ["visit_set_capabilities", "visit_set_parameters"]
 _UINT_MAX: Final = {"uint8": (255, "uint8_t"), "uint32": (2**32 - 1, "uint32_t")}
 _ENUMS: Final = {"MigMode": ("normal", "cpr-reboot"),
                  "ZeroPageDetection": ("none", "legacy", "multifd")}
+# Values added later, with the release that added them (docs/qemu-versions.md §2.1).
+_ENUM_ADDITIONS: Final = {"MigMode": (((10, 0), "cpr-transfer"),)}
 
 
 def _invalid_type(name: str, expected: str) -> QemuError:
@@ -79,7 +81,9 @@ def _visit_member(param: Parameter, value: object, prof: VersionProfile) -> obje
             raise _invalid_type(name, "string")
         return value
     if kind == "MultiFDCompression" or kind in _ENUMS:
-        accepted = prof.multifd_compression if kind == "MultiFDCompression" else _ENUMS[kind]
+        accepted = (prof.multifd_compression if kind == "MultiFDCompression" else
+                    _ENUMS[kind] + tuple(v for since, v in _ENUM_ADDITIONS.get(kind, ())
+                                         if prof.version >= since))
         if not isinstance(value, str):
             raise _invalid_type(name, "string")
         if value not in accepted:  # input_type_enum prints the bare member name

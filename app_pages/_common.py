@@ -1,0 +1,85 @@
+"""Helpers shared by the pages: the scenario in session state, validation, cached runs."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any
+
+import streamlit as st
+
+from sim import ui_model
+from sim.result import Result
+from sim.scenario import ValidationReport, load_scenario, validate
+
+
+def scenario() -> dict[str, Any]:
+    """The scenario dict every page shares."""
+    if "scenario" not in st.session_state:
+        st.session_state["scenario"] = ui_model.default_scenario()
+    value: dict[str, Any] = st.session_state["scenario"]
+    return value
+
+
+def set_scenario(new: dict[str, Any]) -> None:
+    """Replace the shared scenario and reset the form widgets so they show it."""
+    st.session_state["scenario"] = new
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith("w.")]:
+        del st.session_state[key]
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def validate_json(text: str) -> ValidationReport:
+    """`sim.validate` on a scenario's canonical JSON (cached)."""
+    return validate(json.loads(text))
+
+
+def not_available(module: str, what: str) -> bool:
+    """Show an info box and return True when `module` has not landed yet."""
+    if ui_model.module_available(module):
+        return False
+    st.info(f"{what} is not available yet: `{module}` is still being written. "
+            "This page will use it as soon as it lands.", icon="🚧")
+    return True
+
+
+def module(name: str) -> Any:
+    """Import a `sim` module by name (pages call only into `sim`)."""
+    return importlib.import_module(name)
+
+
+@st.cache_data(max_entries=128, show_spinner="Simulating…")
+def simulate_json(text: str) -> Result:
+    """The engine's result for a scenario's canonical JSON (cached per scenario)."""
+    engine = importlib.import_module("sim.engine")
+    result: Result = engine.simulate(load_scenario(json.loads(text)))
+    return result
+
+
+def require_valid(sc: dict[str, Any]) -> ValidationReport | None:
+    """Validate; on problems show QEMU's reply and a link back, and return None."""
+    report = validate_json(ui_model.scenario_json(sc))
+    if report.scenario is not None:
+        return report
+    show_reply(report)
+    st.page_link("app_pages/scenario.py", label="Fix the scenario", icon="⚙️")
+    return None
+
+
+def show_reply(report: ValidationReport, extra: list[Any] | None = None) -> None:
+    """The 'QEMU would reply' box, then miglab's own problems; nothing runs meanwhile."""
+    problems = list(extra or []) + list(report.problems)
+    if not problems:
+        return
+    qemu = report.qemu_error
+    if qemu is not None:
+        st.error(f"**QEMU would reply:** {qemu.message}", icon="🛑")
+    others = [p for p in problems if p is not qemu]
+    if others:
+        st.warning("Nothing runs until these are fixed:\n\n"
+                   + "\n".join(f"- `{p.field}`: {p.message}" for p in others))
+
+
+def plot(fig: Any, key: str | None = None, **kwargs: Any) -> Any:
+    """Render a plotly figure full width."""
+    return st.plotly_chart(fig, width="stretch", key=key, **kwargs)

@@ -1,0 +1,126 @@
+"""Recommend & export: constraints in; the recommended settings, reasons and exports out."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+from app_pages._common import (
+    module,
+    not_available,
+    plot,
+    require_valid,
+    scenario,
+    set_scenario,
+    simulate_json,
+)
+
+from sim import MiglabError, UnitError, ui_model
+from sim.scenario import Scenario, load_scenario
+from sim.units import parse_duration
+
+st.title("Recommend & export")
+sc = scenario()
+report = require_valid(sc)
+if report is not None and not not_available("sim.recommend", "Recommendations"):
+    rec_mod = module("sim.recommend")
+    with st.form("constraints_form"):
+        st.markdown("**Constraints** (empty = no limit)")
+        c1, c2, c3 = st.columns(3)
+        downtime = c1.text_input("max downtime", "500ms", key="c_downtime")
+        total = c2.text_input("max total time", "2min", key="c_total")
+        throttle = c3.text_input("max throttle (%)", "", key="c_throttle")
+        d1, d2, d3 = st.columns(3)
+        share = d1.slider("max share of the link", 0.05, 1.0, 1.0, 0.05, key="c_share")
+        postcopy = d2.checkbox("allow postcopy", key="c_postcopy")
+        objective = d3.selectbox("minimise", list(rec_mod.OBJECTIVES), key="c_objective")
+        submitted = st.form_submit_button("Recommend", type="primary")
+    if submitted:
+        try:
+            constraints = rec_mod.Constraints(
+                max_downtime_ms=parse_duration(downtime, field="max downtime") * 1000
+                if downtime.strip() else None,
+                max_total_s=parse_duration(total, field="max total time")
+                if total.strip() else None,
+                max_throttle_pct=float(throttle) if throttle.strip() else None,
+                allow_postcopy=postcopy, max_bandwidth_share=share)
+        except (UnitError, ValueError) as err:
+            st.error(f"Cannot read the constraints: {err}")
+        else:
+            bar = st.progress(0.0, text="searching…")
+
+            def progress(done: int, n: int) -> None:
+                bar.progress(done / n, text=f"{done} of {n} settings tried")
+
+            rec = rec_mod.recommend(sc, constraints, objective=objective, workers=1,
+                                    progress=progress)
+            bar.empty()
+            st.session_state["recommendation"] = rec
+    rec: Any = st.session_state.get("recommendation")
+    chosen: Scenario = report.scenario  # type: ignore[assignment]
+    if rec is not None:
+        (st.success if rec.feasible else st.error)(
+            "A setting meets every constraint." if rec.feasible
+            else "Nothing meets every constraint; the closest setting is shown.")
+        st.markdown("\n".join(f"- {r}" for r in rec.reasons))
+        st.markdown("**Changes:** " + ", ".join(f"`{k}` = {v}" for k, v in rec.changes.items()))
+        if not not_available("sim.plots", "Plotting") and len(rec.pareto):
+            plot(module("sim.plots").pareto_figure(rec.table[rec.table["converged"]],
+                                                   "total_time_s", "downtime_ms"),
+                 key="rec_pareto")
+        if st.button("Load the recommended settings into the scenario", key="load_rec"):
+            set_scenario(ui_model.apply_changes(sc, rec.changes))
+            st.session_state.pop("recommendation")
+            st.switch_page("app_pages/scenario.py")
+        try:
+            chosen = load_scenario(ui_model.apply_changes(sc, rec.changes))
+        except MiglabError as err:
+            st.error(f"The recommended settings cannot be exported: {err}")
+
+    st.subheader("Export" + (" the recommended settings" if rec is not None else ""))
+    if not not_available("sim.export", "Exports"):
+        exp = module("sim.export")
+        suffix = {"qmp": "jsonl", "hmp": "txt", "virsh": "sh", "kubevirt": "yaml",
+                  "nova": "conf", "proxmox": "txt", "ovirt": "json"}
+        cols = st.columns(4)
+        for i, fmt in enumerate(exp.FORMATS):
+            out = exp.export(chosen, fmt)
+            with cols[i % 4]:
+                st.download_button(f"{fmt}", out.text, key=f"dl_{fmt}",
+                                   file_name=f"{chosen.name}-{fmt}.{suffix.get(fmt, 'txt')}",
+                                   on_click="ignore", width="stretch")
+                if out.gaps:
+                    st.caption(f"{len(out.gaps)} gap(s): "
+                               + "; ".join(str(g) for g in out.gaps))
+        with st.expander("Preview"):
+            fmt = st.selectbox("format", exp.FORMATS, key="preview_fmt")
+            st.code(exp.export(chosen, fmt).text, language=None)
+    if not not_available("sim.report", "Reports"):
+        rep = module("sim.report")
+        result = simulate_json(ui_model.scenario_json(sc))
+
+        def html() -> str:
+            text: str = rep.render_html(
+                load_scenario(sc), result,
+                recommendation=chosen if rec is not None else None,
+                reasons=rec.reasons if rec is not None else ())
+            return text
+
+        def pdf() -> bytes:
+            with tempfile.TemporaryDirectory(prefix="miglab-report-") as tmp:
+                src = Path(tmp) / "report.html"
+                src.write_text(html(), encoding="utf-8")
+                return rep.write_pdf(src, Path(tmp) / "report.pdf").read_bytes()  # type: ignore[no-any-return]
+
+        r1, r2 = st.columns(2)
+        r1.download_button("HTML report", html, file_name=f"{chosen.name}-report.html",
+                           mime="text/html", on_click="ignore", key="dl_html",
+                           width="stretch")
+        if rep.find_chromium() is not None:
+            r2.download_button("PDF report", pdf, file_name=f"{chosen.name}-report.pdf",
+                               mime="application/pdf", on_click="ignore", key="dl_pdf",
+                               width="stretch")
+        else:
+            r2.info(f"PDF reports need Chromium: {rep.INSTALL_HINT}")

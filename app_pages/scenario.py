@@ -1,0 +1,192 @@
+"""Scenario: every parameter and capability of the chosen QEMU release, guest, workload, host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from app_pages._common import scenario, set_scenario, show_reply, validate_json
+from sim import ScenarioError, ui_model
+from sim.qemu import VERSIONS, profile
+from sim.units import parse_size
+from sim.workload import preset_names
+
+st.title("Scenario")
+st.caption("Sizes, rates and durations accept human forms (`128MiB/s`, `10Gbit/s`, `300ms`, "
+           "`8GiB`). Every change is checked as QEMU would check it; the link in the address "
+           "bar reproduces this scenario.")
+
+sc = scenario()
+
+# ---------------------------------------------------------------- load / save
+with st.expander("Load or save a scenario file", expanded=False):
+    up = st.file_uploader("Load a scenario (YAML or JSON, ≤ 1 MiB)", type=["yaml", "yml", "json"],
+                          key="upload_scenario")
+    if up is not None and st.session_state.get("loaded_file") != up.file_id:
+        st.session_state["loaded_file"] = up.file_id
+        try:
+            loaded = ui_model.check_structure(ui_model.parse_upload(up.getvalue(), up.name),
+                                              up.name)
+        except ScenarioError as err:
+            st.session_state["load_error"] = str(err)
+        else:
+            set_scenario(loaded)
+            st.session_state["load_ok"] = up.name
+            st.rerun()
+    if "load_error" in st.session_state:
+        st.error(f"Not loaded; the current scenario is unchanged. "
+                 f"{st.session_state.pop('load_error')}")
+    if "load_ok" in st.session_state:
+        st.success(f"Loaded {st.session_state.pop('load_ok')}.")
+    c1, c2, c3 = st.columns(3)
+    name = str(sc.get("name", "scenario"))
+    c1.download_button("Save as YAML", ui_model.dump_scenario(sc, "yaml"),
+                       file_name=f"{name}.yaml", mime="application/yaml", on_click="ignore")
+    c2.download_button("Save as JSON", ui_model.dump_scenario(sc, "json"),
+                       file_name=f"{name}.json", mime="application/json", on_click="ignore")
+    if c3.button("Reset to the default scenario"):
+        set_scenario(ui_model.default_scenario())
+        st.rerun()
+
+# ---------------------------------------------------------------- version and form state
+versions = list(VERSIONS)
+st.session_state.setdefault("w.qemu", str(sc.get("qemu", "8.2"))
+                            if str(sc.get("qemu", "8.2")) in VERSIONS else "8.2")
+prof = profile(st.session_state["w.qemu"])
+fields = ui_model.form_fields(prof)
+mode = ui_model.workload_mode(sc)
+skip = {"workload.dirty-rate", "workload.working-set", "workload.pattern"} \
+    if mode != "rate" else set()
+shown = [f for f in fields if f.path not in skip]
+initial = ui_model.initial_values(shown, sc)
+for f in shown:
+    st.session_state.setdefault(f"w.{f.path}", initial[f.path])
+st.session_state.setdefault("w.name", str(sc.get("name", "scenario")))
+st.session_state.setdefault("w.seed", str(sc.get("seed", 1)))
+
+values: dict[str, object] = {f.path: st.session_state[f"w.{f.path}"] for f in shown}
+new, unit_problems = ui_model.apply_form(sc, shown, values)
+new["qemu"] = prof.name
+new["name"] = st.session_state["w.name"] or "scenario"
+seed_text = str(st.session_state["w.seed"]).strip()
+new["seed"] = int(seed_text) if seed_text.isdigit() else seed_text
+st.session_state["scenario"] = new
+report = validate_json(ui_model.scenario_json(new))
+problems = unit_problems + report.problems
+by_field = ui_model.problems_by_field(problems)
+
+show_reply(report, unit_problems)
+if not problems:
+    st.success("QEMU would accept these settings. Open **Simulate** to see the migration.",
+               icon="✅")
+    for text in report.assumptions:
+        st.caption(f"Assumed about the host: {text}")
+
+
+def errors_for(path: str) -> None:
+    """QEMU's (or miglab's) message right under the widget of the field it names."""
+    for p in by_field.get(path, []):
+        who = "QEMU" if p.source == "qemu" else "miglab"
+        st.error(f"{who}: {p.message}", icon="🛑" if p.source == "qemu" else "⚠️")
+
+
+def widget(f: ui_model.FormField) -> None:
+    """One form field, followed by its errors."""
+    key = f"w.{f.path}"
+    if f.kind == "bool":
+        st.checkbox(f.label, key=key, help=f.help)
+    elif f.kind == "choice":
+        options = list(f.choices)
+        if st.session_state[key] not in options:
+            options.append(str(st.session_state[key]))
+        st.selectbox(f.label, options, key=key, help=f.help)
+    else:
+        st.text_input(f.label, key=key, help=f.help)
+    errors_for(f.path)
+
+
+# ---------------------------------------------------------------- the form
+top = st.columns([1, 2, 1])
+top[0].selectbox("QEMU release", versions, key="w.qemu",
+                 help="behaviour and validation profile of this QEMU release")
+top[1].text_input("name", key="w.name", help="a label for this scenario")
+top[2].text_input("seed", key="w.seed", help="same scenario and seed, same result")
+errors_for("qemu")
+errors_for("seed")
+
+by_group: dict[str, list[ui_model.FormField]] = {}
+for f in shown:
+    by_group.setdefault(f.group, []).append(f)
+
+st.subheader("Guest, workload and host")
+g1, g2, g3 = st.columns(3)
+with g1:
+    st.markdown("**Guest**")
+    for f in by_group["guest"]:
+        widget(f)
+with g2:
+    st.markdown("**Workload**")
+    presets = preset_names()
+    choices = ["custom", *(f"preset: {n}" for n in presets),
+               *(f"template: {n}" for n in ui_model.WORKLOAD_TEMPLATES)]
+    pick = st.selectbox("start from", choices, key="workload_pick",
+                        help="a preset (data/workloads) or a template of plain values")
+    if pick != "custom" and st.button("Apply workload", key="apply_workload"):
+        kind, _, label = pick.partition(": ")
+        wl: dict[str, Any] = {"preset": label} if kind == "preset" \
+            else ui_model.WORKLOAD_TEMPLATES[label]
+        set_scenario(ui_model.replace_workload(new, wl))
+        st.rerun()
+    if mode == "preset":
+        st.info(f"Workload preset **{new['workload'].get('preset')}**. Pick *custom* "
+                "values with a template, or paste a measurement below.")
+        errors_for("workload.preset")
+    elif mode == "curve":
+        curve = new["workload"]["dirty-curve"]
+        st.info(f"Measured dirty curve with {len(curve)} points, last: "
+                f"{curve[-1][1]:.1%} of RAM after {curve[-1][0]:g} s.")
+        errors_for("workload.dirty-curve")
+        if st.button("Use a dirty rate instead", key="drop_curve"):
+            set_scenario(ui_model.replace_workload(new, {"dirty-rate": "100MiB/s"}))
+            st.rerun()
+    for f in by_group["workload"]:
+        widget(f)
+    with st.popover("Paste or upload a dirty-rate measurement"):
+        pasted = st.text_area("measurement", key="measure_text", height=120,
+                              help="query-dirty-rate JSON, `virsh domstats --dirtyrate` "
+                                   "output, or `seconds,fraction` lines")
+        mfile = st.file_uploader("or upload (≤ 1 MiB)", type=["json", "csv", "txt"],
+                                 key="measure_file")
+        if st.button("Use this measurement", key="use_measure"):
+            data = mfile.getvalue() if mfile is not None else pasted.encode("utf-8")
+            try:
+                memory = parse_size(new["vm"]["memory"])
+                wl = ui_model.parse_dirty_measurement(data, memory)
+            except (ScenarioError, ValueError, KeyError) as err:
+                st.error(f"Not used; the workload is unchanged. {err}")
+            else:
+                set_scenario(ui_model.replace_workload(new, wl))
+                st.rerun()
+with g3:
+    st.markdown("**Host and link**")
+    for f in by_group["host"]:
+        widget(f)
+    st.markdown("**Control**")
+    for f in by_group["control"]:
+        widget(f)
+
+st.subheader(f"QEMU {prof.name} parameters and capabilities")
+for group in ui_model.GROUPS:
+    items = by_group.get(group, [])
+    if not items:
+        continue
+    params = [f for f in items if f.path.startswith("parameters.")]
+    caps = [f for f in items if f.path.startswith("capabilities.")]
+    flagged = any(f.path in by_field for f in items)
+    with st.expander(f"{group} ({len(params)} parameters, {len(caps)} capabilities)",
+                     expanded=group == "bandwidth and downtime" or flagged):
+        cols = st.columns(3)
+        for i, f in enumerate(caps + params):
+            with cols[i % 3]:
+                widget(f)

@@ -1,0 +1,172 @@
+"""``miglab export``, ``miglab import`` and ``miglab report``: the command-line doors to
+:mod:`sim.export`, :mod:`sim.imports` and :mod:`sim.report`.
+
+Each command reads its input, makes one library call and writes the outcome; anything a
+user can cause is one ``miglab: …`` line on stderr and exit status 1.
+
+    miglab export web.yaml --to virsh                 # the command line, gaps on stderr
+    miglab export web.yaml --to qmp --out qmp/        # destination.jsonl + source.jsonl
+    miglab import virsh.sh --from virsh --base web.yaml --out from-virsh.yaml
+    miglab report web.yaml --out report.html --pdf    # HTML with plotly inside, then PDF
+
+``sim.cli`` registers the three functions as subcommands.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from sim._exceptions import MiglabError
+from sim.export import FORMATS, ExportOptions, export
+from sim.imports import IMPORTERS, import_text
+from sim.scenario import load_scenario, parse_scenario_text, read_scenario_file
+
+__all__ = ["export_cmd", "import_cmd", "report_cmd"]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"miglab: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _write_files(files: dict[str, str], out: Path) -> list[Path]:
+    """One file: write it to ``out``; several: ``out`` is a directory holding each."""
+    if len(files) == 1:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(next(iter(files.values())), encoding="utf-8")
+        return [out]
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, body in files.items():
+        (out / name).write_text(body, encoding="utf-8")
+        written.append(out / name)
+    return written
+
+
+def export_cmd(
+    scenario: Annotated[Path, typer.Argument(help="scenario file (YAML or JSON), e.g. a "
+                                                  "recommendation saved by miglab recommend")],
+    to: Annotated[str, typer.Option("--to", help="target: " + ", ".join(FORMATS))],
+    out: Annotated[Path | None, typer.Option(
+        help="write here instead of printing; a directory when the target has several "
+             "files (QMP/HMP: destination + source)")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="print {format, files, gaps} as JSON")] = False,
+    domain: Annotated[str | None, typer.Option(
+        help="libvirt domain / VM name (default: the scenario's name)")] = None,
+    dest_host: Annotated[str, typer.Option(help="destination host for URIs")] = "dest-host",
+    port: Annotated[int, typer.Option(help="migration port on the destination")] = 4444,
+    vmid: Annotated[int, typer.Option(help="Proxmox VM id")] = 100,
+) -> None:
+    """Render a scenario's migration settings for QMP, HMP, virsh, KubeVirt, Nova, Proxmox
+    or oVirt.
+
+    Values are converted to the target's own units (virsh MiB/s, Nova ms with its minimums,
+    Proxmox seconds, KubeVirt quantities). What the target cannot express is listed as
+    "gap" lines on stderr (and as comments inside the files that allow comments), each
+    with the closest value used.
+    """
+    try:
+        sc = load_scenario(scenario)
+        result = export(sc, to, ExportOptions(domain=domain, dest_host=dest_host, port=port,
+                                              vmid=vmid))
+    except MiglabError as err:
+        raise _fail(str(err)) from err
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    if out is not None:
+        for path in _write_files(result.files, out):
+            typer.echo(f"wrote {path}", err=True)
+    else:
+        typer.echo(result.text, nl=False)
+    for gap in result.gaps:
+        typer.echo(f"gap: {gap}", err=True)
+
+
+def import_cmd(
+    source: Annotated[str, typer.Argument(
+        help="file to read ('-' for standard input): a QMP log or query-migrate-parameters "
+             "output, virsh migrate command lines, or KubeVirt YAML")],
+    fmt: Annotated[str, typer.Option("--from", help="input format: " + ", ".join(IMPORTERS))],
+    base: Annotated[Path | None, typer.Option(
+        help="scenario that supplies vm, workload and host (the import lays parameters, "
+             "capabilities and control over it)")] = None,
+    out: Annotated[Path | None, typer.Option(help="write the scenario YAML here")] = None,
+) -> None:
+    """Turn the migration settings you run today into a miglab scenario.
+
+    Without --base the scenario lacks vm and workload; add them before simulating. Anything
+    that could not be mapped is listed as "note" lines on stderr.
+    """
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        base_data = read_scenario_file(base) if base is not None else None
+        notes: list[str] = []
+        data = import_text(text, fmt, base_data, notes=notes)
+    except OSError as err:
+        raise _fail(f"{source}: {err.strerror}") from err
+    except MiglabError as err:
+        raise _fail(str(err)) from err
+    body = yaml.safe_dump(data, sort_keys=False)
+    if out is not None:
+        out.write_text(body, encoding="utf-8")
+        typer.echo(f"wrote {out}", err=True)
+    else:
+        typer.echo(body, nl=False)
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    if base is None:
+        typer.echo("note: no --base given: add vm (memory) and workload before simulating",
+                   err=True)
+
+
+def _load_report_input(path: Path, scenario: Path | None) -> tuple[Any, Any]:
+    """(scenario, result) from a scenario file or a saved ``simulate --json`` result."""
+    from sim.report import result_from_dict
+
+    data = parse_scenario_text(path.read_text(encoding="utf-8"), str(path))
+    if "status" in data and "ram" in data:
+        sc = load_scenario(scenario) if scenario is not None else None
+        return sc, result_from_dict(data)
+    from sim.engine import simulate
+
+    sc = load_scenario(data)
+    return sc, simulate(sc)
+
+
+def report_cmd(
+    source: Annotated[Path, typer.Argument(
+        help="scenario file (simulated now) or a result saved by 'miglab simulate --json'")],
+    out: Annotated[Path, typer.Option(help="HTML file to write")] = Path("report.html"),
+    pdf: Annotated[bool, typer.Option(
+        "--pdf", help="also print it to PDF (next to the HTML) with headless Chromium")] = False,
+    scenario: Annotated[Path | None, typer.Option(
+        help="the scenario of a saved result (for its settings and exports)")] = None,
+    title: Annotated[str | None, typer.Option(help="report title")] = None,
+) -> None:
+    """Write a self-contained HTML report (plotly embedded, works offline): the scenario,
+    the verdict, the timeline plots and every export with its gaps; --pdf prints it with
+    Debian's chromium.
+    """
+    from sim.report import render_html, write_pdf
+
+    try:
+        sc, result = _load_report_input(source, scenario)
+        html = render_html(sc, result, title=title)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(html, encoding="utf-8")
+        typer.echo(f"wrote {out}", err=True)
+        if pdf:
+            pdf_path = write_pdf(out, out.with_suffix(".pdf"))
+            typer.echo(f"wrote {pdf_path}", err=True)
+    except OSError as err:
+        raise _fail(f"{err.filename or source}: {err.strerror}") from err
+    except MiglabError as err:
+        raise _fail(str(err)) from err

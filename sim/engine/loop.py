@@ -1,0 +1,535 @@
+"""The precopy loop of QEMU's migration thread, as a state machine over send quanta.
+
+Guest memory is a tank that the vCPUs refill (dirty pages) while the migration stream drains
+it (bandwidth). The migration thread looks at the gauge only at certain moments, and this
+module reproduces exactly those moments (spec §5.1–§5.5, §6, §22):
+
+* a *loop pass*: check the pending bytes against ``threshold``; if under, sync the dirty
+  bitmap (only when the bitmap's own count is under the threshold) and switch over if what
+  is pending is still under it; otherwise send a *quantum*: until ``MAX_WAIT`` = 50 ms of
+  sending, or the window budget ``max-bandwidth/10`` is spent, or the bitmap is empty;
+* a *window* (≥ ``BUFFER_DELAY`` = 100 ms) closes at the end of the loop pass that reaches
+  100 ms, or after sleeping off a spent budget; closing it sets the achieved bandwidth
+  (bytes/ms over the window, sync time included), ``threshold = bandwidth × downtime-limit``
+  (or ``avail-switchover-bandwidth``), ``mbps``, ``pages-per-second``, ``expected-downtime``;
+* a *sync* merges the guest's distinct newly dirtied pages (:mod:`sim.workload`, minus those
+  still pending) into the bitmap, and closes an auto-converge period when ≥ 1 s has passed
+  (:mod:`sim.engine.throttle`).
+
+Pages are drained in bulk: within a pass the mix of pending pages (zero share, XBZRLE hits)
+is fixed, so every quantum drains the same bytes at the same pace. That makes two shortcuts
+exact (``fast=True``):
+
+1. **window jump** — once a window without a sync has closed, the following windows repeat
+   it until the pending bytes approach the threshold; ``n`` of them are applied at once
+   (every counter is linear in ``n``);
+2. **steady-state jump** — when two consecutive passes match (same pending after the sync,
+   same duration within 1e-3, and auto-converge can no longer change the throttle), the
+   remaining passes up to the next deadline are applied in closed form.
+
+With ``fast=False`` (:mod:`sim.engine.reference`) the same code steps every quantum and every
+window; the tests check that both agree.
+
+    >>> from sim.scenario import load_scenario
+    >>> core = MigrationLoop(load_scenario({"vm": {"memory": "1G"}}))
+    >>> core.advance(until=3600.0)
+    'complete'
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from sim.engine import downtime, multifd
+from sim.engine.constants import (
+    BUFFER_DELAY_S,
+    DIRTY_RATE_PERIOD_S,
+    EXPECTED_DOWNTIME_MIN_BYTES,
+    MAX_WAIT_S,
+    TARGET_PAGE_BYTES,
+    XFER_LIMIT_RATIO,
+)
+from sim.engine.pages import SendRates
+from sim.engine.sender import Sender
+from sim.engine.throttle import AutoConverge, run_share
+from sim.units import GiB
+from sim.workload import DirtyModel, dirty_model
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
+
+__all__ = ["COMPLETE", "SYNC", "UNTIL", "Counters", "Levers", "MigrationLoop"]
+
+COMPLETE: Final = "complete"
+SYNC: Final = "sync"
+UNTIL: Final = "until"
+
+_EPS_S: Final = 1e-12
+_STEADY_TOL: Final = 1e-3
+_HISTORY: Final = 64
+_SPENT: Final = 1.0 - 1e-9
+"""A window budget counts as spent within float rounding of it (the model sends exactly the
+budget; QEMU overshoots by up to one flush, spec §5.2, and then sleeps)."""
+_CHECK, _DECIDE, _SEND = 0, 1, 2
+
+# Indices of the additive counters (a flat list so that window and pass jumps are one loop).
+(T, TRANSFERRED, MAIN_PRE, MULTIFD, ZERO_PAGES, NORMAL_PAGES, XBZ_PAGES, XBZ_MISS, XBZ_OVERFLOW,
+ XBZ_BYTES, PZ, PN, PWS, TAU, THROTTLE_CPU_S, THROTTLE_S, WIN_WIRE, WIN_PAGES) = range(18)
+_N_COUNTERS: Final = 18
+
+
+@dataclass
+class Levers:
+    """What a policy or the operator can change while the migration runs.
+
+    The SimPy processes of :mod:`sim.engine.precopy` (timeout today; management policies
+    and postcopy later) set these and interrupt the migration thread, which applies them
+    as QEMU does: ``max-bandwidth`` at once (``migration_rate_set``), ``downtime-limit`` and
+    ``avail-switchover-bandwidth`` at the next window close.
+
+    Attributes:
+        downtime_limit_ms: ``downtime-limit``.
+        max_bandwidth_Bps: ``max-bandwidth`` (0 = unlimited).
+        avail_switchover_Bps: ``avail-switchover-bandwidth`` (0 = use the estimate).
+        guest_paused: the guest is stopped (it dirties nothing; not downtime).
+        cancel_reason: set to cancel the migration.
+        postcopy_requested: ``migrate-start-postcopy`` was issued (issue 5).
+    """
+
+    downtime_limit_ms: float
+    max_bandwidth_Bps: int
+    avail_switchover_Bps: int
+    guest_paused: bool = False
+    cancel_reason: str | None = None
+    postcopy_requested: bool = False
+
+
+@dataclass
+class Counters:
+    """Non-additive statistics of the run (the additive ones live in a flat list)."""
+
+    sync_count: int = 0
+    last_sync_t: float = 0.0
+    threshold_bytes: float = 0.0
+    bw_Bpms: float = 0.0
+    mbps: float = 0.0
+    pages_per_second: float = 0.0
+    expected_downtime_ms: float = 0.0
+    dirty_pages_rate: float = 0.0
+    dirty_bytes_last_sync: float = 0.0
+    throttle_peak_pct: int = 0
+    pass_index: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+class MigrationLoop:
+    """One precopy migration, advanced on demand.
+
+    Args:
+        sc: the validated scenario.
+        fast: use the closed-form jumps (see the module docstring).
+        timeline: record timeline rows.
+        sample_s: at most one coarse timeline sample per this many seconds.
+    """
+
+    def __init__(self, sc: Scenario, *, fast: bool = True, timeline: bool = True,
+                 sample_s: float = 1.0) -> None:
+        self.sc = sc
+        self.fast = fast
+        self.record = timeline
+        self.sample_s = sample_s
+        self.sender = Sender(sc)
+        self.memory = float(sc.vm.memory_bytes)
+        self.model: DirtyModel = dirty_model(sc.workload, self.memory)
+        self.hot_bytes = max(self.model.hot_bytes, 1.0)
+        self.cpu_bound = sc.workload.cpu_bound
+        self.vcpus = sc.vm.vcpus
+        self.sync_s = sc.host.sync_s_per_gib * self.memory / GiB
+        self.multifd_sync_s = multifd.sync_drain_s(sc) if sc.capabilities.multifd else 0.0
+        self.inclusive = sc.qemu.switchover_inclusive
+        p = sc.parameters
+        self.ac = AutoConverge(p.cpu_throttle_initial, p.cpu_throttle_increment,
+                               p.max_cpu_throttle, p.throttle_trigger_threshold,
+                               p.cpu_throttle_tailslow, bool(sc.capabilities.auto_converge))
+        self.periodic_s = (sc.qemu.throttle_periodic_sync_s
+                           if sc.capabilities.auto_converge else 0.0)
+        self.next_tick = self.periodic_s if self.periodic_s else math.inf
+        ack = bool(sc.capabilities["switchover-ack"])
+        self.t_ack = max(sc.vm.ack_ready_s, sc.host.setup_s) + sc.host.rtt_s / 2 if ack else 0.0
+        self.levers = Levers(float(p.downtime_limit), p.max_bandwidth,
+                             p.avail_switchover_bandwidth)
+        self.c = [0.0] * _N_COUNTERS
+        self.s = Counters(expected_downtime_ms=float(p.downtime_limit))
+        z = sc.workload.zero_fraction
+        self.c[PZ] = z * self.memory
+        self.c[PN] = (1.0 - z) * self.memory
+        self.c[PWS] = self.hot_bytes  # all of the hot set is pending at the start
+        self.ws = 0.0  # the first window starts before setup (update_iteration_initial_status)
+        self.phase = _CHECK
+        self.period_start = 0.0
+        self.period_dirty = 0.0
+        self.xfer_prev = 0.0
+        self.win_clean = False
+        self.pass_dirty = 0.0
+        self.history: list[tuple[float, float, float, float, int, int, list[float]]] = []
+        self.win_start_snapshot: list[float] = []
+        self.last_period_dirty = False
+        self.downtime_bytes = 0.0
+        self.deadline = math.inf
+        """The next time an outside event is due (timeout, horizon); steady jumps stop short."""
+        self.last_row_t = -math.inf
+        self.rates: SendRates = self._pass_rates()
+        self.c[T] = sc.host.setup_s
+        self._sync(setup=True)
+
+    # ------------------------------------------------------------------ helpers
+
+    @property
+    def t(self) -> float:
+        """Seconds since the migrate command."""
+        return self.c[T]
+
+    @property
+    def pending(self) -> float:
+        """Bytes set in the dirty bitmap (``ram.remaining``)."""
+        return self.c[PZ] + self.c[PN]
+
+    @property
+    def budget(self) -> float:
+        """The window budget ``max-bandwidth / 10`` (integer division; 0 = unlimited)."""
+        return float(self.levers.max_bandwidth_Bps // XFER_LIMIT_RATIO)
+
+    @property
+    def run(self) -> float:
+        """Share of wall time the guest's vCPUs run (throttle, pause)."""
+        if self.levers.guest_paused:
+            return 0.0
+        return run_share(self.ac.pct) if self.cpu_bound else 1.0
+
+    def dirty_rate_Bps(self) -> float:
+        """The guest's current dirty rate (nominal × run share)."""
+        return self.model.nominal_rate_Bps * self.run
+
+    def _pass_rates(self) -> SendRates:
+        pending = self.pending
+        z = self.c[PZ] / pending if pending > 0 else 0.0
+        return self.sender.rates(zero_share=z, pass_index=max(self.s.pass_index, 1),
+                                 dirty_bytes=self.pass_dirty)
+
+    def _elapse(self, dt: float) -> None:
+        """Let ``dt`` seconds of wall time pass with the guest running."""
+        c = self.c
+        c[T] += dt
+        run = self.run
+        c[TAU] += dt * run
+        pct = self.ac.pct
+        if pct and not self.levers.guest_paused:
+            c[THROTTLE_S] += dt
+            c[THROTTLE_CPU_S] += dt * self.vcpus * pct / 100.0
+
+    def row(self, event: str, phase: str = "precopy") -> None:
+        """Append a timeline row."""
+        if not self.record:
+            return
+        s = self.s
+        s.rows.append({
+            "time_s": self.t, "phase": phase, "remaining_bytes": self.pending,
+            "transferred_bytes": self.c[TRANSFERRED], "bandwidth_Bps": s.bw_Bpms * 1000.0,
+            "throttle_pct": float(self.ac.pct), "dirty_sync_count": s.sync_count,
+            "dirty_rate_Bps": self.dirty_rate_Bps(),
+            "expected_downtime_ms": s.expected_downtime_ms, "event": event,
+        })
+        self.last_row_t = self.t
+
+    # ------------------------------------------------------------------ sync
+
+    def collect_dirty(self) -> float:
+        """Distinct pages dirtied since the last sync that are not already pending."""
+        c = self.c
+        distinct = self.model.distinct_bytes(c[TAU])
+        c[TAU] = 0.0
+        overlap = min(1.0, c[PWS] / self.hot_bytes) if distinct else 0.0
+        return distinct * (1.0 - overlap)
+
+    def _sync(self, *, setup: bool = False, event: str = "sync") -> None:
+        """``migration_bitmap_sync`` (spec §6.1), precopy flavour."""
+        c, s = self.c, self.s
+        new = 0.0 if setup else self.collect_dirty()
+        c[PN] += new
+        c[PWS] = min(self.hot_bytes, c[PWS] + new)
+        s.sync_count += 1
+        s.last_sync_t = c[T]
+        self.period_dirty += new
+        self.pass_dirty = new
+        s.dirty_bytes_last_sync = self.pending
+        if not setup:
+            self._elapse(self.sync_s + self.multifd_sync_s)
+            self.win_clean = False
+        else:
+            self.period_start = c[T]
+        throttle_event = False
+        if c[T] > self.period_start + DIRTY_RATE_PERIOD_S:
+            xfer = c[TRANSFERRED] - self.xfer_prev
+            throttle_event = self.ac.on_period(dirty_bytes=self.period_dirty,
+                                               xfer_bytes=xfer) is not None
+            self.last_period_dirty = self.ac.too_dirty(dirty_bytes=self.period_dirty,
+                                                       xfer_bytes=xfer)
+            s.dirty_pages_rate = (self.period_dirty / TARGET_PAGE_BYTES
+                                  / (c[T] - self.period_start))
+            self.period_start = c[T]
+            self.period_dirty = 0.0
+            self.xfer_prev = c[TRANSFERRED]
+            s.throttle_peak_pct = max(s.throttle_peak_pct, self.ac.pct)
+        s.pass_index += 1
+        self.rates = self._pass_rates()
+        self.row("throttle" if throttle_event else event)
+        if self.fast and not setup:
+            self._steady_jump()
+
+    # ------------------------------------------------------------------ windows
+
+    def _close_window(self) -> None:
+        """``migration_update_counters`` (spec §5.2)."""
+        c, s, lv = self.c, self.s, self.levers
+        dt_ms = (c[T] - self.ws) * 1000.0
+        wire = c[WIN_WIRE]
+        s.bw_Bpms = wire / dt_ms
+        expected = (lv.avail_switchover_Bps // 1000) if lv.avail_switchover_Bps else s.bw_Bpms
+        s.threshold_bytes = float(int(expected * lv.downtime_limit_ms))
+        s.mbps = wire * 8.0 / (dt_ms / 1000.0) / 1e6
+        s.pages_per_second = c[WIN_PAGES] / (dt_ms / 1000.0)
+        if s.dirty_pages_rate and wire > EXPECTED_DOWNTIME_MIN_BYTES and expected > 0:
+            s.expected_downtime_ms = s.dirty_bytes_last_sync / expected
+        self.ws = c[T]
+        c[WIN_WIRE] = 0.0
+        c[WIN_PAGES] = 0.0
+        if self.record and c[T] - self.last_row_t >= self.sample_s:
+            self.row("")
+
+    # ------------------------------------------------------------------ the loop
+
+    def can_switchover(self) -> bool:
+        """``migration_can_switchover``: the destination's switchover-ack has arrived."""
+        return self.t >= self.t_ack
+
+    def advance(self, until: float, *, stop_at_sync: bool = False) -> str:
+        """Run the loop until switchover is due, a sync (if asked), or time ``until``.
+
+        Returns:
+            :data:`COMPLETE` (switchover is due at :attr:`t`), :data:`SYNC` or
+            :data:`UNTIL`.
+        """
+        c, s = self.c, self.s
+        while True:
+            if c[T] >= until - _EPS_S:
+                return UNTIL
+            if self.phase == _CHECK:
+                if c[T] >= self.next_tick - _EPS_S:
+                    self.next_tick += self.periodic_s
+                    if s.sync_count > 1 and s.last_sync_t < c[T] - self.periodic_s:
+                        self._sync(event="sync (periodic)")  # 9.2+ cpu-throttle timer
+                        if stop_at_sync:
+                            return SYNC
+                pending = self.pending
+                threshold = s.threshold_bytes
+                self.phase = _DECIDE
+                if pending <= threshold and pending < threshold:  # pending_exact + RAM guard
+                    self._sync()
+                    if stop_at_sync:
+                        return SYNC
+            if self.phase == _DECIDE:
+                pending = self.pending
+                threshold = s.threshold_bytes
+                below = pending < threshold or (self.inclusive and pending <= threshold)
+                if (pending == 0.0 or below) and self.can_switchover():
+                    return COMPLETE
+                self.phase = _SEND
+            self._send_quantum(until)
+            self.phase = _CHECK
+
+    def _send_quantum(self, until: float) -> None:
+        """``ram_save_iterate`` then ``migration_rate_limit`` (spec §5.1, §5.2, §5.4)."""
+        c, r = self.c, self.rates
+        budget = self.budget
+        pending = c[PZ] + c[PN]
+        x = min(pending, MAX_WAIT_S / r.sec_per_byte, (until - c[T]) / r.sec_per_byte)
+        if budget:
+            x = min(x, max(budget - c[WIN_WIRE], 0.0) / r.wire_per_byte)
+        if x > 0.0:
+            self._drain(x, r)
+            self._elapse(x * r.sec_per_byte)
+        elif not budget or c[WIN_WIRE] < budget * _SPENT:
+            # nothing to send (bitmap empty while switchover waits): idle to the window end
+            self._elapse(max(min(self.ws + BUFFER_DELAY_S, self.t_ack, until) - c[T], 0.0))
+        if c[T] - self.ws >= BUFFER_DELAY_S - _EPS_S:
+            self._close_window_and_jump(until)
+        elif budget and c[WIN_WIRE] >= budget * _SPENT:  # exceeded: sleep to the window end
+            end = min(self.ws + BUFFER_DELAY_S, until)
+            self._elapse(end - c[T])
+            if c[T] - self.ws >= BUFFER_DELAY_S - _EPS_S:
+                self._close_window_and_jump(until)
+
+    def _drain(self, x: float, r: SendRates) -> None:
+        c = self.c
+        pending = c[PZ] + c[PN]
+        share = x / pending
+        c[PZ] -= c[PZ] * share
+        c[PN] -= c[PN] * share
+        c[PWS] -= c[PWS] * share
+        if c[PN] < 1e-6 * TARGET_PAGE_BYTES and c[PZ] < 1e-6 * TARGET_PAGE_BYTES:
+            c[PZ] = c[PN] = c[PWS] = 0.0
+        wire = x * r.wire_per_byte
+        c[TRANSFERRED] += wire
+        c[WIN_WIRE] += wire
+        c[MAIN_PRE] += x * r.main_wire_per_byte
+        c[MULTIFD] += x * r.multifd_wire_per_byte
+        zero = x * r.zero_pages_per_byte
+        normal = x * r.normal_pages_per_byte
+        c[ZERO_PAGES] += zero
+        c[NORMAL_PAGES] += normal
+        c[WIN_PAGES] += zero + normal
+        c[XBZ_PAGES] += x * r.xbzrle_pages_per_byte
+        c[XBZ_MISS] += x * r.xbzrle_miss_per_byte
+        c[XBZ_OVERFLOW] += x * r.xbzrle_overflow_per_byte
+        c[XBZ_BYTES] += x * r.xbzrle_bytes_per_byte
+
+    # ------------------------------------------------------------------ jumps
+
+    def _close_window_and_jump(self, until: float) -> None:
+        was_clean = self.win_clean
+        start = self.win_start_snapshot if was_clean else None
+        self._close_window()
+        self.win_clean = True
+        if self.fast and start is not None:
+            self._window_jump(start, until)
+        self.win_start_snapshot = list(self.c)
+
+    def _window_jump(self, start: list[float], until: float) -> None:
+        """Apply ``n`` copies of the window that just closed (no check can fire in them)."""
+        c, s = self.c, self.s
+        delta = [a - b for a, b in zip(c, start, strict=True)]
+        dt, drained = delta[T], -(delta[PZ] + delta[PN])
+        if dt <= 0.0 or drained <= 0.0:
+            return
+        margin = self.pending - s.threshold_bytes
+        limit = min(until, self.next_tick) - c[T]
+        n = min(math.floor(margin / drained) - 1, math.floor(limit / dt) - 1)
+        if n < 1:
+            return
+        for i in range(_N_COUNTERS):
+            if i not in (WIN_WIRE, WIN_PAGES):
+                c[i] += n * delta[i]
+        self.ws = c[T]
+
+    def _steady_jump(self) -> None:
+        """Skip whole cycles of passes once the loop repeats itself (non-convergence).
+
+        At each sync the state that decides the future — pending bytes, the phase inside
+        the current window (time and budget used), the throttle — is compared with the
+        last :data:`_HISTORY` syncs. A match within :data:`_STEADY_TOL` means the passes in
+        between form a cycle (often one pass, sometimes a saw-tooth of several as the
+        pass length hops by one quantum); whole cycles up to the next deadline are then
+        applied at once. Not while auto-converge could still raise the throttle.
+        """
+        c, s = self.c, self.s
+        here = (c[T], self.pending, c[T] - self.ws, c[WIN_WIRE], self.ac.pct, s.sync_count,
+                list(c))
+        history = self.history
+        match = None
+        if not (self.ac.can_rise() and self.last_period_dirty):
+            for old in reversed(history):
+                if (old[4] == here[4] and abs(old[1] - here[1]) <= _STEADY_TOL * max(here[1], 1.0)
+                        and abs(old[2] - here[2]) <= 1e-9
+                        and abs(old[3] - here[3]) <= _STEADY_TOL * max(here[3], 1.0)):
+                    match = old
+                    break
+        history.append(here)
+        if len(history) > _HISTORY:
+            del history[0]
+        if match is None:
+            return
+        cycle_s = here[0] - match[0]
+        if cycle_s <= 0:
+            return
+        m = math.floor((min(self.deadline, self.next_tick) - c[T]) / cycle_s) - 1
+        drift = here[1] - match[1]  # a cycle that still drifts down may yet converge:
+        if drift < 0:               # stop halfway to where it would meet the threshold
+            m = min(m, math.floor(0.5 * (here[1] - s.threshold_bytes) / -drift))
+        if m < 1:
+            return
+        delta = [a - b for a, b in zip(here[6], match[6], strict=True)]
+        for i in (T, TRANSFERRED, MAIN_PRE, MULTIFD, ZERO_PAGES, NORMAL_PAGES, XBZ_PAGES,
+                  XBZ_MISS, XBZ_OVERFLOW, XBZ_BYTES, THROTTLE_CPU_S, THROTTLE_S):
+            c[i] += m * delta[i]
+        shift = m * cycle_s
+        passes = s.sync_count - match[5]
+        s.sync_count += m * passes
+        s.pass_index += m * passes
+        s.last_sync_t = c[T]
+        self.ws += shift
+        self.period_start += shift
+        self.xfer_prev += m * delta[TRANSFERRED]
+        self.win_clean = False
+        history.clear()
+        self.row(f"steady state: {m * passes} passes skipped")
+
+    # ------------------------------------------------------------------ switchover
+
+    def switchover(self) -> dict[str, float]:
+        """``migration_completion_precopy`` (spec §5.6): stop, final sync, send the rest.
+
+        Updates the counters and the clock; returns the downtime's parts in seconds.
+        """
+        sc, c, s = self.sc, self.c, self.s
+        new = self.collect_dirty()  # the final sync (last_stage) runs with the VM stopped
+        c[PN] += new
+        s.sync_count += 1
+        final = self.pending
+        z = c[PZ] / final if final > 0 else 0.0
+        r = self.sender.rates(zero_share=z, pass_index=s.pass_index + 1, dirty_bytes=new)
+        self._drain_final(final, r)
+        device = float(sc.vm.device_state_bytes)
+        c[TRANSFERRED] += device
+        self.downtime_bytes = final * r.main_wire_per_byte
+        parts = downtime.compose(
+            stop_s=sc.host.stop_s, pause_s=downtime.pause_s(sc), sync_s=self.sync_s,
+            ram_s=final * r.sec_per_byte, device_s=device / sc.host.link_Bps,
+            drain_s=multifd.sync_drain_s(sc) if sc.capabilities.multifd else 0.0,
+            return_path_s=downtime.return_path_s(sc))
+        self.row("switchover", phase="switchover")
+        c[T] += sum(parts.values())
+        self.row("done", phase="done")
+        return parts
+
+    def _drain_final(self, x: float, r: SendRates) -> None:
+        c = self.c
+        main_before = c[MAIN_PRE]
+        if x > 0:
+            self._drain(x, r)
+        c[MAIN_PRE] = main_before  # bytes sent while stopped are downtime-bytes
+        c[PZ] = c[PN] = c[PWS] = 0.0
+
+    # ------------------------------------------------------------------ rollback
+
+    def snapshot(self) -> dict[str, Any]:
+        """The mutable state, to roll back a segment cut short by an interrupt."""
+        state = dict(vars(self))
+        state["c"] = list(self.c)
+        state["history"] = list(self.history)
+        state["s"] = copy.copy(self.s)  # shallow: rows are only appended, truncated on restore
+        state["_rows"] = len(self.s.rows)
+        state["ac"] = copy.copy(self.ac)
+        state["levers"] = self.levers
+        return state
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Return to a :meth:`snapshot` (levers keep their new values)."""
+        rows = state.pop("_rows")
+        levers = self.levers
+        vars(self).update(state)
+        self.levers = levers
+        del self.s.rows[rows:]
+        state["_rows"] = rows

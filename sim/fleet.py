@@ -1,0 +1,593 @@
+"""Host drains: many guests leaving their hosts through shared links under concurrency limits.
+
+A drain is an evacuation through a few doors: every source host is a door (its NIC) that
+all the guests leaving it at the same moment must squeeze through together, and the
+management layer is the usher who lets only so many leave at once per door
+(``parallelOutboundMigrationsPerNode``, Nova's ``max_concurrent_live_migrations``) and in
+the building (``parallelMigrationsPerCluster``), in a chosen order.
+
+The model, stated plainly so its answers can be checked:
+
+* **Fair sharing of each host's link.** The migrations active on a host split its link
+  max-min fairly: each gets an equal share, except one that cannot use its share (capped
+  by its ``max-bandwidth`` or by its sending threads' ``channel-rate``) which takes only
+  what it can use, the rest going to the others. Shares are re-divided whenever a
+  migration on that host starts or ends. Destinations are assumed to have room and
+  inbound links are not limited.
+* **Processor sharing of the engine's answer.** Each migration is run in the engine
+  (:func:`sim.engine.simulate`) with ``host.link`` set to the capacity it can reach (the
+  link minus what the others on its host take). If that run lasts ``D`` seconds, the
+  migration advances at ``1/D`` of its whole course per second; when its share changes,
+  the engine is run again at the new share and the fraction already done carries over.
+  The migration ends when the fraction reaches 1, with the status, downtime and guest
+  cost of the run in force at that moment; bytes are the fraction-weighted sum. This is
+  exact while a migration's share never changes (alone on its host, or in a constant
+  group), and for a pure transfer (``D ∝ 1/share``) it equals byte-for-byte fluid
+  sharing. Runs are memoised by (VM settings, share), so a fleet of similar guests
+  costs a handful of engine runs. Everything is deterministic.
+
+Usage::
+
+    from sim.fleet import load_inventory, plan_drain
+
+    inv = load_inventory("data/fleets/two-racks.yaml")
+    plan = plan_drain(inv, policy="kubevirt", order="smallest-first", seed=1)
+    print(plan.drain_time_s, plan.vms[["name", "start_s", "end_s", "downtime_ms"]])
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import yaml
+
+from sim._exceptions import InvalidScenarioError, MiglabError, UnitError
+from sim.scenario import POLICY_KINDS, Scenario, load_scenario, set_path
+from sim.units import parse_rate
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.result import Result
+
+__all__ = [
+    "ORDERS",
+    "PLATFORM_LIMITS",
+    "DrainPlan",
+    "FleetError",
+    "FleetVm",
+    "Inventory",
+    "Limits",
+    "load_inventory",
+    "plan_drain",
+    "with_link",
+]
+
+Runner = Callable[[Scenario, int | None], "Result"]
+"""``runner(scenario, seed) -> Result``; the default is the engine with ``timeline=False``."""
+
+ORDERS: Final = ("listed", "smallest-first", "largest-first", "least-dirty-first",
+                 "most-dirty-first")
+"""Ordering strategies: inventory order, by memory, or by nominal dirty rate (stable)."""
+
+_VM_KEYS: Final = {
+    "memory": "vm.memory", "vcpus": "vm.vcpus", "page-size": "vm.page-size",
+    "preset": "workload.preset", "dirty-rate": "workload.dirty-rate",
+    "working-set": "workload.working-set", "zero-fraction": "workload.zero-fraction",
+    "qemu": "qemu",
+}
+_LINK_EPS: Final = 1e-6
+
+
+class FleetError(MiglabError, ValueError):
+    """An inventory or drain setting that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many migrations may run at once.
+
+    Attributes:
+        per_node: outbound migrations per source host (``None`` = no limit).
+        per_cluster: migrations in the whole drain (``None`` = no limit).
+    """
+
+    per_node: int | None = 1
+    per_cluster: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("per_node", "per_cluster"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise FleetError(f"{name}(={value}) must be ≥ 1 (or None for no limit)")
+
+
+PLATFORM_LIMITS: Final[dict[str, Limits]] = {
+    "kubevirt": Limits(per_node=2, per_cluster=5),   # parallelOutbound…PerNode / …PerCluster
+    "nova": Limits(per_node=1, per_cluster=None),    # max_concurrent_live_migrations = 1
+    "ovirt": Limits(per_node=2, per_cluster=None),   # "Minimal downtime" maxMigrations = 2
+}
+"""The concurrency defaults of each platform, used when a policy is named and no limit is."""
+
+
+@dataclass(frozen=True)
+class FleetVm:
+    """One guest to move.
+
+    Attributes:
+        name: its name (unique in the inventory).
+        host: the source host it leaves.
+        changes: dotted scenario paths → values applied over the inventory's defaults
+            (``vm.memory``, ``workload.dirty-rate``, ``parameters.downtime-limit``, …).
+    """
+
+    name: str
+    host: str
+    changes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Guests on their source hosts.
+
+    Attributes:
+        vms: in listed order.
+        links_Bps: each source host's link.
+        defaults: a partial scenario (file form) every guest starts from.
+        name: a label.
+    """
+
+    vms: tuple[FleetVm, ...]
+    links_Bps: Mapping[str, float]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    name: str = "fleet"
+
+    @property
+    def hosts(self) -> list[str]:
+        """Source hosts in order of first appearance."""
+        return list(dict.fromkeys(vm.host for vm in self.vms))
+
+
+# --------------------------------------------------------------------------- inventory
+
+
+def _scalar(text: str) -> Any:
+    from sim.sweep import _scalar as read
+
+    return read(text)
+
+
+def _vm_from_row(row: Mapping[str, Any], where: str) -> tuple[FleetVm, Any]:
+    """A :class:`FleetVm` and the row's ``link`` (or ``None``) from one inventory row."""
+    name = row.get("name")
+    host = row.get("host")
+    if not isinstance(name, str) or not name:
+        raise FleetError(f"{where}: every VM needs a name")
+    if not isinstance(host, str) or not host:
+        raise FleetError(f"{where} ({name}): every VM needs a source host")
+    if row.get("memory") in (None, ""):
+        raise FleetError(f"{where} ({name}): memory is required, e.g. 8GiB")
+    changes: dict[str, Any] = {}
+    link = None
+    for key, value in row.items():
+        if key in ("name", "host") or value is None or value == "":
+            continue
+        if key == "link":
+            link = value
+        elif key == "policy":
+            changes["control.policy"] = value if isinstance(value, Mapping) else {"kind": value}
+        elif key == "overrides":
+            if not isinstance(value, Mapping):
+                raise FleetError(f"{where} ({name}): overrides must map dotted paths to values")
+            changes.update(value)
+        elif key in _VM_KEYS:
+            changes[_VM_KEYS[key]] = value
+        elif "." in key:
+            changes[key] = value
+        else:
+            raise FleetError(f"{where} ({name}): unknown column {key!r}; known: name, host, "
+                             f"link, policy, {', '.join(_VM_KEYS)}, or a dotted scenario "
+                             f"path such as parameters.downtime-limit")
+    return FleetVm(name, host, changes), link
+
+
+def load_inventory(source: str | Path | Mapping[str, Any], *,
+                   default_link: str | float | None = None) -> Inventory:
+    """Read an inventory from a CSV or YAML file, or a mapping.
+
+    CSV: one VM per row with columns ``name, host, memory`` and any of ``link`` (the
+    host's link), ``policy`` (a policy kind), ``vcpus, preset, dirty-rate, working-set,
+    zero-fraction, qemu``, or dotted scenario paths (``parameters.downtime-limit``) as
+    per-VM overrides; empty cells are "not set". YAML: ``defaults`` (a partial scenario for
+    every VM), ``hosts`` (``{name: {link: 25Gbit/s}}``) and ``vms`` (rows as above, plus an
+    optional ``overrides`` mapping).
+
+    Args:
+        source: a ``.csv``/``.yaml``/``.yml``/``.json`` path or the YAML form as a mapping.
+        default_link: the link of hosts that name none (else ``defaults.host.link``, else
+            the scenario default, 10Gbit/s).
+
+    Raises:
+        FleetError: naming the row and the problem.
+    """
+    if isinstance(source, Mapping):
+        data: dict[str, Any] = dict(source)
+        where = "inventory"
+    else:
+        p = Path(source)
+        where = str(p)
+        if not p.exists():
+            raise FleetError(f"{p}: no such inventory file")
+        if p.suffix.lower() == ".csv":
+            with p.open(newline="", encoding="utf-8") as fh:
+                rows = [{k.strip(): (_scalar(v) if v is not None and v.strip() else None)
+                         for k, v in r.items() if k is not None}
+                        for r in csv.DictReader(fh)]
+            for r in rows:  # names stay text even when they look like numbers
+                for key in ("name", "host"):
+                    if r.get(key) is not None:
+                        r[key] = str(r[key])
+            data = {"name": p.stem, "vms": rows}
+        else:
+            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+            if not isinstance(loaded, dict):
+                raise FleetError(f"{p}: an inventory must be a mapping with a 'vms' list")
+            data = loaded
+            data.setdefault("name", p.stem)
+    unknown = set(data) - {"name", "defaults", "hosts", "vms"}
+    if unknown:
+        raise FleetError(f"{where}: unknown keys {sorted(unknown)}; an inventory has name, "
+                         f"defaults, hosts, vms")
+    rows_raw = data.get("vms")
+    if not isinstance(rows_raw, list) or not rows_raw:
+        raise FleetError(f"{where}: 'vms' must be a non-empty list of VMs")
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, Mapping):
+        raise FleetError(f"{where}: 'defaults' must be a partial scenario mapping")
+    hosts_raw = data.get("hosts") or {}
+    if not isinstance(hosts_raw, Mapping):
+        raise FleetError(f"{where}: 'hosts' must map host names to {{link: …}}")
+    fallback: Any = default_link
+    if fallback is None:
+        fallback = (defaults.get("host") or {}).get("link", 10e9 / 8)
+    vms: list[FleetVm] = []
+    links: dict[str, Any] = {h: (v or {}).get("link") for h, v in hosts_raw.items()}
+    for i, row in enumerate(rows_raw):
+        if not isinstance(row, Mapping):
+            raise FleetError(f"{where}: VM #{i + 1} must be a mapping")
+        vm, link = _vm_from_row(row, f"{where}: VM #{i + 1}")
+        if link is not None:
+            if links.get(vm.host) not in (None, link):
+                raise FleetError(f"{where}: host {vm.host!r} is given two links "
+                                 f"({links[vm.host]!r} and {link!r})")
+            links[vm.host] = link
+        vms.append(vm)
+    names = [vm.name for vm in vms]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise FleetError(f"{where}: VM names must be unique; repeated: {dupes}")
+    links_Bps: dict[str, float] = {}
+    for vm in vms:
+        raw = links.get(vm.host)
+        value = fallback if raw is None else raw
+        try:
+            links_Bps[vm.host] = float(parse_rate(value, field=f"hosts.{vm.host}.link"))
+        except UnitError as err:
+            raise FleetError(f"{where}: {err}") from err
+        if links_Bps[vm.host] <= 0:
+            raise FleetError(f"{where}: host {vm.host!r} link must be > 0")
+    return Inventory(tuple(vms), links_Bps, dict(defaults), str(data.get("name", "fleet")))
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def with_link(scenario: Scenario, link_Bps: float) -> Scenario:
+    """The scenario with ``host.link`` changed, without re-validating.
+
+    Equal to ``scenario.with_changes({"host.link": link_Bps})`` for any link > 0 (the only
+    check the loader makes on a link), but ~100× cheaper; the source is updated too.
+    """
+    if not link_Bps > 0:
+        raise FleetError(f"link_Bps(={link_Bps}) must be > 0")
+    source = copy.deepcopy(dict(scenario.source))
+    set_path(source, "host.link", link_Bps)
+    return replace(scenario, host=replace(scenario.host, link_Bps=float(link_Bps)),
+                   source=source)
+
+
+def _engine_runner(scenario: Scenario, seed: int | None) -> Result:
+    from sim.engine import simulate
+
+    return simulate(scenario, seed=seed, timeline=False)
+
+
+def _demand_Bps(sc: Scenario) -> float:
+    """The most a migration could take from the link: its cap and its sending threads."""
+    cap = float(sc.parameters.max_bandwidth) or math.inf
+    threads = sc.parameters.multifd_channels if sc.capabilities["multifd"] else 1
+    return min(cap, sc.host.channel_rate_Bps * max(1, threads))
+
+
+def fair_shares(link_Bps: float, demands_Bps: Sequence[float]) -> list[float]:
+    """Max-min fair split of a link: equal shares, except demands below the share.
+
+    >>> fair_shares(10.0, [1.0, math.inf, math.inf])
+    [1.0, 4.5, 4.5]
+    """
+    alloc = [0.0] * len(demands_Bps)
+    left = link_Bps
+    todo = sorted(range(len(demands_Bps)), key=lambda i: (demands_Bps[i], i))
+    while todo:
+        share = left / len(todo)
+        i = todo[0]
+        if demands_Bps[i] <= share:
+            alloc[i] = demands_Bps[i]
+            left -= demands_Bps[i]
+            todo.pop(0)
+        else:
+            for j in todo:
+                alloc[j] = share
+            break
+    return alloc
+
+
+@dataclass
+class _Active:
+    index: int
+    start_s: float
+    frac: float = 0.0
+    link_Bps: float = -1.0
+    alloc_Bps: float = 0.0
+    result: Any = None
+    rate: float = 0.0
+    transferred: float = 0.0
+    throttle_cpu_s: float = 0.0
+    shares: list[float] = field(default_factory=list)
+
+
+@dataclass
+class DrainPlan:
+    """The outcome of :func:`plan_drain`.
+
+    Attributes:
+        drain_time_s: from the first start to the last end.
+        vms: one row per VM: ``name, host, order, start_s, end_s, wait_s, duration_s,
+            downtime_ms, status, converged, outcome, transferred_bytes, throttle_cpu_s,
+            min_link_Bps, max_link_Bps, reshares, error``.
+        links: link usage over time, one row per host and interval between events:
+            ``host, start_s, end_s, active, allocated_Bps, link_Bps, utilisation``.
+        limits: the concurrency limits used.
+        order: the ordering strategy.
+        seed: the seed every run used (``None``: each scenario's own).
+        engine_runs: distinct engine runs made (after memoisation).
+        peak_active: most migrations running at once.
+    """
+
+    drain_time_s: float
+    vms: pd.DataFrame
+    links: pd.DataFrame
+    limits: Limits
+    order: str
+    seed: int | None
+    engine_runs: int
+    peak_active: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        """A flat record: drain time, counts by outcome, worst downtime, peak concurrency."""
+        v = self.vms
+        done = v[v["outcome"] == "completed"]
+        return {
+            "drain_time_s": self.drain_time_s,
+            "vms": len(v),
+            "completed": int((v["outcome"] == "completed").sum()),
+            "not_completed": int((v["outcome"] != "completed").sum()),
+            "max_downtime_ms": float(done["downtime_ms"].max()) if len(done) else math.nan,
+            "mean_wait_s": float(v["wait_s"].mean()),
+            "peak_active": self.peak_active,
+            "per_node": self.limits.per_node,
+            "per_cluster": self.limits.per_cluster,
+            "order": self.order,
+            "seed": self.seed,
+            "engine_runs": self.engine_runs,
+        }
+
+
+def _vm_scenario(inv: Inventory, vm: FleetVm, policy: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(json.dumps(inv.defaults, default=str))
+    data["name"] = vm.name
+    set_path(data, "host.link", inv.links_Bps[vm.host])
+    if policy is not None and policy != "none":
+        set_path(data, "control.policy", {"kind": policy})
+    for path, value in vm.changes.items():
+        set_path(data, path, value)
+    return data
+
+
+def _sort_key(order: str, sc: Scenario | None) -> float:
+    if sc is None:
+        return 0.0
+    if order in ("smallest-first", "largest-first"):
+        return float(sc.vm.memory_bytes)
+    from sim.workload import dirty_model
+
+    return float(dirty_model(sc.workload, sc.vm.memory_bytes).nominal_rate_Bps)
+
+
+def plan_drain(inventory: Inventory | str | Path | Mapping[str, Any], *,
+               policy: str | None = None,
+               order: str = "listed",
+               per_node: int | None = None,
+               per_cluster: int | None = None,
+               no_limit: bool = False,
+               seed: int | None = None,
+               runner: Runner | None = None) -> DrainPlan:
+    """Drain every source host in the inventory and report who moved when.
+
+    Args:
+        inventory: an :class:`Inventory` or what :func:`load_inventory` reads.
+        policy: a management policy kind for every VM without its own
+            (``kubevirt``, ``nova``, ``ovirt``, ``proxmox``, ``downtime-ramp``, ``none``);
+            it also sets the platform's concurrency limits (:data:`PLATFORM_LIMITS`) unless
+            ``per_node``/``per_cluster`` are given.
+        order: one of :data:`ORDERS`; ties keep the listed order.
+        per_node: outbound migrations per host at once (default: the platform's, else 1).
+        per_cluster: migrations at once in total (default: the platform's, else no limit).
+        no_limit: ignore platform defaults; only the limits given apply.
+        seed: the seed for every run (``None``: each scenario's own); recorded.
+        runner: ``runner(scenario, seed) -> Result`` instead of the engine.
+
+    Returns:
+        The :class:`DrainPlan`. VMs whose settings are invalid are not moved: their row
+        has ``outcome="invalid"`` and the first problem in ``error``.
+
+    Raises:
+        FleetError: an unknown order or policy, or limits below 1.
+    """
+    import pandas as pd
+
+    inv = inventory if isinstance(inventory, Inventory) else load_inventory(inventory)
+    if order not in ORDERS:
+        raise FleetError(f"order(={order!r}) must be one of {', '.join(ORDERS)}")
+    if policy is not None and policy not in (*POLICY_KINDS, "none"):
+        raise FleetError(f"policy(={policy!r}) must be one of "
+                         f"{', '.join((*POLICY_KINDS, 'none'))}")
+    platform = Limits(None, None) if no_limit else PLATFORM_LIMITS.get(policy or "", Limits())
+    limits = Limits(per_node if per_node is not None else platform.per_node,
+                    per_cluster if per_cluster is not None else platform.per_cluster)
+    run = runner or _engine_runner
+
+    # Validate each distinct VM configuration once.
+    scenarios: list[Scenario | None] = []
+    errors: list[str] = []
+    keys: list[str] = []
+    by_key: dict[str, Scenario | str] = {}
+    for vm in inv.vms:
+        data = _vm_scenario(inv, vm, policy)
+        key = json.dumps({k: v for k, v in data.items() if k != "name"}, sort_keys=True,
+                         default=str)
+        if key not in by_key:
+            try:
+                by_key[key] = load_scenario(data)
+            except InvalidScenarioError as err:
+                p = err.problems[0] if err.problems else None
+                by_key[key] = f"{p.field}: {p.message}" if p is not None else str(err)
+        got = by_key[key]
+        scenarios.append(got if isinstance(got, Scenario) else None)
+        errors.append("" if isinstance(got, Scenario) else got)
+        keys.append(key)
+
+    cache: dict[tuple[str, float], Result] = {}
+
+    def result_at(i: int, link_Bps: float) -> Result:
+        sc = scenarios[i]
+        assert sc is not None
+        ck = (keys[i], round(link_Bps, 3))
+        if ck not in cache:
+            cache[ck] = run(with_link(sc, link_Bps), seed)
+        return cache[ck]
+
+    ranked = sorted(range(len(inv.vms)),
+                    key=lambda i: (_sort_key(order, scenarios[i]) *
+                                   (-1 if order in ("largest-first", "most-dirty-first")
+                                    else 1) if order != "listed" else 0.0, i))
+    pending = [i for i in ranked if scenarios[i] is not None]
+    demand = {i: _demand_Bps(sc) for i, sc in enumerate(scenarios) if sc is not None}
+    active: dict[int, _Active] = {}
+    rows: dict[int, dict[str, Any]] = {}
+    link_rows: list[dict[str, Any]] = []
+    per_host: dict[str, int] = dict.fromkeys(inv.hosts, 0)
+    open_rows: dict[str, dict[str, Any]] = {}
+    peak = 0
+    t = 0.0
+    while pending or active:
+        for i in list(pending):
+            host = inv.vms[i].host
+            if limits.per_cluster is not None and len(active) >= limits.per_cluster:
+                break
+            if limits.per_node is not None and per_host[host] >= limits.per_node:
+                continue
+            pending.remove(i)
+            active[i] = _Active(i, t)
+            per_host[host] += 1
+        # Re-divide each host's link and re-run the engine where a share changed.
+        for host in inv.hosts:
+            members = [a for a in active.values() if inv.vms[a.index].host == host]
+            if not members:
+                continue
+            link = inv.links_Bps[host]
+            alloc = fair_shares(link, [demand[a.index] for a in members])
+            total = sum(alloc)
+            for a, share in zip(members, alloc, strict=True):
+                reach = max(link - (total - share), _LINK_EPS)
+                a.alloc_Bps = share
+                if abs(reach - a.link_Bps) > _LINK_EPS * max(1.0, reach):
+                    a.link_Bps = reach
+                    a.shares.append(reach)
+                    a.result = result_at(a.index, reach)
+                    a.rate = 1.0 / max(a.result.total_time_ms / 1000.0, 1e-9)
+            last = open_rows.get(host)
+            if last is not None and last["active"] == len(members) and \
+                    last["allocated_Bps"] == total and last["end_s"] == t:
+                last["end_s"] = math.nan  # same usage continues: extend the interval
+            else:
+                row: dict[str, Any] = {
+                    "host": host, "start_s": t, "end_s": math.nan, "active": len(members),
+                    "allocated_Bps": total, "link_Bps": link, "utilisation": total / link}
+                link_rows.append(row)
+                open_rows[host] = row
+        peak = max(peak, len(active))
+        dt = min((1.0 - a.frac) / a.rate for a in active.values())
+        t_next = t + dt
+        for row in open_rows.values():
+            if math.isnan(float(row["end_s"])):
+                row["end_s"] = t_next
+        for a in list(active.values()):
+            step = min(1.0 - a.frac, a.rate * dt)
+            a.transferred += step * a.result.ram.transferred
+            a.throttle_cpu_s += step * a.result.guest.throttle_cpu_s
+            a.frac += step
+            if a.frac >= 1.0 - 1e-9 or (1.0 - a.frac) / a.rate <= 1e-9 * max(1.0, t_next):
+                res = a.result
+                vm = inv.vms[a.index]
+                rows[a.index] = {
+                    "start_s": a.start_s, "end_s": t_next, "wait_s": a.start_s,
+                    "duration_s": t_next - a.start_s, "downtime_ms": res.downtime_ms,
+                    "status": res.status, "converged": res.converged,
+                    "outcome": res.status, "transferred_bytes": a.transferred,
+                    "throttle_cpu_s": a.throttle_cpu_s, "min_link_Bps": min(a.shares),
+                    "max_link_Bps": max(a.shares), "reshares": len(a.shares) - 1,
+                    "error": "",
+                }
+                del active[a.index]
+                per_host[vm.host] -= 1
+        t = t_next
+
+    position = {i: k for k, i in enumerate(ranked)}
+    records = []
+    for i, vm in enumerate(inv.vms):
+        base = {"name": vm.name, "host": vm.host, "order": position[i]}
+        if i in rows:
+            records.append(base | rows[i])
+        else:
+            records.append(base | {
+                "start_s": math.nan, "end_s": math.nan, "wait_s": math.nan,
+                "duration_s": math.nan, "downtime_ms": math.nan, "status": "invalid",
+                "converged": False, "outcome": "invalid", "transferred_bytes": 0.0,
+                "throttle_cpu_s": 0.0, "min_link_Bps": math.nan, "max_link_Bps": math.nan,
+                "reshares": 0, "error": errors[i]})
+    vms_df = pd.DataFrame.from_records(records)
+    links_df = pd.DataFrame.from_records(
+        link_rows, columns=["host", "start_s", "end_s", "active", "allocated_Bps",
+                            "link_Bps", "utilisation"])
+    ends = [r["end_s"] for r in rows.values()]
+    return DrainPlan(drain_time_s=max(ends, default=0.0), vms=vms_df, links=links_df,
+                     limits=limits, order=order, seed=seed, engine_runs=len(cache),
+                     peak_active=peak)

@@ -1,0 +1,249 @@
+"""Plotly figures of migrations, shared by the dashboard, the notebooks and the reports.
+
+These are the instrument panels of a migration: a fuel gauge (dirty memory still to send,
+draining as the stream runs and refilled by the guest), a speedometer (achieved bandwidth
+against the guest's dirty rate), the brake (auto-converge's throttle), and the stopwatch
+of the pause split into its parts. Each function is pure: it reads a :class:`~sim.Result`
+or a DataFrame and returns a new ``plotly.graph_objects.Figure`` with a title and units on
+both axes, so every view of miglab draws the same picture.
+
+    >>> from sim.engine import simulate                    # doctest: +SKIP
+    >>> fig = timeline_figure(simulate(load_scenario("web.yaml")))
+    >>> fig.write_html("timeline.html")
+
+Column names carry their units (``time_s``, ``downtime_ms``, ``remaining_bytes``) and
+:func:`axis_label` turns them into axis titles such as ``"downtime (ms)"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from sim.result import Result
+from sim.units import GiB, MiB
+
+__all__ = [
+    "axis_label",
+    "bandwidth_figure",
+    "comparison_figure",
+    "downtime_breakdown_figure",
+    "figures_for",
+    "gantt_figure",
+    "heatmap_figure",
+    "pareto_figure",
+    "pareto_front",
+    "throttle_figure",
+    "timeline_figure",
+]
+
+_UNITS: Final = {"_s": "s", "_ms": "ms", "_bytes": "bytes", "_Bps": "bytes/s", "_pct": "%",
+                 "_gib": "GiB", "_mib": "MiB", "_gbps": "Gbit/s", "_mibps": "MiB/s"}
+_TEMPLATE: Final = "plotly_white"
+_OUTCOME_COLOURS: Final = {"completed": "#2ca02c", "converged": "#2ca02c", "failed": "#d62728",
+                           "cancelled": "#ff7f0e", "postcopy": "#9467bd"}
+
+
+def axis_label(column: str) -> str:
+    """``"downtime_ms"`` → ``"downtime (ms)"``; a name without a unit suffix is kept.
+
+    >>> axis_label("link_Bps"), axis_label("multifd-channels")
+    ('link (bytes/s)', 'multifd-channels')
+    """
+    for suffix, unit in _UNITS.items():
+        if column.endswith(suffix) and len(column) > len(suffix):
+            return f"{column[: -len(suffix)].replace('_', ' ')} ({unit})"
+    return column
+
+
+def _layout(fig: go.Figure, title: str, x: str, y: str, **extra: Any) -> go.Figure:
+    fig.update_layout(title={"text": title}, xaxis_title=x, yaxis_title=y, template=_TEMPLATE,
+                      margin={"l": 60, "r": 20, "t": 60, "b": 50}, **extra)
+    return fig
+
+
+def _frame(result: Result) -> pd.DataFrame:
+    return result.timeline_frame()
+
+
+def _empty(fig: go.Figure, df: pd.DataFrame, what: str) -> None:
+    if df.empty:
+        fig.add_annotation(text=f"no {what} recorded", showarrow=False, x=0.5, y=0.5,
+                           xref="paper", yref="paper")
+
+
+def _action_marks(fig: go.Figure, result: Result) -> None:
+    """Vertical lines for each policy/operator action, labelled with what was done."""
+    for action in result.actions:
+        value = "" if action.value is None else f" {action.value:g}"
+        fig.add_vline(x=action.time_s, line={"dash": "dot", "color": "#7f7f7f", "width": 1},
+                      annotation_text=f"{action.actor}: {action.action}{value}",
+                      annotation_position="top left", annotation_font_size=10)
+
+
+def timeline_figure(result: Result, title: str = "Dirty memory still to send") -> go.Figure:
+    """Remaining dirty memory over time, with bitmap syncs, switchover and policy actions.
+
+    Args:
+        result: a simulated or measured migration.
+        title: the figure title.
+
+    Returns:
+        A line of ``remaining`` (GiB) against time (s); syncs are circle markers, other
+        events (throttle, postcopy, switchover) diamonds, actions dotted vertical lines.
+    """
+    df = _frame(result)
+    fig = go.Figure()
+    _empty(fig, df, "timeline")
+    if not df.empty:
+        fig.add_trace(go.Scatter(x=df["time_s"], y=df["remaining_bytes"] / GiB,
+                                 mode="lines", name="remaining", line={"width": 2}))
+        syncs = df[df["event"] == "sync"]
+        fig.add_trace(go.Scatter(x=syncs["time_s"], y=syncs["remaining_bytes"] / GiB,
+                                 mode="markers", name="bitmap sync",
+                                 marker={"symbol": "circle", "size": 7},
+                                 text=[f"sync {n}" for n in syncs["dirty_sync_count"]]))
+        other = df[~df["event"].isin(["", "sync"]) & df["event"].notna()]
+        if not other.empty:
+            fig.add_trace(go.Scatter(x=other["time_s"], y=other["remaining_bytes"] / GiB,
+                                     mode="markers", name="event", text=other["event"],
+                                     marker={"symbol": "diamond", "size": 9}))
+    _action_marks(fig, result)
+    return _layout(fig, title, "time since migrate (s)", "remaining (GiB)")
+
+
+def bandwidth_figure(result: Result, title: str = "Bandwidth and dirty rate") -> go.Figure:
+    """Achieved migration bandwidth against the guest's (throttled) dirty rate, in MiB/s."""
+    df = _frame(result)
+    fig = go.Figure()
+    _empty(fig, df, "timeline")
+    if not df.empty:
+        fig.add_trace(go.Scatter(x=df["time_s"], y=df["bandwidth_Bps"] / MiB, mode="lines",
+                                 name="sent", line={"shape": "vh"}))
+        fig.add_trace(go.Scatter(x=df["time_s"], y=df["dirty_rate_Bps"] / MiB, mode="lines",
+                                 name="dirtied", line={"shape": "hv", "dash": "dash"}))
+    _action_marks(fig, result)
+    return _layout(fig, title, "time since migrate (s)", "rate (MiB/s)")
+
+
+def throttle_figure(result: Result, title: str = "Auto-converge CPU throttle") -> go.Figure:
+    """The vCPU throttle in force over time (%), as a step line."""
+    df = _frame(result)
+    fig = go.Figure()
+    _empty(fig, df, "timeline")
+    if not df.empty:
+        fig.add_trace(go.Scatter(x=df["time_s"], y=df["throttle_pct"], mode="lines",
+                                 name="throttle", line={"shape": "hv"}, fill="tozeroy"))
+    fig.update_yaxes(range=[0, 100])
+    return _layout(fig, title, "time since migrate (s)", "throttle (%)")
+
+
+def downtime_breakdown_figure(result: Result, title: str = "Where the downtime goes"
+                              ) -> go.Figure:
+    """The guest's pause split into its parts (stop, final sync, RAM, device state, …), ms."""
+    parts = {k: v for k, v in result.downtime_breakdown_ms.items() if v > 0}
+    fig = go.Figure()
+    for name, ms in parts.items():
+        fig.add_trace(go.Bar(y=["downtime"], x=[ms], name=name, orientation="h",
+                             text=[f"{ms:.1f}"], textposition="inside"))
+    if not parts:
+        fig.add_annotation(text=f"downtime {result.downtime_ms:.0f} ms (no breakdown)",
+                           showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    return _layout(fig, f"{title}: {result.downtime_ms:.0f} ms", "time (ms)", "",
+                   barmode="stack", height=260)
+
+
+def comparison_figure(results: Mapping[str, Result],
+                      title: str = "Remaining dirty memory, compared") -> go.Figure:
+    """Several migrations' remaining memory overlaid on one time axis, one line each."""
+    fig = go.Figure()
+    for label, result in results.items():
+        df = _frame(result)
+        verdict = "converged" if result.converged else result.status
+        fig.add_trace(go.Scatter(x=df["time_s"], y=df["remaining_bytes"] / GiB, mode="lines",
+                                 name=f"{label} ({verdict}, {result.downtime_ms:.0f} ms)"))
+    return _layout(fig, title, "time since migrate (s)", "remaining (GiB)")
+
+
+def heatmap_figure(df: pd.DataFrame, x: str, y: str, z: str, title: str | None = None
+                   ) -> go.Figure:
+    """A sweep as a heatmap: ``z`` for each (``x``, ``y``) pair (mean when repeated).
+
+    Args:
+        df: one row per run, e.g. from a sweep.
+        x, y: the swept columns (e.g. ``downtime_limit_ms``, ``link_Bps``).
+        z: the outcome column (e.g. ``total_time_s``); missing cells stay blank.
+        title: the figure title; built from the column names when ``None``.
+    """
+    grid = df.pivot_table(index=y, columns=x, values=z, aggfunc="mean")
+    fig = go.Figure(go.Heatmap(x=[str(c) for c in grid.columns], y=[str(i) for i in grid.index],
+                               z=grid.to_numpy(), colorbar={"title": {"text": axis_label(z)}},
+                               hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>{z}=%{{z}}"
+                                             "<extra></extra>"))
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(type="category")
+    return _layout(fig, title or f"{axis_label(z)} by {x} and {y}", axis_label(x), axis_label(y))
+
+
+def pareto_front(df: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """The rows no other row beats on both ``x`` and ``y`` (smaller is better), by ``x``."""
+    ordered = df.sort_values([x, y])
+    best = float("inf")
+    keep = []
+    for idx, value in zip(ordered.index, ordered[y], strict=True):
+        if value < best:
+            keep.append(idx)
+            best = value
+    return ordered.loc[keep]
+
+
+def pareto_figure(df: pd.DataFrame, x: str, y: str, *, label: str | None = None,
+                  title: str | None = None) -> go.Figure:
+    """Candidates as points and their Pareto front (both axes: smaller is better).
+
+    Args:
+        df: one row per candidate policy.
+        x, y: the two costs, e.g. ``total_time_s`` and ``downtime_ms``.
+        label: a column shown on hover (e.g. the policy name).
+        title: the figure title.
+    """
+    text = df[label].astype(str) if label else None
+    front = pareto_front(df, x, y)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=df[x], y=df[y], mode="markers", name="candidates", text=text,
+                             marker={"size": 8, "opacity": 0.6}))
+    fig.add_trace(go.Scatter(x=front[x], y=front[y], mode="lines+markers", name="Pareto front",
+                             text=front[label].astype(str) if label else None,
+                             line={"shape": "hv"}, marker={"size": 10}))
+    return _layout(fig, title or f"Trade-off: {axis_label(x)} vs {axis_label(y)}",
+                   axis_label(x), axis_label(y))
+
+
+def gantt_figure(df: pd.DataFrame, title: str = "Host drain") -> go.Figure:
+    """A host drain as a Gantt chart: one bar per VM from ``start_s`` to ``end_s``.
+
+    Args:
+        df: columns ``vm``, ``host``, ``start_s``, ``end_s``, ``outcome``; bars are grouped
+            by host and coloured by outcome.
+        title: the figure title.
+    """
+    fig = go.Figure()
+    rows = df.sort_values(["host", "start_s"])
+    for outcome, group in rows.groupby("outcome", sort=False):
+        fig.add_trace(go.Bar(
+            y=[f"{h} / {v}" for h, v in zip(group["host"], group["vm"], strict=True)],
+            x=group["end_s"] - group["start_s"], base=group["start_s"], orientation="h",
+            name=str(outcome), marker={"color": _OUTCOME_COLOURS.get(str(outcome))},
+            hovertemplate="%{y}: %{base:.1f} s → %{x:.1f} s long<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, title, "time since the drain started (s)", "host / VM",
+                   barmode="overlay")
+
+
+def figures_for(result: Result) -> Sequence[go.Figure]:
+    """The standard figures of one migration, in report order."""
+    return (timeline_figure(result), bandwidth_figure(result), throttle_figure(result),
+            downtime_breakdown_figure(result))

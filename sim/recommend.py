@@ -1,0 +1,599 @@
+"""Recommendations: the settings that meet a migration's budget, and why.
+
+Choosing migration settings is like choosing a route with a sat-nav that has three
+meters on the dashboard — how long the guest is paused (downtime), how long the trip
+takes (total time) and how rough the ride is for the guest (throttling and postcopy
+blocking, in vCPU-seconds). The budget rules out some routes (``--max-downtime 500ms``,
+``--max-total 2min``, no postcopy, at most half the link); among the rest, the objective
+picks one, and the trade-off between the three meters is the Pareto set: the routes that
+no other route beats on every meter at once.
+
+The search is deterministic by default: a grid over ``downtime-limit``, ``max-bandwidth``
+(as a share of the link), ``auto-converge``, multifd channels and postcopy (when allowed),
+each point validated as QEMU would and run in the engine, then one refinement round of
+``downtime-limit`` and bandwidth around the winner. ``method="optuna"`` uses optuna's
+NSGA-II multi-objective sampler over the same space instead. The answer comes with plain
+reasons: which constraint binds, the next-best alternative and what it costs, or — when
+nothing fits — that the budget is impossible and which setting comes closest::
+
+    from sim.recommend import Constraints, recommend
+    from sim.scenario import load_scenario
+
+    rec = recommend(load_scenario("data/examples/web-8g.yaml"),
+                    Constraints(max_downtime_ms=500, max_total_s=120), seed=1)
+    print(rec.changes, *rec.reasons, sep="\\n")
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from sim._exceptions import InvalidScenarioError, MiglabError
+from sim.scenario import Scenario, load_scenario
+from sim.sweep import Progress, Runner, run_points
+from sim.units import format_rate
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "METRICS",
+    "OBJECTIVES",
+    "Constraints",
+    "RecommendError",
+    "Recommendation",
+    "SearchSpace",
+    "describe_knobs",
+    "pareto_mask",
+    "recommend",
+]
+
+OBJECTIVES: Final = {
+    "downtime": "downtime_ms",
+    "total-time": "total_time_s",
+    "guest-cost": "guest_cost_s",
+}
+"""Objective name → the table column it minimises."""
+
+METRICS: Final = ("downtime_ms", "total_time_s", "guest_cost_s")
+"""The trade-off the Pareto set is taken over (all minimised)."""
+
+_KNOBS: Final = ("downtime_limit_ms", "bandwidth_share", "auto_converge", "multifd_channels",
+                 "postcopy_after_passes", "policy")
+_NOT_CONVERGED: Final = 1e6
+"""Violation charged to a setting that does not converge (ranks it after any that does)."""
+
+
+class RecommendError(MiglabError, ValueError):
+    """A recommendation request that cannot be run (bad constraint, objective or space)."""
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """The budget a recommended setting must meet (``None`` = no limit).
+
+    Attributes:
+        max_downtime_ms: the guest's pause.
+        max_total_s: from the migrate command to the end.
+        max_throttle_pct: the highest auto-converge throttle the guest may see.
+        max_blocktime_ms: postcopy blocktime the guest may see.
+        allow_postcopy: whether postcopy settings may be tried.
+        max_bandwidth_share: the most of the link the migration may use (0–1].
+        workloads: other ``workload`` sections (file form) the setting must also handle.
+        min_converge_share: the share of ``workloads`` on which it must converge.
+    """
+
+    max_downtime_ms: float | None = None
+    max_total_s: float | None = None
+    max_throttle_pct: float | None = None
+    max_blocktime_ms: float | None = None
+    allow_postcopy: bool = False
+    max_bandwidth_share: float = 1.0
+    workloads: tuple[Mapping[str, Any], ...] = ()
+    min_converge_share: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("max_downtime_ms", "max_total_s", "max_throttle_pct", "max_blocktime_ms"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise RecommendError(f"{name}(={value}) must be a number ≥ 0")
+        if not 0 < self.max_bandwidth_share <= 1:
+            raise RecommendError(f"max_bandwidth_share(={self.max_bandwidth_share}) must be "
+                                 f"in (0, 1]")
+        if not 0 <= self.min_converge_share <= 1:
+            raise RecommendError(f"min_converge_share(={self.min_converge_share}) must be "
+                                 f"in [0, 1]")
+
+    def limits(self) -> list[tuple[str, str, float, str]]:
+        """``(label, column, limit, unit)`` for each limit that is set."""
+        out = []
+        for label, col, value, unit in (
+                ("max downtime", "downtime_ms", self.max_downtime_ms, "ms"),
+                ("max total time", "total_time_s", self.max_total_s, "s"),
+                ("max throttle", "throttle_peak_pct", self.max_throttle_pct, "%"),
+                ("max postcopy blocktime", "postcopy_blocktime_ms", self.max_blocktime_ms,
+                 "ms")):
+            if value is not None:
+                out.append((label, col, float(value), unit))
+        return out
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """The settings tried.
+
+    Attributes:
+        downtime_limits_ms: ``downtime-limit`` values.
+        bandwidth_shares: ``max-bandwidth`` as shares of the link (those above the
+            constraint's share are dropped; the constraint's share is used if none is left).
+        auto_converge: ``auto-converge`` states.
+        multifd_channels: ``0`` = multifd off, else ``multifd-channels`` with multifd on.
+        postcopy_after_passes: ``None`` = no postcopy, else postcopy after N syncs (only
+            when postcopy is allowed).
+        policies: management policy kinds to try (``None`` = the scenario's own).
+    """
+
+    downtime_limits_ms: tuple[int, ...] = (100, 300, 500, 1000, 2000)
+    bandwidth_shares: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
+    auto_converge: tuple[bool, ...] = (False, True)
+    multifd_channels: tuple[int, ...] = (0, 2, 4, 8)
+    postcopy_after_passes: tuple[int | None, ...] = (None, 2)
+    policies: tuple[str | None, ...] = (None,)
+
+
+@dataclass
+class Recommendation:
+    """What :func:`recommend` found.
+
+    Attributes:
+        feasible: whether some setting met every constraint.
+        best: the chosen row (knobs, metrics) — or ``None`` when nothing is feasible.
+        closest: when nothing is feasible, the row that misses the budget by the least.
+        changes: dotted scenario changes of ``best`` (or ``closest``).
+        pareto: the feasible Pareto set over :data:`METRICS` (when nothing is feasible,
+            that of the converging settings), sorted by the objective.
+        table: every setting tried, with metrics, ``feasible`` and ``violations``.
+        reasons: plain-language reasons, with numbers.
+        objective: the objective used.
+        constraints: the budget.
+        seed: the seed every run used.
+        method: ``"grid"`` or ``"optuna"``.
+    """
+
+    feasible: bool
+    best: dict[str, Any] | None
+    closest: dict[str, Any] | None
+    changes: dict[str, Any]
+    pareto: pd.DataFrame
+    table: pd.DataFrame
+    reasons: list[str]
+    objective: str
+    constraints: Constraints
+    seed: int | None
+    method: str
+    base: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def scenario(self) -> Scenario:
+        """The base scenario with the recommended (or closest) changes applied."""
+        return load_scenario(self.base).with_changes(self.changes)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def pareto_mask(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Rows of ``values`` (n × k, all minimised) that no other row dominates.
+
+    >>> pareto_mask(np.array([[1, 2], [2, 1], [2, 2]])).tolist()
+    [True, True, False]
+    """
+    v = np.asarray(values, dtype=float)
+    n = len(v)
+    keep = np.ones(n, dtype=bool)
+    for i in range(n):
+        if not keep[i]:
+            continue
+        dominated = np.all(v <= v[i], axis=1) & np.any(v < v[i], axis=1)
+        if dominated.any():
+            keep[i] = False
+    return keep
+
+
+def _changes(knobs: Mapping[str, Any], link_Bps: float) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "parameters.downtime-limit": int(knobs["downtime_limit_ms"]),
+        "parameters.max-bandwidth": max(10, int(knobs["bandwidth_share"] * link_Bps)),
+        "capabilities.auto-converge": bool(knobs["auto_converge"]),
+        "capabilities.multifd": int(knobs["multifd_channels"]) > 0,
+    }
+    if int(knobs["multifd_channels"]) > 0:
+        out["parameters.multifd-channels"] = int(knobs["multifd_channels"])
+    passes = knobs.get("postcopy_after_passes")
+    if passes is not None and not (isinstance(passes, float) and math.isnan(passes)):
+        out["capabilities.postcopy-ram"] = True
+        out["control.postcopy-after"] = {"passes": int(passes)}
+    policy = knobs.get("policy")
+    if isinstance(policy, str) and policy:
+        out["control.policy"] = {"kind": policy}
+    return out
+
+
+def describe_knobs(row: Mapping[str, Any] | pd.Series[Any], link_Bps: float) -> str:
+    """``downtime-limit 500 ms, max-bandwidth 75 % of the link (…), …`` for a table row."""
+    share = float(row["bandwidth_share"])
+    parts = [f"downtime-limit {int(row['downtime_limit_ms'])} ms",
+             f"max-bandwidth {share:.0%} of the link = {format_rate(share * link_Bps)}",
+             "auto-converge on" if row["auto_converge"] else "auto-converge off",
+             f"multifd {int(row['multifd_channels'])} channels"
+             if int(row["multifd_channels"]) else "no multifd"]
+    passes = row.get("postcopy_after_passes")
+    if passes is None or (isinstance(passes, float) and math.isnan(passes)):
+        parts.append("no postcopy")
+    else:
+        parts.append(f"postcopy after {int(passes)} passes")
+    if isinstance(row.get("policy"), str) and row["policy"]:
+        parts.append(f"policy {row['policy']}")
+    return ", ".join(parts)
+
+
+def _metrics(row: Mapping[str, Any] | pd.Series[Any]) -> str:
+    return (f"downtime {row['downtime_ms']:.0f} ms, total {row['total_time_s']:.1f} s, "
+            f"guest cost {row['guest_cost_s']:.1f} vCPU·s")
+
+
+def _row(table: pd.DataFrame, i: int) -> dict[str, Any]:
+    return {str(k): v for k, v in table.iloc[i].items()}
+
+
+def _num(value: Any) -> float:
+    return float(value)
+
+
+def _prepare_base(sc: Scenario, constraints: Constraints) -> dict[str, Any]:
+    data = sc.to_dict()
+    if not constraints.allow_postcopy:
+        caps = data.get("capabilities")
+        if isinstance(caps, dict) and caps.get("postcopy-ram"):
+            caps["postcopy-ram"] = False
+        control = data.get("control")
+        if isinstance(control, dict):
+            control.pop("postcopy-after", None)
+    return data
+
+
+def _grid(space: SearchSpace, constraints: Constraints) -> list[dict[str, Any]]:
+    shares = sorted({s for s in space.bandwidth_shares
+                     if 0 < s <= constraints.max_bandwidth_share})
+    if not shares:
+        shares = [constraints.max_bandwidth_share]
+    passes = space.postcopy_after_passes if constraints.allow_postcopy else (None,)
+    if not constraints.allow_postcopy or not passes:
+        passes = (None,)
+    return [dict(zip(_KNOBS, combo, strict=True)) for combo in itertools.product(
+        sorted(set(space.downtime_limits_ms)), shares, space.auto_converge,
+        space.multifd_channels, tuple(dict.fromkeys(passes)),
+        tuple(dict.fromkeys(space.policies)))]
+
+
+def _evaluate(base: dict[str, Any], knobs: Sequence[Mapping[str, Any]], link_Bps: float,
+              constraints: Constraints, seed: int | None, workers: int | None,
+              executor: Executor | None, progress: Progress | None,
+              runner: Runner | None) -> pd.DataFrame:
+    """Run each knob set on the base workload (and the distribution), one row per set."""
+    import pandas as pd
+
+    changes = [_changes(k, link_Bps) for k in knobs]
+    w = list(constraints.workloads)
+    points: list[dict[str, Any]] = []
+    for ch in changes:
+        points.append(ch)
+        points.extend(ch | {"workload": dict(wl)} for wl in w)
+    raw = run_points(base, points, seed=seed, workers=workers, executor=executor,
+                     progress=progress, runner=runner)
+    per = 1 + len(w)
+    main = raw.iloc[::per].reset_index(drop=True)
+    table = pd.DataFrame.from_records([dict(k) for k in knobs])
+    for col in ("valid", "error", "seed", "status", "converged", "total_time_s",
+                "downtime_ms", "throttle_peak_pct", "throttle_cpu_s",
+                "postcopy_blocktime_ms", "exposure_s", "transferred_bytes"):
+        table[col] = main[col].to_numpy()
+    table["guest_cost_s"] = (table["throttle_cpu_s"].fillna(0.0)
+                             + table["postcopy_blocktime_ms"].fillna(0.0) / 1000.0)
+    if w:
+        conv = raw["converged"].fillna(False).to_numpy(dtype=bool).reshape(-1, per)[:, 1:]
+        table["converge_share"] = conv.mean(axis=1)
+    else:
+        table["converge_share"] = table["converged"].astype(float)
+    table["changes"] = [json.dumps(c, sort_keys=True) for c in changes]
+    return table
+
+
+def _judge(table: pd.DataFrame, constraints: Constraints) -> pd.DataFrame:
+    """Add ``violation`` (normalised overshoot), ``violations`` (text) and ``feasible``."""
+    total = np.zeros(len(table))
+    texts: list[list[str]] = [[] for _ in range(len(table))]
+    ok = table["valid"].to_numpy(dtype=bool) & table["converged"].fillna(False).to_numpy(
+        dtype=bool)
+    valid = table["valid"].to_numpy(dtype=bool)
+    for i in np.flatnonzero(~ok):
+        total[i] += _NOT_CONVERGED
+        texts[i].append("invalid" if not valid[i] else "does not converge")
+    for label, col, limit, unit in constraints.limits():
+        values = table[col].to_numpy(dtype=float)
+        over = np.where(ok, np.maximum(0.0, values - limit) / max(limit, 1e-9), 0.0)
+        total += over
+        for i in np.flatnonzero(over > 0):
+            texts[i].append(f"{label} ({values[i]:.4g} {unit} > {limit:.4g} {unit})")
+    if constraints.workloads:
+        short = np.maximum(0.0, constraints.min_converge_share
+                           - table["converge_share"].to_numpy(dtype=float))
+        total += np.where(ok, short * 10, 0.0)
+        share = table["converge_share"].to_numpy(dtype=float)
+        for i in np.flatnonzero(ok & (short > 0)):
+            texts[i].append(f"converges on {share[i]:.0%} of the "
+                            f"workloads (< {constraints.min_converge_share:.0%})")
+    out = table.copy()
+    out["violation"] = total
+    out["violations"] = ["; ".join(t) for t in texts]
+    out["feasible"] = total == 0
+    return out
+
+
+def _rank(table: pd.DataFrame, objective_col: str) -> np.ndarray[Any, Any]:
+    """Row order: objective, then the other metrics, then less bandwidth, then grid order."""
+    others = [c for c in METRICS if c != objective_col]
+    keys = [np.arange(len(table)), table["bandwidth_share"].to_numpy(dtype=float)]
+    keys += [table[c].to_numpy(dtype=float) for c in reversed(others)]
+    keys.append(table[objective_col].to_numpy(dtype=float))
+    return np.lexsort(keys)
+
+
+def _refine(knobs: Mapping[str, Any], space: SearchSpace,
+            constraints: Constraints) -> list[dict[str, Any]]:
+    """Geometric midpoints of downtime-limit and bandwidth share around ``knobs``."""
+    dls = sorted(set(space.downtime_limits_ms))
+    shares = sorted({s for s in space.bandwidth_shares if s <= constraints.max_bandwidth_share}
+                    or {constraints.max_bandwidth_share})
+    d0, s0 = int(knobs["downtime_limit_ms"]), float(knobs["bandwidth_share"])
+    new_d = {round(math.sqrt(d0 * d)) for d in dls if d != d0 and d > 0 and
+             abs(dls.index(d) - dls.index(d0)) == 1} if d0 in dls else set()
+    new_s = {round(math.sqrt(s0 * s), 4) for s in shares if s != s0 and
+             abs(shares.index(s) - shares.index(s0)) == 1} if s0 in shares else set()
+    out = [dict(knobs) | {"downtime_limit_ms": d} for d in sorted(new_d - set(dls))]
+    out += [dict(knobs) | {"bandwidth_share": s} for s in sorted(new_s - set(shares))]
+    return out
+
+
+def _optuna_table(base: dict[str, Any], link_Bps: float, space: SearchSpace,
+                  constraints: Constraints, seed: int | None, n_trials: int,
+                  runner: Runner | None) -> pd.DataFrame:
+    try:
+        import optuna
+    except ImportError as err:  # pragma: no cover - depends on the install
+        raise RecommendError("method='optuna' needs optuna: pip install 'miglab[search]'"
+                             ) from err
+    import pandas as pd
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    grid = _grid(space, constraints)
+    choices = {k: list(dict.fromkeys(g[k] for g in grid)) for k in _KNOBS}
+    rows: list[dict[str, Any]] = []
+
+    def objective(trial: Any) -> tuple[float, float, float]:
+        knobs = {k: (v[0] if len(v) == 1 else
+                     v[trial.suggest_categorical(k, list(range(len(v))))])
+                 for k, v in choices.items()}
+        t = _evaluate(base, [knobs], link_Bps, constraints, seed, 1, None, None, runner)
+        judged = _judge(t, constraints).iloc[0]
+        rows.append(_row(t, 0))
+        trial.set_constraint("violation", float(judged["violation"]))
+        big = 1e12
+        return tuple(float(judged[c]) if judged["converged"] else big  # type: ignore[return-value]
+                     for c in METRICS)
+
+    with warnings.catch_warnings():  # some optuna releases flag constraints as experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.NSGAIISampler(
+            population_size=max(4, min(50, n_trials // 4)),
+            seed=0 if seed is None else seed)
+    study = optuna.create_study(directions=["minimize"] * 3, sampler=sampler)
+    study.optimize(objective, n_trials=n_trials)
+    table = pd.DataFrame.from_records(rows)
+    return table.drop_duplicates(subset="changes").reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- reasons
+
+
+def _reasons(table: pd.DataFrame, best_i: int | None, closest_i: int | None,
+             order: np.ndarray[Any, Any], objective: str, constraints: Constraints,
+             link_Bps: float) -> list[str]:
+    col = OBJECTIVES[objective]
+    reasons: list[str] = []
+    limits = constraints.limits()
+    ok = table["valid"].to_numpy(dtype=bool) & table["converged"].fillna(False).to_numpy(
+        dtype=bool)
+    if best_i is None:
+        assert closest_i is not None
+        row = table.iloc[closest_i]
+        reasons.append(f"No setting meets all constraints: none of the {len(table)} "
+                       f"settings searched ({int(ok.sum())} converge) fits the budget.")
+        reasons.append(f"Closest: {describe_knobs(row, link_Bps)} → {_metrics(row)}; "
+                       f"it misses {row['violations']}.")
+        for label, c, limit, unit in limits:
+            if ok.any():
+                lowest = float(table.loc[ok, c].min())
+                if lowest > limit:
+                    reasons.append(f"{label.capitalize()} {limit:g} {unit} cannot be met by "
+                                   f"any setting searched: the lowest reached is "
+                                   f"{lowest:.4g} {unit}.")
+        if not ok.any():
+            reasons.append("No setting searched converges; try more bandwidth, allowing "
+                           "postcopy, or a larger downtime limit.")
+        return reasons
+    row = table.iloc[best_i]
+    reasons.append(f"Best for {objective}: {describe_knobs(row, link_Bps)} → {_metrics(row)}.")
+    better = ok & (table[col].to_numpy(dtype=float) < float(row[col])) & ~table[
+        "feasible"].to_numpy(dtype=bool)
+    if better.any():
+        counts: dict[str, int] = {}
+        for text in table.loc[better, "violations"]:
+            for part in str(text).split("; "):
+                name = part.split(" (")[0]
+                counts[name] = counts.get(name, 0) + 1
+        binding = max(counts, key=lambda k: (counts[k], k))
+        idx = [i for i in order if better[i]]
+        top = table.iloc[idx[0]]
+        reasons.append(f"The binding constraint is {binding}: {counts[binding]} of the "
+                       f"{int(better.sum())} settings with a lower {objective} break it; the "
+                       f"best of them ({describe_knobs(top, link_Bps)}) reaches "
+                       f"{_metrics(top)} but misses {top['violations']}.")
+    else:
+        reasons.append(f"No constraint binds: this is also the lowest {objective} of any "
+                       f"converging setting searched.")
+    same = [i for i in order if table["feasible"].iat[i] and i != best_i
+            and all(np.isclose(_num(table[c].iat[i]), _num(row[c])) for c in METRICS)]
+    if same:
+        reasons.append(f"{len(same)} other setting(s) give the same figures, e.g. "
+                       f"{describe_knobs(table.iloc[same[0]], link_Bps)}; the simpler or "
+                       f"lighter one was chosen.")
+    feasible_order = [i for i in order if table["feasible"].iat[i] and i != best_i
+                      and i not in same]
+    if feasible_order:
+        nxt = table.iloc[feasible_order[0]]
+        deltas = ", ".join(
+            f"{name} {float(nxt[c]) - float(row[c]):+.4g} {unit}"
+            for name, c, unit in (("downtime", "downtime_ms", "ms"),
+                                  ("total", "total_time_s", "s"),
+                                  ("guest cost", "guest_cost_s", "vCPU·s")))
+        reasons.append(f"Next best: {describe_knobs(nxt, link_Bps)} → {_metrics(nxt)} "
+                       f"({deltas}).")
+    else:
+        reasons.append("It is the only setting searched that meets every constraint.")
+    if limits:
+        margins = ", ".join(f"{label} {float(row[c]):.4g} of {limit:g} {unit}"
+                            for label, c, limit, unit in limits)
+        reasons.append(f"Margins: {margins}.")
+    return reasons
+
+
+# ----------------------------------------------------------------------------- search
+
+
+def recommend(scenario: Scenario | Mapping[str, Any] | str,
+              constraints: Constraints | None = None, *,
+              objective: str = "total-time",
+              space: SearchSpace | None = None,
+              method: str = "grid",
+              refine: bool = True,
+              n_trials: int = 200,
+              seed: int | None = None,
+              workers: int | None = 1,
+              executor: Executor | None = None,
+              progress: Progress | None = None,
+              runner: Runner | None = None) -> Recommendation:
+    """Search settings under a budget and return the best, the Pareto set and reasons.
+
+    Args:
+        scenario: the guest, workload and link to tune (its own settings are the start).
+        constraints: the budget (default: none, postcopy not allowed).
+        objective: what to minimise among feasible settings: one of :data:`OBJECTIVES`;
+            ties go to the other metrics, then to less bandwidth.
+        space: the settings to try (default :class:`SearchSpace`).
+        method: ``"grid"`` (deterministic grid plus one refinement round) or
+            ``"optuna"`` (NSGA-II over the same choices, ``n_trials`` runs).
+        refine: for the grid, try midpoints of downtime-limit and bandwidth share around
+            the winner.
+        n_trials: trials for optuna.
+        seed: the seed of every run (and of optuna's sampler); recorded.
+        workers: local processes for the grid (``None`` = all CPUs; 1 = in this process).
+        executor: a :class:`concurrent.futures.Executor` for the grid's runs.
+        progress: ``progress(done, total)`` for the grid's runs.
+        runner: ``runner(scenario, seed) -> Result`` instead of the engine.
+
+    Returns:
+        The :class:`Recommendation`.
+
+    Raises:
+        RecommendError: an unknown objective or method, or an invalid base scenario.
+    """
+    import pandas as pd
+
+    constraints = constraints or Constraints()
+    space = space or SearchSpace()
+    if objective not in OBJECTIVES:
+        raise RecommendError(f"objective(={objective!r}) must be one of "
+                             f"{', '.join(OBJECTIVES)}")
+    if method not in ("grid", "optuna"):
+        raise RecommendError(f"method(={method!r}) must be 'grid' or 'optuna'")
+    try:
+        sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    except InvalidScenarioError as err:
+        raise RecommendError(f"the scenario is invalid: {err}") from err
+    base = _prepare_base(sc, constraints)
+    link_Bps = sc.host.link_Bps
+    col = OBJECTIVES[objective]
+    if method == "grid":
+        table = _evaluate(base, _grid(space, constraints), link_Bps, constraints, seed,
+                          workers, executor, progress, runner)
+        judged = _judge(table, constraints)
+        if refine:
+            order = _rank(judged, col)
+            pick = next((i for i in order if judged["feasible"].iat[i]), None)
+            if pick is None:
+                pick = int(np.argmin(judged["violation"].to_numpy()))
+            knobs = {k: judged[k].iat[pick] for k in _KNOBS}
+            extra = [k for k in _refine(knobs, space, constraints)
+                     if json.dumps(_changes(k, link_Bps), sort_keys=True)
+                     not in set(table["changes"])]
+            if extra:
+                more = _evaluate(base, extra, link_Bps, constraints, seed, 1, None, None,
+                                 runner)
+                table = pd.concat([table, more], ignore_index=True)
+    else:
+        table = _optuna_table(base, link_Bps, space, constraints, seed, n_trials, runner)
+    table = _judge(table, constraints)
+    order = _rank(table, col)
+    feasible = table["feasible"].to_numpy(dtype=bool)
+    best_i = next((int(i) for i in order if feasible[i]), None)
+    closest_i = None
+    if best_i is None:
+        viol = table["violation"].to_numpy(dtype=float)
+        closest_i = int(min(range(len(table)), key=lambda i: (viol[i], list(order).index(i))))
+    ok = table["valid"].to_numpy(dtype=bool) & table["converged"].fillna(False).to_numpy(
+        dtype=bool)
+    pool = feasible if feasible.any() else ok
+    idx = np.flatnonzero(pool)
+    mask = pareto_mask(table.iloc[idx][list(METRICS)].to_numpy(dtype=float)) if len(idx) \
+        else np.zeros(0, dtype=bool)
+    table["pareto"] = False
+    table.loc[idx[mask], "pareto"] = True
+    seen: set[tuple[float, ...]] = set()
+    front: list[int] = []
+    for i in order:  # one row per distinct trade-off point, the best-ranked setting
+        if table["pareto"].iat[i]:
+            key = tuple(round(_num(table[c].iat[i]), 9) for c in METRICS)
+            if key not in seen:
+                seen.add(key)
+                front.append(int(i))
+    pareto = table.iloc[front].reset_index(drop=True)
+    chosen = best_i if best_i is not None else closest_i
+    assert chosen is not None
+    reasons = _reasons(table, best_i, closest_i, order, objective, constraints, link_Bps)
+    return Recommendation(
+        feasible=best_i is not None,
+        best=None if best_i is None else _row(table, best_i),
+        closest=None if closest_i is None else _row(table, closest_i),
+        changes=json.loads(str(table["changes"].iat[chosen])),
+        pareto=pareto, table=table, reasons=reasons, objective=objective,
+        constraints=constraints, seed=seed, method=method, base=base)
+

@@ -1,0 +1,485 @@
+"""Sweeps: one base scenario, many variants, one tidy table.
+
+A sweep is a wind tunnel session: the model (the base scenario) stays bolted down while
+the operator turns a few dials (the axes) through their settings, and every combination is
+run and logged as one row. Axes name any scenario field with the dotted paths of
+:meth:`sim.scenario.Scenario.with_changes` (a bare parameter name means
+``parameters.<name>``) and take values as a list, a linear or log range, or seeded random
+draws. Every point is validated by the scenario loader, so a point QEMU would refuse
+becomes a row with ``valid=False`` and QEMU's message, not a crash.
+
+Points run in chunks on an executor: a local process pool by default, any
+:class:`concurrent.futures.Executor` you pass, or a Dask cluster (``scheduler=
+"tcp://host:8786"`` uses ``Client(address).get_executor()``). Rows come back in point
+order and carry their inputs and the :meth:`sim.result.Result.summary` outputs, so the
+table is the same whichever executor ran it::
+
+    from sim.scenario import load_scenario
+    from sim.sweep import parse_axis, run_sweep, save_table
+
+    base = load_scenario("data/examples/web-8g.yaml")
+    axes = [parse_axis("downtime-limit=50:2000:log8"),
+            parse_axis("host.link=1Gbit/s,10Gbit/s,25Gbit/s")]
+    if __name__ == "__main__":          # process pools re-import the main module
+        table = run_sweep(base, axes, seed=1)
+        save_table(table, "sweep.parquet")
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from sim._exceptions import InvalidScenarioError, MiglabError, UnitError
+from sim.qemu.catalog import PARAMETERS
+from sim.scenario import Scenario, load_scenario, set_path
+from sim.units import parse_duration, parse_rate, parse_size
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.result import Result
+
+__all__ = [
+    "OUTPUT_COLUMNS",
+    "Axis",
+    "AxisError",
+    "Progress",
+    "Runner",
+    "SweepError",
+    "expand",
+    "parse_axis",
+    "run_points",
+    "run_sweep",
+    "save_table",
+]
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: called in the calling process as chunks finish."""
+
+Runner = Callable[[Scenario, int | None], "Result"]
+"""``runner(scenario, seed) -> Result``; the default is the engine with ``timeline=False``.
+Must be a module-level function when a process pool or Dask runs it (it is pickled)."""
+
+OUTPUT_COLUMNS: Final = (
+    "valid", "error", "seed", "status", "converged", "total_time_s", "downtime_ms",
+    "transferred_bytes", "dirty_sync_count", "throttle_peak_pct", "throttle_cpu_s",
+    "postcopy_blocktime_ms", "exposure_s", "expected_downtime_ms",
+)
+"""Columns every sweep table has after its input columns (``point`` comes first)."""
+
+_ACCEPTED: Final = ("NAME=a,b,c (a list), NAME=lo:hi:N (N linear steps), NAME=lo:hi:logN "
+                    "(N log-spaced steps), NAME=lo:hi:randN (N seeded uniform draws); NAME "
+                    "is a dotted scenario path such as host.link or a bare parameter name "
+                    "such as downtime-limit; values may carry units (1Gbit/s, 8GiB, 300ms)")
+
+_RANGE_RE: Final = re.compile(r"^(?P<lo>[^:]+):(?P<hi>[^:]+):(?P<kind>log|rand)?(?P<n>\d+)$")
+_NUM_UNIT_RE: Final = re.compile(
+    r"^\s*(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>[^\d\s].*)?$")
+
+#: Fields that take units, with the parser and the suffix of their numeric column.
+_UNIT_FIELDS: Final[dict[str, tuple[Callable[..., float], str]]] = {
+    "vm.memory": (parse_size, "bytes"), "vm.page-size": (parse_size, "bytes"),
+    "vm.device-state": (parse_size, "bytes"), "vm.ack-ready": (parse_duration, "s"),
+    "workload.dirty-rate": (parse_rate, "Bps"), "workload.working-set": (parse_size, "bytes"),
+    "host.link": (parse_rate, "Bps"), "host.channel-rate": (parse_rate, "Bps"),
+    "host.rtt": (parse_duration, "s"), "host.setup": (parse_duration, "s"),
+    "host.stop": (parse_duration, "s"), "host.resume": (parse_duration, "s"),
+    "host.zero-scan-rate": (parse_rate, "Bps"), "host.zlib-rate": (parse_rate, "Bps"),
+    "host.zstd-rate": (parse_rate, "Bps"), "host.xbzrle-rate": (parse_rate, "Bps"),
+    "control.timeout": (parse_duration, "s"),
+}
+_INT_QAPI: Final = ("size", "uint8", "uint32", "uint64", "int")
+_INT_FIELDS: Final = ("vm.vcpus", "seed")
+
+
+class SweepError(MiglabError):
+    """A sweep that cannot be set up (bad base scenario, bad executor settings)."""
+
+
+class AxisError(SweepError, ValueError):
+    """An axis specification that cannot be read; the message names the axis."""
+
+
+def full_path(name: str) -> str:
+    """``"downtime-limit"`` → ``"parameters.downtime-limit"``; dotted paths unchanged."""
+    return f"parameters.{name}" if "." not in name and name in PARAMETERS else name
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One dial of a sweep.
+
+    Attributes:
+        path: the dotted scenario path, e.g. ``"parameters.downtime-limit"``.
+        values: the settings, in sweep order (numbers, booleans, or unit strings).
+        spec: the text it was parsed from, for messages and reports.
+    """
+
+    path: str
+    values: tuple[Any, ...]
+    spec: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.values:
+            raise AxisError(f"axis {self.path!r} has no values; expected {_ACCEPTED}")
+        object.__setattr__(self, "path", full_path(self.path))
+
+
+def _scalar(text: str) -> Any:
+    """Read one list value: int, float, true/false, else the string (units kept)."""
+    t = text.strip()
+    low = t.lower()
+    if low in ("true", "false", "on", "off"):
+        return low in ("true", "on")
+    try:
+        return int(t)
+    except ValueError:
+        pass
+    try:
+        value = float(t)
+    except ValueError:
+        return t
+    return value if math.isfinite(value) else t
+
+
+def _wants_int(path: str, lo_text: str, hi_text: str, raw: list[float]) -> bool:
+    """Integer fields round; elsewhere integers only when the ends and every step are."""
+    if path.startswith("parameters."):
+        spec = PARAMETERS.get(path.split(".", 1)[1])
+        if spec is not None:
+            return spec.qapi_type in _INT_QAPI
+    if path in _INT_FIELDS:
+        return True
+    return (all(re.fullmatch(r"[+-]?\d+", t.strip()) for t in (lo_text, hi_text))
+            and all(float(x).is_integer() for x in raw))
+
+
+def parse_axis(spec: str, *, seed: int = 0) -> Axis:
+    """Read an axis from ``NAME=VALUES``.
+
+    Args:
+        spec: ``name=a,b,c`` | ``name=lo:hi:N`` | ``name=lo:hi:logN`` | ``name=lo:hi:randN``.
+            Range ends may carry a unit (``host.link=1Gbit/s:100Gbit/s:log3`` gives
+            ``"1Gbit/s", "10Gbit/s", "100Gbit/s"``); both ends must use the same unit.
+            Integer fields (QMP integer parameters, ``vm.vcpus``) get rounded values,
+            with duplicates dropped; elsewhere values are integers only when the ends
+            and every step are (``0:10:6`` → 0, 2, …, 10; ``0:1:5`` → 0.0, 0.25, …).
+        seed: seeds ``randN`` draws (``numpy.random.default_rng(seed)``).
+
+    Returns:
+        The :class:`Axis`.
+
+    Raises:
+        AxisError: naming the axis and what is accepted.
+    """
+    name, sep, rhs = spec.partition("=")
+    name, rhs = name.strip(), rhs.strip()
+    if not sep or not name or not rhs:
+        raise AxisError(f"axis {spec!r}: expected {_ACCEPTED}")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise AxisError(f"axis {spec!r}: {name!r} is not a scenario path; expected {_ACCEPTED}")
+    path = full_path(name)
+    m = _RANGE_RE.match(rhs)
+    if m is None:
+        if ":" in rhs and "," not in rhs:
+            raise AxisError(f"axis {name!r}: cannot read range {rhs!r}; expected {_ACCEPTED}")
+        values = tuple(_scalar(v) for v in rhs.split(",") if v.strip())
+        return Axis(path, values, spec)
+    lo_m, hi_m = _NUM_UNIT_RE.match(m["lo"]), _NUM_UNIT_RE.match(m["hi"])
+    if lo_m is None or hi_m is None:
+        raise AxisError(f"axis {name!r}: range ends {m['lo']!r}, {m['hi']!r} must be numbers "
+                        f"(with an optional unit); expected {_ACCEPTED}")
+    unit = (lo_m["unit"] or "").strip()
+    if unit != (hi_m["unit"] or "").strip():
+        raise AxisError(f"axis {name!r}: both range ends must use the same unit "
+                        f"(got {m['lo']!r} and {m['hi']!r})")
+    lo, hi, n, kind = float(lo_m["num"]), float(hi_m["num"]), int(m["n"]), m["kind"] or "lin"
+    if n < 1:
+        raise AxisError(f"axis {name!r}: the number of steps must be ≥ 1, got {n}")
+    if kind == "log" and (lo <= 0 or hi <= 0):
+        raise AxisError(f"axis {name!r}: a log range needs ends > 0, got {lo:g} and {hi:g}")
+    if kind == "lin":
+        grid = np.linspace(lo, hi, n)
+    elif kind == "log":
+        grid = np.geomspace(lo, hi, n)
+    else:
+        grid = np.random.default_rng(seed).uniform(min(lo, hi), max(lo, hi), n)
+    steps = [float(x) for x in grid.tolist()]
+    as_int = _wants_int(path, lo_m["num"], hi_m["num"], steps) and not unit
+    out: list[Any] = []
+    for x in steps:
+        value: Any = round(x) if as_int else float(f"{x:.6g}") if unit else float(x)
+        if unit:
+            value = f"{value:g}{unit}"
+        if value not in out:
+            out.append(value)
+    return Axis(path, tuple(out), spec)
+
+
+def expand(axes: Sequence[Axis]) -> list[dict[str, Any]]:
+    """Every combination of the axes (cartesian product, last axis fastest) as change dicts.
+
+    Raises:
+        AxisError: when two axes name the same field.
+    """
+    paths = [a.path for a in axes]
+    dupes = sorted({p for p in paths if paths.count(p) > 1})
+    if dupes:
+        raise AxisError(f"axes {dupes} given more than once; give each field one axis")
+    points: list[dict[str, Any]] = [{}]
+    for ax in axes:
+        points = [p | {ax.path: v} for p in points for v in ax.values]
+    return points
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def _engine_runner(scenario: Scenario, seed: int | None) -> Result:
+    from sim.engine import simulate
+
+    return simulate(scenario, seed=seed, timeline=False)
+
+
+def _cell(value: Any) -> Any:
+    """A table cell: scalars stay, mappings and lists become JSON text."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _inputs(point: Mapping[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for path, value in point.items():
+        row[path] = _cell(value)
+        unit = _UNIT_FIELDS.get(path)
+        if unit is not None:
+            parser, suffix = unit
+            try:
+                row[f"{path}_{suffix}"] = float(parser(value, field=path))
+            except UnitError:
+                row[f"{path}_{suffix}"] = math.nan
+    return row
+
+
+def _failed_row(message: str, seed: int | None) -> dict[str, Any]:
+    return {"valid": False, "error": message, "seed": seed, "status": "invalid",
+            "converged": False} | {c: math.nan for c in OUTPUT_COLUMNS[5:]}
+
+
+def run_chunk(base: Mapping[str, Any], points: Sequence[Mapping[str, Any]],
+              seed: int | None, runner: Runner | None = None) -> list[dict[str, Any]]:
+    """Run a chunk of points in this process (what each executor task does).
+
+    Args:
+        base: the base scenario in file form (``Scenario.to_dict()``).
+        points: change dicts (dotted path → value).
+        seed: the seed for every run; ``None`` uses each scenario's own seed.
+        runner: ``runner(scenario, seed) -> Result``; the engine when ``None``.
+
+    Returns:
+        One flat record per point, inputs then :data:`OUTPUT_COLUMNS`.
+    """
+    run = runner or _engine_runner
+    rows: list[dict[str, Any]] = []
+    for point in points:
+        data = json.loads(json.dumps(base))
+        row = _inputs(point)
+        try:
+            for path, value in point.items():
+                set_path(data, path, value)
+            scenario = load_scenario(data)
+        except InvalidScenarioError as err:
+            first = err.problems[0] if err.problems else None
+            text = f"{first.field}: {first.message}" if first is not None else str(err)
+            rows.append(row | _failed_row(text, seed))
+            continue
+        result = run(scenario, seed)
+        summary = result.summary()
+        rows.append(row | {"valid": True, "error": "", "seed": result.seed}
+                    | {c: summary.get(c) for c in OUTPUT_COLUMNS[3:]})
+    return rows
+
+
+def _chunks(n: int, size: int) -> Iterator[range]:
+    for start in range(0, n, size):
+        yield range(start, min(start + size, n))
+
+
+def _default_chunk(n: int, workers: int) -> int:
+    # ~4 tasks per worker keeps both cores busy to the end without paying a task per run.
+    return max(1, min(500, math.ceil(n / (4 * max(1, workers)))))
+
+
+def run_points(base: Scenario | Mapping[str, Any] | str | Path,
+               points: Sequence[Mapping[str, Any]], *,
+               seed: int | None = None,
+               workers: int | None = None,
+               executor: Executor | None = None,
+               scheduler: str | None = None,
+               chunk_size: int | None = None,
+               progress: Progress | None = None,
+               runner: Runner | None = None) -> pd.DataFrame:
+    """Run explicit points (change dicts) against a base scenario; see :func:`run_sweep`.
+
+    Returns:
+        A DataFrame with ``point``, one column per changed path (plus ``<path>_Bps``-style
+        numeric columns for unit fields), then :data:`OUTPUT_COLUMNS`, in point order.
+    """
+    import pandas as pd
+
+    if isinstance(base, Scenario):
+        base_dict = base.to_dict()
+    else:
+        try:
+            base_dict = load_scenario(base).to_dict()
+        except InvalidScenarioError as err:
+            raise SweepError(f"the base scenario is invalid: {err}") from err
+    n = len(points)
+    if workers is not None and workers < 1:
+        raise SweepError(f"workers(={workers}) must be ≥ 1")
+    if chunk_size is not None and chunk_size < 1:
+        raise SweepError(f"chunk_size(={chunk_size}) must be ≥ 1")
+    rows: list[list[dict[str, Any]]] = []
+    serial = executor is None and scheduler is None and (workers == 1 or n <= 1)
+    if serial:
+        size = chunk_size or max(1, n // 100) or 1
+        done = 0
+        for idx in _chunks(n, size):
+            rows.append(run_chunk(base_dict, [points[i] for i in idx], seed, runner))
+            done += len(idx)
+            if progress is not None:
+                progress(done, n)
+    else:
+        rows = _run_parallel(base_dict, points, seed, workers, executor, scheduler,
+                             chunk_size, progress, runner)
+    flat = [r for chunk in rows for r in chunk]
+    frame = pd.DataFrame.from_records(flat)
+    frame.insert(0, "point", range(n))
+    return frame
+
+
+def _run_parallel(base: dict[str, Any], points: Sequence[Mapping[str, Any]],
+                  seed: int | None, workers: int | None, executor: Executor | None,
+                  scheduler: str | None, chunk_size: int | None,
+                  progress: Progress | None, runner: Runner | None
+                  ) -> list[list[dict[str, Any]]]:
+    n = len(points)
+    own: Executor | None = None
+    client: Any = None
+    if executor is None and scheduler is not None:
+        try:
+            from distributed import Client
+        except ImportError as err:  # pragma: no cover - depends on the install
+            raise SweepError("running on a Dask cluster needs dask.distributed: "
+                             "pip install 'miglab[cluster]'") from err
+        try:
+            client = Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
+        except OSError as err:
+            raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from err
+        executor = client.get_executor()
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    elif executor is None:
+        n_workers = workers or os.cpu_count() or 1
+        own = executor = ProcessPoolExecutor(max_workers=n_workers)
+    else:
+        n_workers = workers or os.cpu_count() or 1
+    size = chunk_size or _default_chunk(n, n_workers)
+    try:
+        futures: dict[Future[list[dict[str, Any]]], int] = {}
+        spans = list(_chunks(n, size))
+        for k, idx in enumerate(spans):
+            fut = executor.submit(run_chunk, base, [dict(points[i]) for i in idx], seed,
+                                  runner)
+            futures[fut] = k
+        out: list[list[dict[str, Any]]] = [[] for _ in spans]
+        done = 0
+        for fut in as_completed(futures):
+            k = futures[fut]
+            out[k] = fut.result()
+            done += len(spans[k])
+            if progress is not None:
+                progress(done, n)
+        return out
+    finally:
+        if own is not None:
+            own.shutdown()
+        if client is not None:
+            client.close()
+
+
+def run_sweep(base: Scenario | Mapping[str, Any] | str | Path, axes: Sequence[Axis], *,
+              seed: int | None = None,
+              workers: int | None = None,
+              executor: Executor | None = None,
+              scheduler: str | None = None,
+              chunk_size: int | None = None,
+              progress: Progress | None = None,
+              runner: Runner | None = None) -> pd.DataFrame:
+    """Run every combination of the axes against the base scenario.
+
+    Args:
+        base: a validated :class:`Scenario`, a scenario mapping, or a file path.
+        axes: the dials (:func:`parse_axis` or :class:`Axis`).
+        seed: the seed for every run (common random numbers: points differ only by their
+            settings); ``None`` uses the scenario's own ``seed``. Recorded in ``seed``.
+        workers: local processes; ``1`` runs serially in this process; default: all CPUs.
+        executor: any :class:`concurrent.futures.Executor` to run chunks on (not shut down).
+        scheduler: a Dask scheduler address (``tcp://host:8786``); chunks run on
+            ``Client(scheduler).get_executor()``.
+        chunk_size: points per task; default about four tasks per worker (≤ 500).
+        progress: ``progress(done, total)`` called as chunks finish.
+        runner: ``runner(scenario, seed) -> Result`` instead of the engine (tests, lab).
+
+    Returns:
+        The tidy table: ``point``, the axis columns, then :data:`OUTPUT_COLUMNS`; one row
+        per point in :func:`expand` order. Points QEMU or miglab would refuse have
+        ``valid=False`` and the first problem in ``error``.
+
+    Raises:
+        SweepError: an invalid base scenario, bad axes, or an unreachable scheduler.
+    """
+    return run_points(base, expand(axes), seed=seed, workers=workers, executor=executor,
+                      scheduler=scheduler, chunk_size=chunk_size, progress=progress,
+                      runner=runner)
+
+
+def save_table(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write a sweep (or any result) table as Parquet (``.parquet``/``.pq``) or CSV.
+
+    Columns holding mixed types (e.g. numbers and unit strings) are written as text so
+    Parquet accepts them.
+
+    Raises:
+        SweepError: for another suffix.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv"):
+        raise SweepError(f"{p}: cannot tell the format; use a .parquet or .csv name")
+    out = table.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            kinds = {type(v) for v in out[col] if v is not None}
+            if len(kinds) > 1:
+                out[col] = out[col].map(lambda v: v if v is None else str(v))
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        out.to_csv(p, index=False)
+    else:
+        try:
+            out.to_parquet(p, index=False)
+        except ImportError as err:  # pragma: no cover - depends on the install
+            raise SweepError("writing Parquet needs pyarrow: pip install 'miglab[parquet]' "
+                             "(or save as .csv)") from err
+    return p

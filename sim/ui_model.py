@@ -1,0 +1,943 @@
+"""The dashboard's form model: scenario dicts in, widget values out, and back again.
+
+The dashboard is a clerk at a counter: the operator fills in a paper form (text boxes that
+accept ``128MiB/s`` or ``300ms``, check boxes, drop-downs), and the clerk copies it, field by
+field, into the scenario file format that the rest of miglab reads. This module is that
+clerk; it knows no physics and no Streamlit. It turns a scenario dict into the text each
+widget shows (:func:`initial_values`), turns widget values back into a scenario dict
+(:func:`apply_form`), packs a scenario into a URL-safe token (:func:`encode_scenario`) and
+reads uploads safely (:func:`parse_upload`, :func:`parse_dirty_measurement`)::
+
+    >>> from sim.qemu import profile
+    >>> fields = form_fields(profile("8.2"))
+    >>> values = initial_values(fields, default_scenario())
+    >>> values["parameters.max-bandwidth"]
+    '128MiB/s'
+    >>> new, _ = apply_form(default_scenario(), fields, {**values,
+    ...                     "parameters.max-bandwidth": "1GiB/s"})
+    >>> new["parameters"]["max-bandwidth"]
+    1073741824
+
+Uploads are size-limited and parsed with ``yaml.safe_load`` / ``json.loads`` only; a bad
+upload raises :class:`~sim.ScenarioError` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import csv
+import importlib.util
+import io
+import json
+import math
+import re
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import yaml
+
+from sim._exceptions import Problem, ScenarioError, UnitError
+from sim.qemu.catalog import PARAMETERS as _CATALOG
+from sim.qemu.catalog import Capability, Parameter
+from sim.qemu.qapi import _ENUMS
+from sim.qemu.versions import VersionProfile
+from sim.result import Result
+from sim.scenario import POLICY_KINDS, ValidationReport, parse_scenario_text
+from sim.units import (
+    GiB,
+    KiB,
+    MiB,
+    TiB,
+    format_duration,
+    format_size,
+    parse_duration,
+    parse_rate,
+    parse_size,
+)
+
+__all__ = [
+    "GROUPS",
+    "INVENTORY_COLUMNS",
+    "MAX_SWEEP_POINTS",
+    "MAX_TOKEN_CHARS",
+    "MAX_UPLOAD_BYTES",
+    "SWEEP_AXES",
+    "WORKLOAD_TEMPLATES",
+    "FormField",
+    "Metric",
+    "WidgetKind",
+    "WorkloadMode",
+    "apply_changes",
+    "apply_form",
+    "axis_values",
+    "check_structure",
+    "decode_scenario",
+    "default_scenario",
+    "dump_scenario",
+    "encode_scenario",
+    "form_fields",
+    "human_ms",
+    "human_rate",
+    "human_size",
+    "initial_values",
+    "inventory_mapping",
+    "module_available",
+    "parse_dirty_measurement",
+    "parse_inventory_upload",
+    "parse_param_text",
+    "parse_upload",
+    "problems_by_field",
+    "replace_workload",
+    "report_messages",
+    "result_metrics",
+    "scenario_json",
+    "sweep_points",
+    "variant_changes",
+    "workload_mode",
+]
+
+GROUPS: Final = ("bandwidth and downtime", "auto-converge", "multifd and compression",
+                 "xbzrle", "postcopy", "switchover", "other")
+"""The dashboard's parameter groups, in display order (the catalog's ``group`` values)."""
+
+MAX_UPLOAD_BYTES: Final = 1 << 20
+"""Largest upload accepted (scenario file, dirty-rate measurement, inventory): 1 MiB."""
+
+MAX_TOKEN_CHARS: Final = 16_384
+"""Longest ``?s=`` URL token accepted."""
+
+_MAX_TOKEN_JSON: Final = 256 * KiB
+
+WidgetKind = Literal["bool", "choice", "rate", "size", "ms", "int", "float", "text", "json"]
+"""How a field is edited: a check box, a drop-down, or a text box read as a unit."""
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One widget of the scenario form.
+
+    Attributes:
+        path: the dotted scenario path, e.g. ``"parameters.downtime-limit"``; also the
+            ``Problem.field`` that :func:`sim.validate` reports for it.
+        label: the widget label, with the unit.
+        kind: how it is edited.
+        group: the section it is shown in.
+        help: one line of help text (QEMU's default included for parameters).
+        choices: the options of a ``"choice"`` widget.
+        default: QEMU's default for parameters and capabilities (``None`` otherwise).
+    """
+
+    path: str
+    label: str
+    kind: WidgetKind
+    group: str
+    help: str = ""
+    choices: tuple[str, ...] = ()
+    default: object = None
+
+
+def _param_kind(p: Parameter) -> WidgetKind:
+    if p.qapi_type == "bool":
+        return "bool"
+    if p.qapi_type in ("MultiFDCompression", "MigMode", "ZeroPageDetection"):
+        return "choice"
+    if p.qapi_type == "StrOrNull":
+        return "text"
+    if p.qapi_type == "BitmapMigrationNodeAliasList":
+        return "json"
+    if p.unit == "bytes/s":
+        return "rate"
+    if p.unit == "bytes":
+        return "size"
+    if p.unit == "ms":
+        return "ms"
+    return "int"
+
+
+def _param_choices(p: Parameter, prof: VersionProfile) -> tuple[str, ...]:
+    if p.qapi_type == "MultiFDCompression":
+        return prof.multifd_compression
+    return tuple(_ENUMS.get(p.qapi_type, ()))
+
+
+_ACCEPTS: Final[dict[str, str]] = {
+    "rate": "e.g. 128MiB/s, 10Gbit/s or bytes/s",
+    "size": "e.g. 64MiB or bytes",
+    "ms": "e.g. 300ms, 2s or a number of ms",
+    "int": "a whole number",
+    "json": "JSON, empty = not set",
+}
+
+
+def _param_default_text(p: Parameter, kind: WidgetKind) -> str:
+    return _param_text(p.default, kind) or "''"
+
+
+def form_fields(prof: VersionProfile) -> list[FormField]:
+    """Every widget of the scenario form for QEMU release ``prof``.
+
+    Guest, workload, host and control fields come first, then one field per parameter and
+    capability the release has, with QEMU's default and unit in the help text.
+    """
+    fields = [
+        FormField("vm.memory", "memory", "size", "guest", "guest RAM, e.g. 8GiB"),
+        FormField("vm.vcpus", "vCPUs", "int", "guest", "number of vCPUs"),
+        FormField("vm.page-size", "page size", "choice", "guest",
+                  "host page backing guest RAM (postcopy fetches whole pages)",
+                  ("4KiB", "2MiB", "1GiB")),
+        FormField("vm.device-state", "device state", "size", "guest",
+                  "non-iterative device state sent during the downtime, e.g. 1MiB"),
+        FormField("workload.dirty-rate", "dirty rate", "rate", "workload",
+                  "bytes of pages written per second, e.g. 200MiB/s"),
+        FormField("workload.working-set", "working set", "size", "workload",
+                  "where the writes fall, e.g. 2GiB (empty = all of RAM)"),
+        FormField("workload.pattern", "pattern", "choice", "workload",
+                  "random or sequential walk over the working set",
+                  ("random", "sequential")),
+        FormField("workload.zero-fraction", "zero pages (fraction)", "float", "workload",
+                  "share of RAM pages that are all zero, 0 to 1"),
+        FormField("workload.compress-ratio", "compress ratio", "float", "workload",
+                  "compressed/original size for zlib/zstd, 0.01 to 1"),
+        FormField("host.link", "link", "rate", "host", "what the wire carries, e.g. 10Gbit/s"),
+        FormField("host.rtt", "round-trip time", "ms", "host", "e.g. 200us or 1ms"),
+        FormField("host.channel-rate", "per-channel rate", "rate", "host",
+                  "what one sending thread can push, e.g. 1.5GiB/s"),
+        FormField("control.timeout", "timeout", "ms", "control",
+                  "cancel after this long, e.g. 10min (empty = never)"),
+        FormField("control.policy", "management policy", "choice", "control",
+                  "what the management layer does while the migration runs",
+                  ("none", *POLICY_KINDS[:-1])),
+    ]
+    for p in prof.parameters:
+        kind = _param_kind(p)
+        unit = f" ({p.unit})" if p.unit else ""
+        accepts = f"; {_ACCEPTS[kind]}" if kind in _ACCEPTS else ""
+        fields.append(FormField(
+            f"parameters.{p.name}", f"{p.name}{unit}", kind, p.group,
+            f"{p.doc}. QEMU's default: {_param_default_text(p, kind)}{accepts}",
+            _param_choices(p, prof), p.default))
+    for c in prof.capabilities:
+        fields.append(_cap_field(c))
+    return fields
+
+
+def _cap_field(c: Capability) -> FormField:
+    side = " (enable on both sides)" if c.both_sides else ""
+    return FormField(f"capabilities.{c.name}", c.name, "bool", c.group,
+                     f"{c.doc}{side}. QEMU's default: off", (), False)
+
+
+# ------------------------------------------------------------------- human-form text
+
+
+def _exact(n: int, units: Sequence[tuple[str, int]]) -> str:
+    for name, mult in units:
+        if n >= mult and n % mult == 0:
+            return f"{n // mult}{name}"
+    return str(n)
+
+
+def human_size(n: int) -> str:
+    """A byte count as QEMU-style text that reads back exactly: ``64MiB``, ``4097``."""
+    return _exact(n, (("TiB", TiB), ("GiB", GiB), ("MiB", MiB), ("KiB", KiB)))
+
+
+def human_rate(n: int) -> str:
+    """Bytes/s as text that reads back exactly: ``128MiB/s``; ``0`` stays ``0``."""
+    text = human_size(n)
+    return text if text.isdigit() else f"{text}/s"
+
+
+def human_ms(ms: float) -> str:
+    """Milliseconds as text that reads back exactly: ``300ms``, ``2s``, ``10min``."""
+    if ms and ms % 60000 == 0:
+        return f"{ms / 60000:g}min"
+    if ms and ms % 1000 == 0:
+        return f"{ms / 1000:g}s"
+    if ms == int(ms) or ms >= 1:
+        return f"{ms:g}ms"
+    return f"{ms * 1000:g}us"
+
+
+def _param_text(value: object, kind: WidgetKind) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if kind == "rate":
+            return human_rate(value)
+        if kind == "size":
+            return human_size(value)
+        if kind == "ms":
+            return human_ms(value)
+    if kind == "json":
+        return json.dumps(value)
+    return str(value)
+
+
+def parse_param_text(f: FormField, text: str) -> tuple[object, Problem | None]:
+    """Read a parameter's text box as the QMP value ``migrate-set-parameters`` takes.
+
+    Returns:
+        ``(value, problem)``: the QMP integer (or string/JSON) and ``None``; or, for text
+        that cannot be read as the unit, the text itself (so QEMU's own type error is
+        reported for it too) and a miglab problem saying what is accepted.
+    """
+    text = text.strip()
+    try:
+        if f.kind == "rate":
+            return _whole(parse_rate(text, field=f.path)), None
+        if f.kind == "size":
+            return parse_size(text, field=f.path), None
+        if f.kind == "ms":
+            if re.fullmatch(r"-?[0-9]+", text):
+                return int(text), None  # a bare number is QMP's unit, ms
+            return _whole(parse_duration(text, field=f.path) * 1000), None
+        if f.kind == "int":
+            return int(text), None
+        if f.kind == "json":
+            return json.loads(text), None
+    except UnitError as err:
+        return text, Problem(f.path, text, f"cannot read this: {_unit_reason(err)}")
+    except ValueError:
+        return text, Problem(f.path, text, f"cannot read this: expected {_ACCEPTS[f.kind]}")
+    return text, None
+
+
+def _whole(x: float) -> int:
+    return round(x)
+
+
+def _unit_reason(err: UnitError) -> str:
+    text = str(err)
+    return text.split(": ", 2)[-1] if ": " in text else text
+
+
+# ------------------------------------------------------------------- dict <-> form
+
+
+def default_scenario() -> dict[str, Any]:
+    """The scenario the dashboard opens with: a busy 8 GiB web guest on 10 Gbit/s, QEMU 8.2."""
+    return {
+        "name": "web-8g",
+        "qemu": "8.2",
+        "vm": {"memory": "8GiB", "vcpus": 4, "page-size": "4KiB", "device-state": "1MiB"},
+        "workload": {"dirty-rate": "200MiB/s", "working-set": "2GiB", "zero-fraction": 0.3,
+                     "compress-ratio": 0.45},
+        "host": {"link": "10Gbit/s", "rtt": "200us", "channel-rate": "1.5GiB/s"},
+        "parameters": {"max-bandwidth": 134217728, "downtime-limit": 300},
+        "capabilities": {"auto-converge": True},
+        "control": {"timeout": "10min"},
+        "seed": 1,
+    }
+
+
+WORKLOAD_TEMPLATES: Final[dict[str, dict[str, Any]]] = {
+    "idle": {"dirty-rate": 0},
+    "light (50MiB/s over 1GiB)": {"dirty-rate": "50MiB/s", "working-set": "1GiB"},
+    "web (200MiB/s over 2GiB)": {"dirty-rate": "200MiB/s", "working-set": "2GiB",
+                                 "zero-fraction": 0.3, "compress-ratio": 0.45},
+    "database (1.5GiB/s over 8GiB)": {"dirty-rate": "1.5GiB/s", "working-set": "8GiB",
+                                      "zero-fraction": 0.1, "compress-ratio": 0.6},
+    "streaming (sequential 800MiB/s over 4GiB)": {"dirty-rate": "800MiB/s",
+                                                  "working-set": "4GiB",
+                                                  "pattern": "sequential"},
+}
+"""Workload values offered when ``data/workloads`` has no presets (plain scenario values)."""
+
+
+def _get(data: Mapping[str, Any], path: str) -> object:
+    node: object = data
+    for key in path.split("."):
+        if not isinstance(node, Mapping) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def _set(data: dict[str, Any], path: str, value: object) -> None:
+    *parents, last = path.split(".")
+    node = data
+    for key in parents:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = {}
+            node[key] = child
+        node = child
+    node[last] = value
+
+
+def _drop(data: dict[str, Any], path: str) -> None:
+    *parents, last = path.split(".")
+    node: object = data
+    for key in parents:
+        node = node.get(key) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.pop(last, None)
+
+
+def initial_values(fields: Sequence[FormField], scenario: Mapping[str, Any]
+                   ) -> dict[str, object]:
+    """The value each widget shows for ``scenario``: text for text boxes, bool, choice."""
+    out: dict[str, object] = {}
+    for f in fields:
+        raw = _get(scenario, f.path)
+        section = f.path.split(".", 1)[0]
+        if f.path == "control.policy":
+            out[f.path] = raw.get("kind", "none") if isinstance(raw, Mapping) else "none"
+        elif f.kind == "bool":
+            out[f.path] = bool(raw if raw is not None else f.default)
+        elif f.kind == "choice":
+            value = raw if raw is not None else f.default
+            out[f.path] = str(value) if value is not None else (f.choices or ("",))[0]
+        elif section == "parameters":
+            out[f.path] = _param_text(raw if raw is not None else f.default, f.kind)
+        elif raw is None:
+            out[f.path] = ""
+        elif f.kind == "ms" and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            out[f.path] = human_ms(raw * 1000)  # scenario durations are seconds
+        else:
+            out[f.path] = str(raw)
+    return out
+
+
+def _missing_value(f: FormField) -> object:
+    """What :func:`initial_values` shows for a field the scenario leaves out."""
+    return initial_values([f], {})[f.path]
+
+
+def _scenario_value(f: FormField, value: object) -> object:
+    """A guest/workload/host/control widget value in scenario-file form."""
+    if f.kind in ("bool", "choice"):
+        return value
+    text = str(value).strip()
+    if f.kind == "int" and re.fullmatch(r"[0-9]+", text):
+        return int(text)
+    if f.kind == "float":
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    if re.fullmatch(r"[0-9]+", text):
+        return int(text)
+    return text
+
+
+def apply_form(scenario: Mapping[str, Any], fields: Sequence[FormField],
+               values: Mapping[str, object]) -> tuple[dict[str, Any], list[Problem]]:
+    """A new scenario dict with the widget ``values`` written in.
+
+    Parameters are written as QMP values, and only when they differ from QEMU's default or
+    the scenario already named them; capabilities likewise. Empty optional text boxes drop
+    their key. Fields absent from ``values`` keep the scenario's value.
+
+    Returns:
+        ``(scenario, problems)``: the new dict and the unit problems found while reading
+        parameter text (QEMU's own checks are :func:`sim.validate`'s job).
+    """
+    out = copy.deepcopy(dict(scenario))
+    problems: list[Problem] = []
+    for f in fields:
+        if f.path not in values:
+            continue
+        value = values[f.path]
+        section = f.path.split(".", 1)[0]
+        already = _get(scenario, f.path) is not None
+        if f.path == "control.policy":
+            if value in (None, "", "none"):
+                _drop(out, f.path)
+            else:
+                old = _get(scenario, f.path)
+                keep = dict(old) if isinstance(old, Mapping) and old.get("kind") == value else {}
+                _set(out, f.path, {**keep, "kind": value})
+            continue
+        if section in ("parameters", "capabilities"):
+            if f.kind in ("bool", "choice"):
+                qmp: object = value
+            else:
+                text = str(value).strip()
+                if not text and f.kind in ("text", "json"):
+                    if not already:
+                        continue
+                    qmp = "" if f.kind == "text" else None
+                elif not text:
+                    qmp, problem = text, Problem(f.path, text, "required: "
+                                                 + _ACCEPTS.get(f.kind, "a value"))
+                    problems.append(problem)
+                else:
+                    qmp, maybe = parse_param_text(f, text)
+                    if maybe is not None:
+                        problems.append(maybe)
+            if qmp == f.default and not already:
+                continue
+            if qmp is None:
+                _drop(out, f.path)
+            else:
+                _set(out, f.path, qmp)
+            continue
+        if isinstance(value, str) and not value.strip():
+            _drop(out, f.path)
+            continue
+        if not already and value == _missing_value(f):
+            continue
+        _set(out, f.path, _scenario_value(f, value))
+    for section in ("parameters", "capabilities", "control"):
+        if section in out and out[section] in ({}, None):
+            del out[section]
+    return out, problems
+
+
+def problems_by_field(problems: Sequence[Problem]) -> dict[str, list[Problem]]:
+    """Problems keyed by the field they name (``parameters.downtime-limit``, …)."""
+    out: dict[str, list[Problem]] = {}
+    for p in problems:
+        out.setdefault(p.field, []).append(p)
+    return out
+
+
+# ------------------------------------------------------------------- files and URLs
+
+
+def scenario_json(scenario: Mapping[str, Any]) -> str:
+    """Canonical JSON of a scenario (sorted keys): a stable cache key and a file body."""
+    return json.dumps(scenario, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def dump_scenario(scenario: Mapping[str, Any], fmt: Literal["yaml", "json"] = "yaml") -> str:
+    """The scenario as a YAML or JSON file body."""
+    if fmt == "json":
+        return json.dumps(scenario, indent=2, default=str) + "\n"
+    return yaml.safe_dump(dict(scenario), sort_keys=False, allow_unicode=True)
+
+
+def encode_scenario(scenario: Mapping[str, Any]) -> str:
+    """A compact URL-safe token (zlib + base64url of the JSON) for ``?s=``."""
+    raw = zlib.compress(scenario_json(scenario).encode("utf-8"), 9)
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_scenario(token: str) -> dict[str, Any]:
+    """Read a ``?s=`` token back into a scenario dict (not validated).
+
+    Raises:
+        ScenarioError: too long, not base64url, not zlib, too large unpacked, not JSON, or
+            not a JSON object.
+    """
+    if len(token) > MAX_TOKEN_CHARS:
+        raise ScenarioError(f"the scenario in the link is {len(token)} characters; at most "
+                            f"{MAX_TOKEN_CHARS} are accepted")
+    try:
+        packed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        inflater = zlib.decompressobj()
+        text = inflater.decompress(packed, _MAX_TOKEN_JSON)
+        if inflater.unconsumed_tail:
+            raise ScenarioError("the scenario in the link unpacks to more than "
+                                f"{_MAX_TOKEN_JSON} bytes")
+        data = json.loads(text.decode("utf-8"))
+    except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError) as err:
+        raise ScenarioError(f"the scenario in the link cannot be read: {err}") from err
+    if not isinstance(data, dict):
+        raise ScenarioError("the scenario in the link is not a JSON object")
+    return data
+
+
+def _check_size(data: bytes, name: str) -> str:
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ScenarioError(f"{name}: {len(data)} bytes is larger than the "
+                            f"{MAX_UPLOAD_BYTES} accepted")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ScenarioError(f"{name}: not UTF-8 text ({err.reason} at byte {err.start})"
+                            ) from err
+
+
+def parse_upload(data: bytes, name: str = "upload") -> dict[str, Any]:
+    """Read an uploaded scenario file (YAML or JSON) safely; size-limited, no validation.
+
+    Raises:
+        ScenarioError: too large, not UTF-8, not YAML/JSON or not a mapping.
+    """
+    return parse_scenario_text(_check_size(data, name), name)
+
+
+def parse_dirty_measurement(data: bytes | str, memory_bytes: int,
+                            name: str = "measurement") -> dict[str, Any]:
+    """Read a pasted or uploaded dirty-rate measurement into workload fields.
+
+    Accepted forms:
+
+    - QMP ``query-dirty-rate`` reply (``{"return": {"dirty-rate": 120, …}}`` or the inner
+      object): ``dirty-rate`` is in MB/s as QEMU reports it → ``{"dirty-rate": "120MiB/s"}``.
+    - ``virsh domstats --dirtyrate`` lines (``dirtyrate.megabytes_per_second=120``).
+    - A curve: two columns per line (CSV or spaces), seconds since clean and either the
+      fraction of RAM dirtied (0-1) or bytes dirtied (a size such as ``512MiB``)
+      → ``{"dirty-curve": [[t, fraction], …]}``.
+
+    Raises:
+        ScenarioError: too large, or none of the forms above.
+    """
+    text = _check_size(data if isinstance(data, bytes) else data.encode("utf-8"), name)
+    stripped = text.strip()
+    if not stripped:
+        raise ScenarioError(f"{name}: empty")
+    if stripped.startswith("{"):
+        try:
+            obj = json.loads(stripped)
+        except ValueError as err:
+            raise ScenarioError(f"{name}: not valid JSON: {err}") from err
+        inner = obj.get("return", obj) if isinstance(obj, dict) else None
+        rate = inner.get("dirty-rate") if isinstance(inner, dict) else None
+        if isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate >= 0:
+            return {"dirty-rate": f"{rate:g}MiB/s"}
+        raise ScenarioError(f"{name}: a JSON measurement needs a numeric 'dirty-rate' "
+                            "(MB/s), as query-dirty-rate returns")
+    virsh = re.search(r"dirtyrate\.megabytes_per_second\s*=\s*([0-9.]+)", stripped)
+    if virsh:
+        return {"dirty-rate": f"{float(virsh.group(1)):g}MiB/s"}
+    points: list[list[float]] = []
+    rows = csv.reader(io.StringIO(stripped.replace("\t", ",")), skipinitialspace=True)
+    for lineno, row in enumerate(rows, 1):
+        cells = [c for cell in row for c in cell.split()] if len(row) < 2 else row
+        cells = [c.strip() for c in cells if c.strip()]
+        if not cells or cells[0].startswith("#"):
+            continue
+        if len(cells) != 2:
+            raise ScenarioError(f"{name}, line {lineno}: expected two columns (seconds, "
+                                f"fraction or bytes dirtied); got {row!r}")
+        try:
+            t = float(cells[0])
+        except ValueError:
+            if lineno == 1:
+                continue  # a header
+            raise ScenarioError(f"{name}, line {lineno}: {cells[0]!r} is not a number of "
+                                "seconds") from None
+        points.append([t, _fraction(cells[1], memory_bytes, name, lineno)])
+        if len(points) > 10_000:
+            raise ScenarioError(f"{name}: more than 10000 points")
+    if not points:
+        raise ScenarioError(f"{name}: no measurement found; paste a query-dirty-rate reply, "
+                            "virsh domstats --dirtyrate output, or 'seconds,fraction' lines")
+    return {"dirty-curve": points}
+
+
+def _fraction(cell: str, memory_bytes: int, name: str, lineno: int) -> float:
+    try:
+        value = float(cell)
+        if math.isfinite(value) and 0 <= value <= 1:
+            return value
+    except ValueError:
+        pass
+    try:
+        return parse_size(cell) / memory_bytes
+    except UnitError:
+        raise ScenarioError(f"{name}, line {lineno}: {cell!r} is neither a fraction 0-1 nor "
+                            "a size such as 512MiB") from None
+
+
+# ------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One figure of the verdict row: label, shown value, and a tooltip."""
+
+    label: str
+    value: str
+    help: str = ""
+
+
+def result_metrics(result: Result, vcpus: int = 1) -> list[Metric]:
+    """The verdict at a glance: converged, total time, downtime, data sent, throttle, cost."""
+    guest = result.guest
+    if guest.postcopy_faults or guest.postcopy_blocktime_ms:
+        cost = Metric("guest cost", f"{guest.postcopy_blocktime_ms:.0f} ms blocked",
+                      f"{guest.postcopy_faults} postcopy faults; exposure "
+                      f"{format_duration(guest.exposure_s)}")
+    else:
+        cost = Metric("guest cost", f"{guest.throttle_cpu_s:.1f} vCPU·s",
+                      f"vCPU time taken by throttling over {vcpus} vCPU(s), during "
+                      f"{format_duration(guest.throttle_seconds)}")
+    return [
+        Metric("converged", "yes" if result.converged else "no",
+               f"QEMU status: {result.status}" + (f"; {result.reason}" if result.reason else "")),
+        Metric("total time", format_duration(result.total_time_ms / 1000),
+               "from the migrate command to the end (query-migrate total-time)"),
+        Metric("downtime", f"{result.downtime_ms:.0f} ms" if result.converged else "—",
+               "the guest's pause at switchover"),
+        Metric("data sent", format_size(result.ram.transferred),
+               f"{result.ram.dirty_sync_count} dirty-bitmap syncs"),
+        Metric("peak throttle", f"{guest.throttle_peak_pct:.0f} %", "auto-converge's highest"),
+        cost,
+    ]
+
+
+def module_available(name: str) -> bool:
+    """Whether module ``name`` (e.g. ``"sim.plots"``) can be imported."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def report_messages(report: ValidationReport) -> list[str]:
+    """Each problem as one line, QEMU's first, for a summary box."""
+    return [f"{p.field}: {p.message}" for p in report.problems]
+
+
+_TOP_KEYS: Final = ("name", "qemu", "vm", "workload", "host", "parameters", "capabilities",
+                    "control", "seed")
+_SECTIONS: Final = ("vm", "workload", "host", "parameters", "capabilities", "control")
+
+
+def check_structure(scenario: Mapping[str, Any], name: str = "scenario") -> dict[str, Any]:
+    """Refuse a dict the form could not show: unknown top-level keys or non-mapping sections.
+
+    Field-level problems (a bad value, QEMU's refusals) are left to :func:`sim.validate`, so
+    the dashboard can show them next to their widgets.
+
+    Raises:
+        ScenarioError: naming the first structural problem.
+    """
+    for key in scenario:
+        if key not in _TOP_KEYS:
+            raise ScenarioError(f"{name}: unknown key {key!r}; a scenario has "
+                                + ", ".join(_TOP_KEYS))
+    for key in _SECTIONS:
+        if key in scenario and scenario[key] is not None and \
+                not isinstance(scenario[key], Mapping):
+            raise ScenarioError(f"{name}: {key!r} must be a mapping of names to values")
+    if not isinstance(scenario.get("vm"), Mapping) or "memory" not in scenario["vm"]:
+        raise ScenarioError(f"{name}: needs vm.memory (the guest's RAM, e.g. 8GiB)")
+    return copy.deepcopy(dict(scenario))
+
+
+WorkloadMode = Literal["rate", "curve", "preset"]
+
+
+def workload_mode(scenario: Mapping[str, Any]) -> WorkloadMode:
+    """How the scenario's workload is given: a preset, a measured curve, or a rate."""
+    wl = scenario.get("workload")
+    if isinstance(wl, Mapping):
+        if wl.get("preset") is not None:
+            return "preset"
+        if wl.get("dirty-curve") is not None:
+            return "curve"
+    return "rate"
+
+
+def replace_workload(scenario: Mapping[str, Any], workload: Mapping[str, Any]
+                     ) -> dict[str, Any]:
+    """A copy of ``scenario`` whose workload is ``workload`` (page-content fields kept)."""
+    out = copy.deepcopy(dict(scenario))
+    old = out.get("workload") if isinstance(out.get("workload"), dict) else {}
+    keep = {k: v for k, v in (old or {}).items()
+            if k in ("zero-fraction", "compress-ratio", "delta-ratio", "cpu-bound")}
+    out["workload"] = {**keep, **copy.deepcopy(dict(workload))}
+    return out
+
+
+# ------------------------------------------------------------------- compare, sweep, drain
+
+
+def apply_changes(scenario: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``scenario`` with dotted-path ``changes`` written in (file form)."""
+    out = copy.deepcopy(dict(scenario))
+    for path, value in changes.items():
+        if value is None:
+            _drop(out, path)
+        else:
+            _set(out, path, value)
+    return out
+
+
+def _field_for(path: str) -> FormField:
+    name = path.split(".", 1)[1] if path.startswith("parameters.") else path
+    if path.startswith("parameters.") and name in _CATALOG:
+        p = _CATALOG[name]
+        return FormField(path, name, _param_kind(p), p.group)
+    return FormField(path, path, "text", "other")
+
+
+def variant_changes(row: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """The scenario changes of one Compare row.
+
+    Row keys (all optional): ``downtime-limit`` and ``max-bandwidth`` (human text),
+    ``auto-converge`` (bool), ``multifd-channels`` (0 = multifd off),
+    ``postcopy-after-passes`` (empty = no postcopy), ``policy`` (``none`` or a kind).
+    """
+    changes: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for name in ("downtime-limit", "max-bandwidth"):
+        text = _cell_text(row.get(name))
+        if text:
+            value, problem = parse_param_text(_field_for(f"parameters.{name}"), text)
+            changes[f"parameters.{name}"] = value
+            if problem is not None:
+                problems.append(problem)
+    if row.get("auto-converge") is not None and not _is_nan(row.get("auto-converge")):
+        changes["capabilities.auto-converge"] = bool(row["auto-converge"])
+    channels = _cell_text(row.get("multifd-channels"))
+    if channels:
+        n = _int_or_text(channels)
+        on = n != 0
+        changes["capabilities.multifd"] = on
+        if on:
+            changes["parameters.multifd-channels"] = n
+    passes = _cell_text(row.get("postcopy-after-passes"))
+    if passes:
+        changes["capabilities.postcopy-ram"] = True
+        changes["control.postcopy-after"] = {"passes": _int_or_text(passes)}
+    policy = _cell_text(row.get("policy"))
+    if policy:
+        changes["control.policy"] = None if policy == "none" else {"kind": policy}
+    return changes, problems
+
+
+def _is_nan(value: object) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _cell_text(value: object) -> str:
+    if value is None or _is_nan(value):
+        return ""
+    if isinstance(value, float) and value == int(value):
+        return str(int(value))
+    return str(value).strip()
+
+
+def _int_or_text(text: str) -> int | str:
+    return int(text) if re.fullmatch(r"-?[0-9]+", text) else text
+
+
+SWEEP_AXES: Final[dict[str, tuple[str, str]]] = {
+    "downtime-limit": ("parameters.downtime-limit", "100ms, 300ms, 1s, 2s"),
+    "max-bandwidth": ("parameters.max-bandwidth", "64MiB/s, 128MiB/s, 512MiB/s, 1GiB/s"),
+    "dirty rate": ("workload.dirty-rate", "50MiB/s, 200MiB/s, 500MiB/s, 1GiB/s"),
+    "multifd-channels": ("parameters.multifd-channels", "1, 2, 4, 8"),
+    "link": ("host.link", "1Gbit/s, 10Gbit/s, 25Gbit/s"),
+    "working set": ("workload.working-set", "512MiB, 1GiB, 2GiB, 4GiB"),
+    "cpu-throttle-increment": ("parameters.cpu-throttle-increment", "5, 10, 20, 40"),
+}
+"""Trade-off axes offered by the dashboard: label → (scenario path, default values)."""
+
+MAX_SWEEP_POINTS: Final = 400
+"""Most points one dashboard sweep may run."""
+
+
+def axis_values(path: str, text: str) -> list[object]:
+    """Read a comma-separated list of axis values; parameters become QMP values.
+
+    Raises:
+        ScenarioError: an empty list or a value that cannot be read.
+    """
+    cells = [c.strip() for c in text.split(",") if c.strip()]
+    if not cells:
+        raise ScenarioError(f"{path}: give at least one value, separated by commas")
+    f = _field_for(path)
+    out: list[object] = []
+    for cell in cells:
+        if path.startswith("parameters."):
+            value, problem = parse_param_text(f, cell)
+            if problem is not None:
+                raise ScenarioError(f"{path}: {problem.message} (got {cell!r})")
+            out.append(value)
+        else:
+            out.append(_int_or_text(cell))
+    return out
+
+
+def sweep_points(axes: Sequence[tuple[str, Sequence[object]]]) -> list[dict[str, Any]]:
+    """Every combination of the axes as change dicts (multifd switched on for its channels).
+
+    Raises:
+        ScenarioError: more than :data:`MAX_SWEEP_POINTS` combinations.
+    """
+    total = math.prod(len(values) for _, values in axes)
+    if total > MAX_SWEEP_POINTS:
+        raise ScenarioError(f"{total} combinations; at most {MAX_SWEEP_POINTS} at once")
+    points: list[dict[str, Any]] = [{}]
+    for path, values in axes:
+        points = [{**p, path: v} for p in points for v in values]
+    for p in points:
+        if "parameters.multifd-channels" in p:
+            p["capabilities.multifd"] = True
+    return points
+
+
+INVENTORY_COLUMNS: Final = ("name", "host", "link", "memory", "vcpus", "dirty-rate",
+                            "working-set", "policy")
+"""The Drain planner's editable columns (dotted scenario paths may be added)."""
+
+
+def parse_inventory_upload(data: bytes, name: str = "inventory"
+                           ) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """Read an uploaded inventory (CSV or YAML) into editable rows and shared defaults.
+
+    YAML hosts' links go into each row's ``link``; ``overrides`` become dotted columns.
+
+    Raises:
+        ScenarioError: too large, not UTF-8, unreadable, or without VMs.
+    """
+    text = _check_size(data, name)
+    if name.lower().endswith(".csv"):
+        reader = csv.DictReader(io.StringIO(text))
+        rows = [{str(k).strip(): (v or "").strip() for k, v in r.items() if k is not None}
+                for r in reader]
+        if not rows or "name" not in rows[0] or "host" not in rows[0]:
+            raise ScenarioError(f"{name}: a CSV inventory needs a header with at least "
+                                "name, host, memory and one row per VM")
+        return rows, {}
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ScenarioError(f"{name}: not valid YAML or CSV: {err}") from err
+    if not isinstance(loaded, dict) or not isinstance(loaded.get("vms"), list) \
+            or not loaded["vms"]:
+        raise ScenarioError(f"{name}: an inventory is a mapping with a non-empty 'vms' list "
+                            "(and optional defaults, hosts), or a CSV file")
+    hosts = loaded.get("hosts") if isinstance(loaded.get("hosts"), dict) else {}
+    raw_defaults = loaded.get("defaults")
+    defaults: dict[str, Any] = raw_defaults if isinstance(raw_defaults, dict) else {}
+    out: list[dict[str, str]] = []
+    for i, vm in enumerate(loaded["vms"]):
+        if not isinstance(vm, dict):
+            raise ScenarioError(f"{name}: VM #{i + 1} must be a mapping")
+        row = {str(k): _cell_text(v) for k, v in vm.items()
+               if k != "overrides" and not isinstance(v, (dict, list))}
+        overrides = vm.get("overrides")
+        if isinstance(overrides, dict):
+            row.update({str(k): _cell_text(v) for k, v in overrides.items()})
+        link = (hosts.get(row.get("host", "")) or {}) if isinstance(hosts, dict) else {}
+        if isinstance(link, dict) and link.get("link") is not None and not row.get("link"):
+            row["link"] = str(link["link"])
+        out.append(row)
+    return out, dict(defaults)
+
+
+def _cell_scalar(text: str) -> object:
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if re.fullmatch(r"-?[0-9]+", text):
+        return int(text)
+    if re.fullmatch(r"-?[0-9]*\.[0-9]+", text):
+        return float(text)
+    return text
+
+
+def inventory_mapping(rows: Sequence[Mapping[str, object]], defaults: Mapping[str, Any],
+                      name: str = "inventory") -> dict[str, Any]:
+    """The edited rows as the mapping :func:`sim.fleet.load_inventory` reads."""
+    vms = []
+    for row in rows:
+        vm = {str(k): _cell_scalar(_cell_text(v)) for k, v in row.items() if _cell_text(v)}
+        for key in ("name", "host"):
+            if key in vm:
+                vm[key] = str(vm[key])
+        if vm:
+            vms.append(vm)
+    return {"name": name, "defaults": copy.deepcopy(dict(defaults)), "vms": vms}

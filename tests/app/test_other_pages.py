@@ -1,0 +1,143 @@
+"""Compare, Trade-offs, Drain planner, Recommend & export and Lab pages, driven by AppTest."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import open_app, texts
+from streamlit.testing.v1 import AppTest
+
+from sim import ui_model
+
+
+def open_page(name: str, scenario: dict[str, object] | None = None) -> AppTest:
+    """Page `name` of a fresh session (with `scenario` carried by the link)."""
+    at = open_app({"s": ui_model.encode_scenario(scenario)} if scenario else None)
+    return at.switch_page(f"app_pages/{name}.py").run()
+
+
+def invalid_scenario() -> dict[str, object]:
+    """The default scenario with a downtime-limit QEMU refuses."""
+    sc = ui_model.default_scenario()
+    sc["parameters"]["downtime-limit"] = 3_000_000  # type: ignore[index]
+    return sc
+
+
+@pytest.mark.parametrize("page", ["compare", "tradeoffs", "recommend"])
+def test_pages_refuse_an_invalid_scenario_with_qemus_message(page: str) -> None:
+    """Pages that run the engine show QEMU's reply instead of running an invalid scenario."""
+    at = open_page(page, invalid_scenario())
+    assert not at.exception
+    assert any("Parameter 'downtime_limit' expects an integer in the range" in e
+               for e in texts(at.error))
+    assert not at.metric
+    assert not at.get("plotly_chart")
+
+
+def test_compare_shows_each_setting_side_by_side_and_overlaid() -> None:
+    """The three default rows each get a verdict column and one overlaid figure."""
+    at = open_page("compare")
+    assert not at.exception
+    assert [m.value for m in at.metric if m.label == "converged"] == ["yes", "yes", "yes"]
+    downtimes = [m.value for m in at.metric if m.label == "downtime"]
+    assert len(downtimes) == 3
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    assert "compared" in charts[0].proto.spec
+
+
+def test_compare_row_that_qemu_refuses_is_reported() -> None:
+    """A compare row with 300 multifd channels (over uint8) is shown with QEMU's message."""
+    at = open_page("compare")
+    at.session_state["compare_rows"] = {
+        "edited_rows": {1: {"multifd-channels": "300"}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    assert "**QEMU would reply:** Parameter 'multifd-channels' expects uint8_t" in texts(at.error)
+    assert [m.value for m in at.metric if m.label == "converged"] == ["yes", "yes"]
+
+
+def test_tradeoff_sweep_draws_heatmaps_and_pareto_front() -> None:
+    """Running the default 4×4 sweep draws three heatmaps and the Pareto front."""
+    at = open_page("tradeoffs")
+    at.button(key="run_sweep").click().run()
+    assert not at.exception
+    charts = at.get("plotly_chart")
+    assert len(charts) == 4
+    kinds = [json.loads(c.proto.spec)["data"][0]["type"] for c in charts]
+    assert kinds[:3] == ["heatmap", "heatmap", "heatmap"]
+    assert "Pareto front" in charts[3].proto.spec
+    assert len(at.session_state["sweep"]["table"]) == 16
+
+
+def test_tradeoff_axis_with_unreadable_value_is_refused() -> None:
+    """An axis value that is not a duration is refused with a message and nothing runs."""
+    at = open_page("tradeoffs")
+    at.text_input(key="values_x_downtime-limit").set_value("100ms, soon").run()
+    at.button(key="run_sweep").click().run()
+    assert any("cannot read this" in e for e in texts(at.error))
+    assert "sweep" not in at.session_state
+
+
+def test_drain_planner_plans_the_sample_fleet() -> None:
+    """The sample two-rack inventory drains with a Gantt chart and a drain time."""
+    at = open_page("drain")
+    assert not at.exception
+    assert at.metric[0].label == "drain time"
+    assert at.metric[1].value == "20 of 20"
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    assert "Host drain" in charts[0].proto.spec
+
+
+def test_drain_limits_change_the_plan() -> None:
+    """Allowing more migrations per host at once shortens or keeps the drain time."""
+    at = open_page("drain")
+    serial = at.metric[0].value
+    at.number_input(key="drain_per_node").set_value(4).run()
+    assert not at.exception
+    assert at.metric[3].label == "peak at once"
+    assert int(at.metric[3].value) >= 4
+    assert at.metric[0].value != serial
+
+
+def test_drain_with_a_broken_row_reports_it() -> None:
+    """A VM row without memory makes the planner say so, naming the VM."""
+    at = open_page("drain")
+    at.session_state["inventory_editor_0"] = {
+        "edited_rows": {0: {"memory": ""}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    assert any("memory is required" in e for e in texts(at.error))
+
+
+def test_recommend_gives_settings_reasons_and_every_export() -> None:
+    """Constraints in: a feasible recommendation with reasons and one download per format."""
+    from sim.export import FORMATS
+
+    at = open_page("recommend")
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("meets every constraint" in s for s in texts(at.success))
+    assert any("Margins" in m for m in texts(at.markdown))
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert set(FORMATS) <= set(labels)
+    assert "HTML report" in labels
+    assert any("`parameters.downtime-limit`" in m for m in texts(at.markdown))
+
+
+def test_recommend_refuses_unreadable_constraints() -> None:
+    """A max downtime that is not a duration is reported and nothing is searched."""
+    at = open_page("recommend")
+    at.text_input(key="c_downtime").set_value("short")
+    at.button[0].click().run()
+    assert any("Cannot read the constraints" in e for e in texts(at.error))
+    assert "recommendation" not in at.session_state
+
+
+def test_lab_page_opens() -> None:
+    """The Lab page opens without an exception."""
+    at = open_page("lab")
+    assert not at.exception
+    assert at.title[0].value == "Lab"

@@ -1,0 +1,153 @@
+"""The Scenario page: QEMU's parameters in human form, QEMU's own errors, links and versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import open_app, texts
+
+from sim import ui_model
+from sim.qemu import profile
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"
+
+
+def test_default_scenario_is_accepted() -> None:
+    """The dashboard opens on the default scenario, which QEMU would accept."""
+    at = open_app()
+    assert not at.exception
+    assert at.title[0].value == "Scenario"
+    assert any("QEMU would accept" in s for s in texts(at.success))
+    assert not at.error
+    assert at.session_state["scenario"]["vm"]["memory"] == "8GiB"
+
+
+def test_every_parameter_and_capability_of_the_release_has_a_widget() -> None:
+    """Each parameter and capability of QEMU 8.2 appears with its QEMU default shown."""
+    at = open_app()
+    prof = profile("8.2")
+    keys = {w.key for w in [*at.text_input, *at.checkbox, *at.selectbox]}
+    for p in prof.parameters:
+        assert f"w.parameters.{p.name}" in keys, p.name
+    for c in prof.capabilities:
+        assert f"w.capabilities.{c.name}" in keys, c.name
+    bw = at.text_input(key="w.parameters.max-bandwidth")
+    assert bw.value == "128MiB/s"
+    assert "QEMU's default: 128MiB/s" in bw.help
+
+
+def test_out_of_range_downtime_shows_qemus_message_under_the_field() -> None:
+    """An out-of-range downtime-limit shows QEMU's exact text and the 'QEMU would reply' box."""
+    at = open_app()
+    at.text_input(key="w.parameters.downtime-limit").set_value("5000000").run()
+    expected = "Parameter 'downtime_limit' expects an integer in the range of 0 to (2000 * 1000) ms"
+    errors = texts(at.error)
+    assert any(e == f"QEMU: {expected}" for e in errors)
+    assert any(e.startswith("**QEMU would reply:**") and expected in e for e in errors)
+    assert not at.success
+
+
+def test_human_units_are_accepted_and_stored_as_qmp_integers() -> None:
+    """'1GiB/s' and '2s' become QMP's 1073741824 bytes/s and 2000 ms in the scenario and link."""
+    at = open_app()
+    at.text_input(key="w.parameters.max-bandwidth").set_value("1GiB/s")
+    at.text_input(key="w.parameters.downtime-limit").set_value("2s").run()
+    params = at.session_state["scenario"]["parameters"]
+    assert params["max-bandwidth"] == 1073741824
+    assert params["downtime-limit"] == 2000
+    assert ui_model.decode_scenario(str(at.query_params["s"]))["parameters"] == params
+
+
+def test_unreadable_unit_text_gets_both_miglabs_and_qemus_message() -> None:
+    """Text that is not a rate is named as such, and QEMU's type error is shown too."""
+    at = open_app()
+    at.text_input(key="w.parameters.max-bandwidth").set_value("fast").run()
+    errors = texts(at.error)
+    assert "QEMU: Parameter 'max-bandwidth' expects uint64" in errors
+    assert any(e.startswith("miglab: cannot read this") for e in errors)
+
+
+def test_incompatible_capabilities_show_qemus_refusal() -> None:
+    """multifd with xbzrle on QEMU 8.2 gives QEMU's 'Multifd is not compatible with xbzrle'."""
+    at = open_app()
+    at.checkbox(key="w.capabilities.multifd").check()
+    at.checkbox(key="w.capabilities.xbzrle").check().run()
+    assert any("Multifd is not compatible with xbzrle" in e for e in texts(at.error))
+
+
+@pytest.mark.parametrize(("version", "present", "absent"), [
+    ("7.2", "compress-threads", "avail-switchover-bandwidth"),   # 8.2 added the latter
+    ("10.1", "multifd-qatzip-level", "compress-threads"),        # 9.1 removed legacy compress
+])
+def test_version_picker_shows_that_releases_parameters(version: str, present: str,
+                                                       absent: str) -> None:
+    """Picking a release shows exactly the parameters that release has."""
+    at = open_app()
+    at.selectbox(key="w.qemu").set_value(version).run()
+    keys = {w.key for w in at.text_input}
+    assert f"w.parameters.{present}" in keys
+    assert f"w.parameters.{absent}" not in keys
+    assert at.session_state["scenario"]["qemu"] == version
+    assert not at.exception
+
+
+def test_link_reproduces_the_scenario() -> None:
+    """Opening a link with ?s= shows that scenario's values in the form."""
+    sc = ui_model.default_scenario()
+    sc["vm"]["memory"] = "16GiB"
+    sc["parameters"]["downtime-limit"] = 500
+    at = open_app({"s": ui_model.encode_scenario(sc)})
+    assert at.text_input(key="w.vm.memory").value == "16GiB"
+    assert at.text_input(key="w.parameters.downtime-limit").value == "500ms"
+
+
+def test_broken_link_falls_back_to_the_default_with_a_message() -> None:
+    """A corrupted ?s= token is reported and the default scenario is shown instead."""
+    at = open_app({"s": "not-a-scenario!!"})
+    assert not at.exception
+    assert any("link's scenario was not loaded" in w for w in texts(at.warning))
+    assert at.session_state["scenario"] == ui_model.default_scenario()
+
+
+def test_invalid_example_file_shows_each_qemu_error_next_to_its_field() -> None:
+    """data/examples/invalid.yaml shows QEMU's multifd-channels and downtime-limit refusals."""
+    sc = yaml.safe_load((EXAMPLES / "invalid.yaml").read_text())
+    at = open_app({"s": ui_model.encode_scenario(sc)})
+    errors = texts(at.error)
+    assert "QEMU: Parameter 'multifd_channels' expects a value between 1 and 255" in errors
+    assert any("downtime_limit" in e for e in errors)
+
+
+@pytest.mark.parametrize("template", list(ui_model.WORKLOAD_TEMPLATES))
+def test_every_workload_template_applies_without_error(template: str) -> None:
+    """Applying each workload template keeps the scenario valid and the page error-free."""
+    at = open_app()
+    at.selectbox(key="workload_pick").set_value(f"template: {template}").run()
+    at.button(key="apply_workload").click().run()
+    assert not at.exception
+    wl = at.session_state["scenario"]["workload"]
+    assert wl["dirty-rate"] == ui_model.WORKLOAD_TEMPLATES[template]["dirty-rate"]
+    assert not at.error
+
+
+def test_pasted_measurement_becomes_a_dirty_curve() -> None:
+    """Pasting 'seconds,fraction' lines replaces the rate with a measured dirty curve."""
+    at = open_app()
+    at.text_area(key="measure_text").set_value("seconds,fraction\n1,0.01\n10,0.05\n60,0.1")
+    at.button(key="use_measure").click().run()
+    wl = at.session_state["scenario"]["workload"]
+    assert wl["dirty-curve"] == [[1.0, 0.01], [10.0, 0.05], [60.0, 0.1]]
+    assert "dirty-rate" not in wl
+    assert not at.error
+
+
+def test_bad_measurement_leaves_the_workload_unchanged() -> None:
+    """A measurement that cannot be read gives a message and keeps the current workload."""
+    at = open_app()
+    before = dict(at.session_state["scenario"]["workload"])
+    at.text_area(key="measure_text").set_value("hello world, this is not a measurement")
+    at.button(key="use_measure").click().run()
+    assert any("Not used; the workload is unchanged" in e for e in texts(at.error))
+    assert at.session_state["scenario"]["workload"] == before

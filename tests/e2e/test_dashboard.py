@@ -1,0 +1,132 @@
+"""End to end: the real Streamlit server driven by Debian's chromium through Playwright.
+
+Starts ``streamlit run app.py`` on a free port of 127.0.0.1, opens every page at 1280×800,
+types a value QEMU refuses and reads QEMU's message, runs a simulation and waits for a plot.
+With ``MIGLAB_SCREENSHOTS=1`` the page screenshots go to ``docs/screenshots/`` (the README's
+pictures); otherwise to a temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--no-first-run", "--disable-quic"]
+PAGES = [("simulate", "Simulate"), ("compare", "Compare"), ("tradeoffs", "Trade-offs"),
+         ("drain", "Drain planner"), ("recommend", "Recommend & export"), ("lab", "Lab")]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A headless dashboard on 127.0.0.1; always stopped afterwards."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    log = log_path.open("wb")
+    streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
+    proc = subprocess.Popen(
+        [streamlit, "run", "app.py", "--server.headless", "true", "--server.address",
+         "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                    if r.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _shots(tmp_path: Path) -> Path:
+    if os.environ.get("MIGLAB_SCREENSHOTS") == "1":
+        out = ROOT / "docs" / "screenshots"
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+    return tmp_path
+
+
+def test_every_page_in_chromium(server: str, tmp_path: Path) -> None:
+    """Each page opens; a refused value shows QEMU's message; a simulation draws a plot."""
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = _shots(tmp_path)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(30_000)
+
+            def settle() -> None:
+                page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached")
+
+            page.goto(server)
+            page.get_by_text("QEMU would accept these settings").wait_for()
+            page.wait_for_url("**/?s=*")  # the link carries the scenario
+            settle()
+            page.screenshot(path=str(shots / "scenario.png"))
+
+            box = page.get_by_role("textbox", name="downtime-limit (ms)", exact=True)
+            box.fill("5000000")
+            box.press("Enter")
+            message = ("Parameter 'downtime_limit' expects an integer in the range of 0 to "
+                       "(2000 * 1000) ms")
+            expect(page.get_by_text(f"QEMU: {message}")).to_be_visible()
+            expect(page.get_by_text("QEMU would reply:")).to_be_visible()
+            settle()
+            page.screenshot(path=str(shots / "scenario-invalid.png"))
+            box = page.get_by_role("textbox", name="downtime-limit (ms)", exact=True)
+            box.fill("300ms")
+            box.press("Enter")
+            page.get_by_text("QEMU would accept these settings").wait_for()
+            settle()
+
+            for url_path, title in PAGES:
+                page.get_by_role("link", name=title).first.click()
+                page.wait_for_url(f"**/{url_path}**")
+                page.get_by_role("heading", name=title).first.wait_for()
+                if url_path == "simulate":
+                    expect(page.get_by_text("converged in").first).to_be_visible()
+                    page.locator(".js-plotly-plot").first.wait_for()
+                settle()
+                page.screenshot(path=str(shots / f"{url_path}.png"))
+        finally:
+            browser.close()
