@@ -147,6 +147,21 @@ def serve_cmd(
     raise typer.Exit(subprocess.call(cmd))
 
 
+def _register_subcommands() -> None:
+    """Commands implemented next to the modules they drive."""
+    from sim import cli_export, cli_plan
+
+    app.command("sweep")(cli_plan.sweep_cmd)
+    app.command("drain")(cli_plan.drain_cmd)
+    app.command("recommend")(cli_plan.recommend_cmd)
+    app.command("export")(cli_export.export_cmd)
+    app.command("import")(cli_export.import_cmd)
+    app.command("report")(cli_export.report_cmd)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     """Entry point of the ``miglab`` console script."""
     app()

@@ -33,7 +33,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -41,7 +41,7 @@ import numpy as np
 
 from sim._exceptions import InvalidScenarioError, MiglabError, UnitError
 from sim.qemu.catalog import PARAMETERS
-from sim.scenario import Scenario, load_scenario, set_path
+from sim.scenario import MigrationParameters, Scenario, load_scenario, set_path
 from sim.units import parse_duration, parse_rate, parse_size
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ __all__ = [
     "Runner",
     "SweepError",
     "expand",
+    "fast_variant",
     "parse_axis",
     "run_points",
     "run_sweep",
@@ -277,8 +278,66 @@ def _failed_row(message: str, seed: int | None) -> dict[str, Any]:
             "converged": False} | {c: math.nan for c in OUTPUT_COLUMNS[5:]}
 
 
+_FAST_HOST: Final[dict[str, tuple[Callable[..., float], str]]] = {
+    "host.link": (parse_rate, "link_Bps"),
+    "host.channel-rate": (parse_rate, "channel_rate_Bps"),
+}
+_DOWNTIME_MAX_MS: Final = 2_000_000
+
+
+def fast_variant(base: Scenario, point: Mapping[str, Any]) -> Scenario | None:
+    """The base with ``point`` applied by :func:`dataclasses.replace`, or ``None``.
+
+    Only changes whose validity is obvious take this path: ``host.link`` and
+    ``host.channel-rate`` (any readable rate > 0), ``workload.dirty-rate`` (> 0, on a
+    rate-form workload) and ``parameters.downtime-limit`` (an integer in QEMU's 0..2000000);
+    anything else returns ``None`` and goes through :func:`load_scenario`. The result
+    equals the loader's (tested), at a fraction of the cost.
+    """
+    host: dict[str, Any] = {}
+    workload: dict[str, Any] = {}
+    params: dict[str, int] = {}
+    for path, value in point.items():
+        if path in _FAST_HOST:
+            parser, attr = _FAST_HOST[path]
+            try:
+                number = float(parser(value, field=path))
+            except UnitError:
+                return None
+            if not number > 0:
+                return None
+            host[attr] = number
+        elif path == "workload.dirty-rate" and base.workload.dirty_curve is None:
+            try:
+                rate = float(parse_rate(value, field=path))
+            except UnitError:
+                return None
+            if not rate > 0:
+                return None
+            workload["dirty_rate_Bps"] = rate
+        elif (path == "parameters.downtime-limit" and isinstance(value, int)
+              and not isinstance(value, bool) and 0 <= value <= _DOWNTIME_MAX_MS):
+            params["downtime-limit"] = value
+        else:
+            return None
+    source = json.loads(json.dumps(base.source, default=str))
+    for path, value in point.items():
+        set_path(source, path, value)
+    sc = replace(base, source=source)
+    if host:
+        sc = replace(sc, host=replace(sc.host, **host))
+    if workload:
+        sc = replace(sc, workload=replace(sc.workload, **workload))
+    if params:
+        merged = dict(base.parameters) | params
+        sc = replace(sc, parameters=MigrationParameters(
+            merged, base.parameters.given | frozenset(params)))
+    return sc
+
+
 def run_chunk(base: Mapping[str, Any], points: Sequence[Mapping[str, Any]],
-              seed: int | None, runner: Runner | None = None) -> list[dict[str, Any]]:
+              seed: int | None, runner: Runner | None = None, *,
+              fast: bool = True) -> list[dict[str, Any]]:
     """Run a chunk of points in this process (what each executor task does).
 
     Args:
@@ -286,15 +345,25 @@ def run_chunk(base: Mapping[str, Any], points: Sequence[Mapping[str, Any]],
         points: change dicts (dotted path → value).
         seed: the seed for every run; ``None`` uses each scenario's own seed.
         runner: ``runner(scenario, seed) -> Result``; the engine when ``None``.
+        fast: build simple variants with :func:`fast_variant` (validated once per chunk)
+            instead of re-loading each point; the results are the same.
 
     Returns:
         One flat record per point, inputs then :data:`OUTPUT_COLUMNS`.
     """
     run = runner or _engine_runner
     rows: list[dict[str, Any]] = []
+    validated = load_scenario(base) if fast else None
     for point in points:
-        data = json.loads(json.dumps(base))
         row = _inputs(point)
+        quick = fast_variant(validated, point) if validated is not None else None
+        if quick is not None:
+            result = run(quick, seed)
+            summary = result.summary()
+            rows.append(row | {"valid": True, "error": "", "seed": result.seed}
+                        | {c: summary.get(c) for c in OUTPUT_COLUMNS[3:]})
+            continue
+        data = json.loads(json.dumps(base))
         try:
             for path, value in point.items():
                 set_path(data, path, value)

@@ -57,7 +57,8 @@ def test_qmp_export_carries_parameters_and_capabilities(any_scenario: Scenario) 
     dst_caps = {c["capability"] for c in dst.get("migrate-set-capabilities",
                                                    {"capabilities": []})["capabilities"]}
     assert {c for c in src_caps if CAPABILITIES[c].both_sides} <= dst_caps
-    assert "migrate" in src and "migrate-incoming" in dst
+    assert "migrate" in src
+    assert "migrate-incoming" in dst
     assert ("migrate-start-postcopy" in src) == (any_scenario.control.postcopy_after is not None)
     if "multifd-channels" in _given(any_scenario):
         assert dst["migrate-set-parameters"]["multifd-channels"] == \

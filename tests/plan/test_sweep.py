@@ -15,7 +15,9 @@ from sim.sweep import (
     AxisError,
     SweepError,
     expand,
+    fast_variant,
     parse_axis,
+    run_chunk,
     run_sweep,
     save_table,
 )
@@ -169,3 +171,19 @@ def test_integer_field_rounds_and_drops_duplicates() -> None:
     """vCPUs 1:8:3 → 1, 4.5 → 4 (banker's rounding of 4.5), 8; 1:2:4 → 1, 1.33→1, 1.67→2, 2."""
     assert parse_axis("vm.vcpus=1:8:3").values == (1, 4, 8)
     assert parse_axis("vm.vcpus=1:2:4").values == (1, 2)
+
+
+def test_fast_variants_give_the_same_table_as_the_loader(web: Scenario) -> None:
+    """Points built by dataclasses.replace (link, channel rate, dirty rate, downtime limit)
+    give exactly the rows that re-loading each point through the validator gives, including
+    a point the fast path must hand back (downtime-limit 3000000 is out of QEMU's range)."""
+    axes = [parse_axis("downtime-limit=100,3000000"), parse_axis("host.link=1Gbit/s,25Gbit/s"),
+            parse_axis("workload.dirty-rate=50MiB/s,900MiB/s"),
+            parse_axis("host.channel-rate=0.5GiB/s,3GiB/s")]
+    points = expand(axes)
+    base = web.to_dict()
+    assert run_chunk(base, points, 1, fast=True) == run_chunk(base, points, 1, fast=False)
+    variant = fast_variant(web, points[0])
+    assert variant is not None
+    assert variant.to_dict() == web.with_changes(points[0]).to_dict()
+    assert fast_variant(web, points[-1]) is None

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sim.qemu import QmpMonitor
+from sim.qemu import HostSupport, QmpMonitor
 
 ALL = ("7.2", "8.1", "8.2", "9.1", "10.1")
 UP_TO_82 = ("7.2", "8.1", "8.2")
@@ -65,6 +65,8 @@ BOUNDS = [
      "Parameter 'max-bandwidth' expects uint64"),
     ("avail-switchover-bandwidth", FROM_82, [0, U64_MAX], [U64_MAX + 1],
      "Parameter 'avail-switchover-bandwidth' expects uint64"),
+    ("max-postcopy-bandwidth", ALL, [0, U64_MAX], [U64_MAX + 1],
+     "Parameter 'max-postcopy-bandwidth' expects uint64"),
     ("downtime-limit", ALL, [0, 2000000], [2000001],
      "Parameter 'downtime_limit' expects an integer in the range of 0 to (2000 * 1000) ms"),
     ("multifd-channels", ALL, [1, 255], [0],
@@ -295,6 +297,47 @@ def test_mode_values_per_release(version: str, value: str, accepted: bool) -> No
     reply = set_parameters(QmpMonitor(version), mode=value)
     assert reply == ({"return": {}} if accepted else
                      error(f"Parameter 'mode' does not accept value '{value}'"))
+
+
+@pytest.mark.parametrize(
+    ("version", "value", "accepted"),
+    [
+        pytest.param("7.2", "zstd", True, id="7.2-zstd"),
+        pytest.param("8.2", "qpl", False, id="8.2-no-qpl"),
+        pytest.param("9.1", "qpl", True, id="9.1-qpl"),
+        pytest.param("9.1", "uadk", True, id="9.1-uadk"),
+        pytest.param("9.1", "qatzip", False, id="9.1-no-qatzip"),
+        pytest.param("10.1", "qatzip", True, id="10.1-qatzip"),
+    ],
+)
+def test_multifd_compression_methods_per_release(version: str, value: str,
+                                                 accepted: bool) -> None:
+    """MultiFDCompression gained qpl and uadk in 9.x and qatzip in 9.2."""
+    mon = QmpMonitor(version)
+    reply = set_parameters(mon, **{"multifd-compression": value})
+    assert reply == ({"return": {}} if accepted else
+                     error(f"Parameter 'multifd-compression' does not accept value '{value}'"))
+
+
+@pytest.mark.parametrize("version", FROM_91)
+def test_direct_io_needs_build_support(version: str) -> None:
+    """direct-io: true is refused on a QEMU built without O_DIRECT support."""
+    no_odirect = QmpMonitor(version, HostSupport(direct_io=False))
+    assert set_parameters(no_odirect, **{"direct-io": True}) == error(
+        "No build-time support for direct-io")
+    assert set_parameters(no_odirect, **{"direct-io": False}) == {"return": {}}
+    assert set_parameters(QmpMonitor(version), **{"direct-io": True}) == {"return": {}}
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_block_bitmap_mapping_errors_carry_qemus_prefix(version: str) -> None:
+    """A node mapped twice is refused with QEMU's block-bitmap-mapping prefix."""
+    node = {"node-name": "drive0", "alias": "a0", "bitmaps": []}
+    reply = set_parameters(QmpMonitor(version), **{"block-bitmap-mapping": [node, node]})
+    assert reply["error"]["desc"].startswith("Invalid mapping given for block-bitmap-mapping: ")
+    mon = QmpMonitor(version)
+    assert set_parameters(mon, **{"block-bitmap-mapping": [node]}) == {"return": {}}
+    assert query(mon)["block-bitmap-mapping"] == [node]
 
 
 MAPPED_RAM = "Mapped-ram only available for non-compressed non-TLS multifd migration"
