@@ -26,14 +26,18 @@ if "scenario" not in st.session_state:
     st.session_state["scenario"] = scenario
 
 PAGES = [
-    st.Page("app_pages/scenario.py", title="Scenario", icon="⚙️", default=True),
-    st.Page("app_pages/simulate.py", title="Simulate", icon="📈", url_path="simulate"),
-    st.Page("app_pages/compare.py", title="Compare", icon="⚖️", url_path="compare"),
-    st.Page("app_pages/tradeoffs.py", title="Trade-offs", icon="🗺️", url_path="tradeoffs"),
-    st.Page("app_pages/drain.py", title="Drain planner", icon="🏗️", url_path="drain"),
-    st.Page("app_pages/recommend.py", title="Recommend & export", icon="🎯",
+    st.Page("app_pages/scenario.py", title="Scenario", icon=":material/tune:", default=True),
+    st.Page("app_pages/simulate.py", title="Simulate", icon=":material/monitoring:",
+            url_path="simulate"),
+    st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:",
+            url_path="compare"),
+    st.Page("app_pages/tradeoffs.py", title="Trade-offs", icon=":material/grid_on:",
+            url_path="tradeoffs"),
+    st.Page("app_pages/drain.py", title="Drain planner", icon=":material/dns:",
+            url_path="drain"),
+    st.Page("app_pages/recommend.py", title="Recommend & export", icon=":material/recommend:",
             url_path="recommend"),
-    st.Page("app_pages/lab.py", title="Lab", icon="🔬", url_path="lab"),
+    st.Page("app_pages/lab.py", title="Lab", icon=":material/science:", url_path="lab"),
 ]
 
 page = st.navigation(PAGES)

@@ -39,7 +39,7 @@ def not_available(module: str, what: str) -> bool:
     if ui_model.module_available(module):
         return False
     st.info(f"{what} is not available yet: `{module}` is still being written. "
-            "This page will use it as soon as it lands.", icon="🚧")
+            "This page will use it as soon as it lands.", icon=":material/construction:")
     return True
 
 
@@ -62,7 +62,7 @@ def require_valid(sc: dict[str, Any]) -> ValidationReport | None:
     if report.scenario is not None:
         return report
     show_reply(report)
-    st.page_link("app_pages/scenario.py", label="Fix the scenario", icon="⚙️")
+    st.page_link("app_pages/scenario.py", label="Fix the scenario", icon=":material/tune:")
     return None
 
 
@@ -73,7 +73,7 @@ def show_reply(report: ValidationReport, extra: list[Any] | None = None) -> None
         return
     qemu = report.qemu_error
     if qemu is not None:
-        st.error(f"**QEMU would reply:** {qemu.message}", icon="🛑")
+        st.error(f"**QEMU would reply:** {qemu.message}", icon=":material/block:")
     others = [p for p in problems if p is not qemu]
     if others:
         st.warning("Nothing runs until these are fixed:\n\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+
 from app_pages._common import (
     module,
     not_available,
@@ -14,7 +15,6 @@ from app_pages._common import (
     simulate_json,
     validate_json,
 )
-
 from sim import ui_model
 from sim.scenario import POLICY_KINDS
 

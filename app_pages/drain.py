@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from app_pages._common import module, not_available, plot
 
+from app_pages._common import module, not_available, plot
 from sim import MiglabError, ScenarioError, ui_model
 from sim.scenario import data_path
 from sim.units import format_duration

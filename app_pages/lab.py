@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+
 from app_pages._common import not_available
 
 st.title("Lab")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+
 from app_pages._common import (
     module,
     not_available,
@@ -16,7 +17,6 @@ from app_pages._common import (
     set_scenario,
     simulate_json,
 )
-
 from sim import MiglabError, UnitError, ui_model
 from sim.scenario import Scenario, load_scenario
 from sim.units import parse_duration

@@ -79,7 +79,7 @@ by_field = ui_model.problems_by_field(problems)
 show_reply(report, unit_problems)
 if not problems:
     st.success("QEMU would accept these settings. Open **Simulate** to see the migration.",
-               icon="✅")
+               icon=":material/check_circle:")
     for text in report.assumptions:
         st.caption(f"Assumed about the host: {text}")
 
@@ -88,7 +88,8 @@ def errors_for(path: str) -> None:
     """QEMU's (or miglab's) message right under the widget of the field it names."""
     for p in by_field.get(path, []):
         who = "QEMU" if p.source == "qemu" else "miglab"
-        st.error(f"{who}: {p.message}", icon="🛑" if p.source == "qemu" else "⚠️")
+        st.error(f"{who}: {p.message}",
+                 icon=":material/block:" if p.source == "qemu" else ":material/warning:")
 
 
 def widget(f: ui_model.FormField) -> None:

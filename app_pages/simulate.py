@@ -18,10 +18,11 @@ if report is not None and report.scenario is not None \
     good = result.converged
     (st.success if good else st.error)(
         f"**{model.name}** on QEMU {model.qemu.name}: {verdict(result)}",
-        icon="✅" if good else "🛑")
-    for col, m in zip(st.columns(6), ui_model.result_metrics(result, model.vm.vcpus),
-                      strict=True):
-        col.metric(m.label, m.value, help=m.help)
+        icon=":material/check_circle:" if good else ":material/block:")
+    metrics = ui_model.result_metrics(result, model.vm.vcpus)
+    for row in (metrics[:3], metrics[3:]):
+        for col, m in zip(st.columns(3), row, strict=True):
+            col.metric(m.label, m.value, help=m.help, border=True)
 
     if not not_available("sim.plots", "Plotting"):
         plots = module("sim.plots")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
-from app_pages._common import module, not_available, plot, require_valid, scenario, set_scenario
 
+from app_pages._common import module, not_available, plot, require_valid, scenario, set_scenario
 from sim import ScenarioError, ui_model
 
 st.title("Trade-offs")

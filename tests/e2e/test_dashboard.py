@@ -85,7 +85,8 @@ def _shots(tmp_path: Path) -> Path:
 
 
 def test_every_page_in_chromium(server: str, tmp_path: Path) -> None:
-    """Each page opens; a refused value shows QEMU's message; a simulation draws a plot."""
+    """Each page opens; a refused value shows QEMU's message; a bad upload changes nothing;
+        a simulation draws a plot."""
     from playwright.sync_api import expect, sync_playwright
 
     shots = _shots(tmp_path)
@@ -112,12 +113,22 @@ def test_every_page_in_chromium(server: str, tmp_path: Path) -> None:
             expect(page.get_by_text(f"QEMU: {message}")).to_be_visible()
             expect(page.get_by_text("QEMU would reply:")).to_be_visible()
             settle()
+            page.get_by_text(f"QEMU: {message}").scroll_into_view_if_needed()
+            page.mouse.wheel(0, 200)
             page.screenshot(path=str(shots / "scenario-invalid.png"))
             box = page.get_by_role("textbox", name="downtime-limit (ms)", exact=True)
             box.fill("300ms")
             box.press("Enter")
             page.get_by_text("QEMU would accept these settings").wait_for()
             settle()
+
+            page.get_by_text("Load or save a scenario file").click()
+            page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
+                files=[{"name": "broken.yaml", "mimeType": "application/yaml",
+                        "buffer": b"vm: [1, 2\n"}])
+            expect(page.get_by_text("Not loaded; the current scenario is unchanged.")
+                   ).to_be_visible()
+            expect(page.get_by_text("QEMU would accept these settings")).to_be_visible()
 
             for url_path, title in PAGES:
                 page.get_by_role("link", name=title).first.click()

@@ -10,9 +10,10 @@ TCG loses some unless the guest flushes its TLB, which it does every 1 ms).
 A second run turns the guest's TLB flush off, which QEMU 7.2 punishes with lost
 dirty pages: the guest must notice.
 
-The guest paces by its clock and never catches up time its vCPU did not run,
-so on a busy host it dirties less than asked. Rates are therefore checked
-against the requested rate times the share of time the vCPU thread ran.
+The guest paces by its clock and never catches up time its vCPU did not run
+(gaps of a 1 ms slice or more), so on a busy host it dirties less than asked.
+Rates are therefore checked from below against the requested rate times the
+share of time the vCPU thread ran; on an idle host that share is 1.
 """
 
 from __future__ import annotations
@@ -58,9 +59,13 @@ class Window:
     log: GuestLog  # reports from the second seen in the window on
     vcpu_share: float  # vCPU thread CPU time / wall time over the window
 
-    def expected_rate(self) -> float:
-        """The requested rate scaled to the time the vCPU actually had."""
-        return WORKLOAD.rate_bytes_per_s * min(self.vcpu_share, 1.0)
+    def lowest_expected_rate(self) -> float:
+        """The requested rate scaled to the time the vCPU had, less the tolerance.
+
+        Shorter preemptions are made up within a slice, so the guest may do
+        better than this, up to the requested rate.
+        """
+        return WORKLOAD.rate_bytes_per_s * min(self.vcpu_share, 1.0) * (1 - RATE_TOLERANCE)
 
 
 @dataclass(frozen=True)
@@ -156,9 +161,9 @@ def test_migration_completes(outcome: Outcome) -> None:
 
 
 def test_guest_dirties_at_the_requested_rate(outcome: Outcome) -> None:
-    """Before migrating, the guest's own count matches 20 MiB/s (× vCPU share) within 15 %."""
+    """Before migrating, the guest reaches 20 MiB/s within 15 % (× its vCPU share)."""
     rate = outcome.before.log.dirty_rate_bytes_per_s()
-    assert rate == pytest.approx(outcome.before.expected_rate(), rel=RATE_TOLERANCE)
+    assert rate >= outcome.before.lowest_expected_rate()
 
 
 def test_guest_never_dirties_faster_than_asked(outcome: Outcome) -> None:
@@ -200,7 +205,7 @@ def test_guest_keeps_dirtying_on_the_destination(outcome: Outcome) -> None:
     """After the switchover the guest runs on the destination at its requested rate."""
     assert len(outcome.destination.reports) >= REPORTS_AFTER
     rate = outcome.after.log.dirty_rate_bytes_per_s()
-    assert rate == pytest.approx(outcome.after.expected_rate(), rel=RATE_TOLERANCE)
+    assert outcome.after.lowest_expected_rate() <= rate <= WORKLOAD.rate_bytes_per_s * 1.01
 
 
 def test_guest_catches_qemu_72_lost_pages_without_tlb_flush(tmp_path: Path) -> None:

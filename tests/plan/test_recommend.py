@@ -30,9 +30,10 @@ def test_pareto_mask_keeps_only_undominated_rows() -> None:
 
 def test_only_converging_setting_is_recommended(hot: dict[str, Any]) -> None:
     """The guest dirties 1500 MiB/s over all 4 GiB, more than the 10 Gbit/s link carries
-    (1192 MiB/s): each pass leaves ≈ 2.3 GiB dirty (4 GiB·(1 − e^(−1500·2.4/4096))). Only
-    the full link with a 2 s limit has a threshold (1.16 GiB/s × 2 s ≈ 2.3 GiB) that
-    reaches it, so that is the one setting of the 8 that converges."""
+    (1192 MiB/s): a ~2.5 s pass leaves ≈ 4 GiB·(1 − e^(−1500·2.5/4096)) ≈ 2.4 GiB dirty.
+    Only the full link with a 2 s limit has a threshold about that large (1.16 GiB/s × 2 s
+    ≈ 2.3 GiB); halving the link or the limit halves it (≤ 1.2 GiB), which no pass gets
+    under. So that is the one setting of the 8 that converges."""
     rec = recommend(hot, space=SMALL, refine=False, seed=3)
     assert rec.feasible
     assert int(rec.table["converged"].sum()) == 1
