@@ -45,7 +45,8 @@ if require_valid(sc) is not None and not not_available("sim.sweep", "Sweeps"):
     run: dict[str, Any] | None = st.session_state.get("sweep")
     if run is not None and not not_available("sim.plots", "Plotting"):
         plots = module("sim.plots")
-        table, x, y = run["table"], run["x"], run["y"]
+        table, x = ui_model.axis_column(run["table"], run["x"])
+        table, y = ui_model.axis_column(table, run["y"])
         bad = table[~table["valid"]]
         if len(bad):
             st.warning(f"{len(bad)} point(s) QEMU or miglab would refuse, e.g. "

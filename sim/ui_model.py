@@ -73,6 +73,7 @@ __all__ = [
     "WorkloadMode",
     "apply_changes",
     "apply_form",
+    "axis_column",
     "axis_values",
     "check_structure",
     "decode_scenario",
@@ -941,3 +942,35 @@ def inventory_mapping(rows: Sequence[Mapping[str, object]], defaults: Mapping[st
         if vm:
             vms.append(vm)
     return {"name": name, "defaults": copy.deepcopy(dict(defaults)), "vms": vms}
+
+
+def axis_column(table: Any, path: str) -> tuple[Any, str]:
+    """A readable numeric column for sweep axis ``path``: ``(table with it, its name)``.
+
+    Rates show in MiB/s (links in Gbit/s), sizes in MiB, durations in ms, so heatmap axes
+    read ``max-bandwidth (MiB/s)`` = 128 instead of 134217728 bytes/s. Values still sort as
+    numbers.
+    """
+    name = path.split(".", 1)[1] if path.startswith(("parameters.", "workload.", "host."))\
+        else path
+    kind = _field_for(path).kind if path.startswith("parameters.") else ""
+    source = f"{path}_Bps" if f"{path}_Bps" in table.columns else (
+        f"{path}_bytes" if f"{path}_bytes" in table.columns else path)
+    if path == "host.link":
+        label, scale = f"{name} (Gbit/s)", 8 / 1e9
+    elif kind == "rate" or source.endswith("_Bps"):
+        label, scale = f"{name} (MiB/s)", 1 / MiB
+    elif kind == "size" or source.endswith("_bytes"):
+        label, scale = f"{name} (MiB)", 1 / MiB
+    elif kind == "ms":
+        label, scale = f"{name} (ms)", 1.0
+    else:
+        return table, path
+    try:
+        values = table[source].astype(float) * scale
+    except (TypeError, ValueError):
+        return table, path
+    values = values.round(3)
+    if bool((values == values.round()).all()):
+        values = values.astype(int)
+    return table.assign(**{label: values}), label

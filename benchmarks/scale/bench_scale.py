@@ -43,9 +43,9 @@ def sweep_case(n: int) -> dict[str, Any]:
     """Run an n-scenario sweep on the default process pool."""
     from sim.sweep import parse_axis, run_sweep
 
-    d, l, r = SWEEP_SHAPES[n]
+    d, links, r = SWEEP_SHAPES[n]
     axes = [parse_axis(f"downtime-limit=50:2000:log{d}"),
-            parse_axis(f"host.link=1Gbit/s:40Gbit/s:log{l}"),
+            parse_axis(f"host.link=1Gbit/s:40Gbit/s:log{links}"),
             parse_axis(f"workload.dirty-rate=10MiB/s:1500MiB/s:log{r}")]
     t0 = time.perf_counter()
     table = run_sweep(BASE, axes, seed=1)

@@ -61,9 +61,10 @@ from sim.workload import DirtyModel, dirty_model
 if TYPE_CHECKING:
     from sim.scenario import Scenario
 
-__all__ = ["COMPLETE", "SYNC", "UNTIL", "Counters", "Levers", "MigrationLoop"]
+__all__ = ["COMPLETE", "POSTCOPY", "SYNC", "UNTIL", "Counters", "Levers", "MigrationLoop"]
 
 COMPLETE: Final = "complete"
+POSTCOPY: Final = "postcopy"
 SYNC: Final = "sync"
 UNTIL: Final = "until"
 
@@ -180,6 +181,13 @@ class MigrationLoop:
         self.downtime_bytes = 0.0
         self.deadline = math.inf
         """The next time an outside event is due (timeout, horizon); steady jumps stop short."""
+        self.sync_limit = math.inf
+        """A sync count someone waits to see (a policy, ``postcopy-after``); steady jumps
+        stop short of it."""
+        self.pre_sync_pending = self.pending
+        """Pending bytes just before the last sync: the low point of the saw-tooth."""
+        self.postcopy_first = sc.qemu.version >= (10, 1)
+        """10.1+: the postcopy-start check comes before the completion check (spec §20)."""
         self.last_row_t = -math.inf
         self.rates: SendRates = self._pass_rates()
         self.c[T] = sc.host.setup_s
@@ -257,6 +265,7 @@ class MigrationLoop:
     def _sync(self, *, setup: bool = False, event: str = "sync") -> None:
         """``migration_bitmap_sync`` (spec §6.1), precopy flavour."""
         c, s = self.c, self.s
+        self.pre_sync_pending = self.pending
         new = 0.0 if setup else self.collect_dirty()
         c[PN] += new
         c[PWS] = min(self.hot_bytes, c[PWS] + new)
@@ -319,8 +328,9 @@ class MigrationLoop:
         """Run the loop until switchover is due, a sync (if asked), or time ``until``.
 
         Returns:
-            :data:`COMPLETE` (switchover is due at :attr:`t`), :data:`SYNC` or
-            :data:`UNTIL`.
+            :data:`COMPLETE` (switchover is due at :attr:`t`), :data:`POSTCOPY` (the
+            postcopy switch is due: ``migrate-start-postcopy`` was issued, spec §12.1),
+            :data:`SYNC` or :data:`UNTIL`.
         """
         c, s = self.c, self.s
         while True:
@@ -344,8 +354,16 @@ class MigrationLoop:
                 pending = self.pending
                 threshold = s.threshold_bytes
                 below = pending < threshold or (self.inclusive and pending <= threshold)
+                # With RAM alone must_precopy is 0 <= threshold, so a requested postcopy
+                # switch is due at once (spec §12.1); 8.2 checks completion first, 10.1+
+                # postcopy first (spec §20).
+                post = self.levers.postcopy_requested and self.can_switchover()
+                if post and self.postcopy_first:
+                    return POSTCOPY
                 if (pending == 0.0 or below) and self.can_switchover():
                     return COMPLETE
+                if post:
+                    return POSTCOPY
                 self.phase = _SEND
             self._send_quantum(until)
             self.phase = _CHECK
@@ -458,6 +476,9 @@ class MigrationLoop:
         drift = here[1] - match[1]  # a cycle that still drifts down may yet converge:
         if drift < 0:               # stop halfway to where it would meet the threshold
             m = min(m, math.floor(0.5 * (here[1] - s.threshold_bytes) / -drift))
+        passes = s.sync_count - match[5]
+        if self.sync_limit < math.inf:  # someone waits to see sync number sync_limit
+            m = min(m, math.floor((self.sync_limit - 1 - s.sync_count) / max(passes, 1)))
         if m < 1:
             return
         delta = [a - b for a, b in zip(here[6], match[6], strict=True)]
@@ -465,7 +486,6 @@ class MigrationLoop:
                   XBZ_MISS, XBZ_OVERFLOW, XBZ_BYTES, THROTTLE_CPU_S, THROTTLE_S):
             c[i] += m * delta[i]
         shift = m * cycle_s
-        passes = s.sync_count - match[5]
         s.sync_count += m * passes
         s.pass_index += m * passes
         s.last_sync_t = c[T]

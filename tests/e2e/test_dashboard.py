@@ -25,8 +25,14 @@ ROOT = Path(__file__).resolve().parents[2]
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--no-first-run", "--disable-quic"]
-PAGES = [("simulate", "Simulate"), ("compare", "Compare"), ("tradeoffs", "Trade-offs"),
-         ("drain", "Drain planner"), ("recommend", "Recommend & export"), ("lab", "Lab")]
+PAGES = [  # url path, title, text that shows the page has rendered
+    ("simulate", "Simulate", "converged in"),
+    ("compare", "Compare", "multifd 8, auto-converge"),
+    ("tradeoffs", "Trade-offs", "Run the sweep"),
+    ("drain", "Drain planner", "drain time"),
+    ("recommend", "Recommend & export", "HTML report"),
+    ("lab", "Lab", "Real QEMU migrations"),
+]
 
 pytestmark = [
     pytest.mark.browser,
@@ -86,7 +92,7 @@ def _shots(tmp_path: Path) -> Path:
 
 def test_every_page_in_chromium(server: str, tmp_path: Path) -> None:
     """Each page opens; a refused value shows QEMU's message; a bad upload changes nothing;
-        a simulation draws a plot."""
+        a good one loads; a simulation draws a plot."""
     from playwright.sync_api import expect, sync_playwright
 
     shots = _shots(tmp_path)
@@ -129,13 +135,26 @@ def test_every_page_in_chromium(server: str, tmp_path: Path) -> None:
             expect(page.get_by_text("Not loaded; the current scenario is unchanged.")
                    ).to_be_visible()
             expect(page.get_by_text("QEMU would accept these settings")).to_be_visible()
+            page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
+                str(ROOT / "data" / "examples" / "db-32g-postcopy.yaml"))
+            expect(page.get_by_text("Loaded db-32g-postcopy.yaml")).to_be_visible()
+            settle()
+            memory = page.get_by_role("textbox", name="memory", exact=True).last
+            expect(memory).to_have_value("32GiB")
+            page.get_by_role("button", name="Reset to the default scenario").click()
+            page.get_by_text("Loaded db-32g-postcopy.yaml").wait_for(state="detached")
+            settle()
+            expect(page.get_by_role("textbox", name="memory", exact=True).last
+                   ).to_have_value("8GiB")
 
-            for url_path, title in PAGES:
+            for url_path, title, ready in PAGES:
                 page.get_by_role("link", name=title).first.click()
                 page.wait_for_url(f"**/{url_path}**")
                 page.get_by_role("heading", name=title).first.wait_for()
-                if url_path == "simulate":
-                    expect(page.get_by_text("converged in").first).to_be_visible()
+                expect(page.get_by_text(ready).first).to_be_visible()
+                if url_path == "tradeoffs":
+                    page.get_by_role("button", name="Run the sweep").click()
+                if url_path in ("simulate", "compare", "tradeoffs", "drain"):
                     page.locator(".js-plotly-plot").first.wait_for()
                 settle()
                 page.screenshot(path=str(shots / f"{url_path}.png"))
