@@ -50,29 +50,45 @@ with st.expander("Load or save a scenario file", expanded=False):
         st.rerun()
 
 # ---------------------------------------------------------------- version and form state
+# The scenario dict is the single source of truth: every run writes its values into the
+# widgets, and a widget's change callback writes the one changed field back into the dict.
 versions = list(VERSIONS)
-st.session_state.setdefault("w.qemu", str(sc.get("qemu", "8.2"))
-                            if str(sc.get("qemu", "8.2")) in VERSIONS else "8.2")
-prof = profile(st.session_state["w.qemu"])
+version = str(sc.get("qemu", "8.2"))
+prof = profile(version if version in VERSIONS else "8.2")
 fields = ui_model.form_fields(prof)
 mode = ui_model.workload_mode(sc)
 skip = {"workload.dirty-rate", "workload.working-set", "workload.pattern"} \
     if mode != "rate" else set()
 shown = [f for f in fields if f.path not in skip]
+by_path = {f.path: f for f in shown}
+
+
+def changed(path: str) -> None:
+    """Write one widget's new value into the scenario dict."""
+    value = st.session_state[f"w.{path}"]
+    current = scenario()
+    if path == "qemu":
+        new = {**current, "qemu": value}
+    elif path == "name":
+        new = {**current, "name": value or "scenario"}
+    elif path == "seed":
+        text = str(value).strip()
+        new = {**current, "seed": int(text) if text.isdigit() else text}
+    else:
+        new, _ = ui_model.apply_form(current, [by_path[path]], {path: value})
+    st.session_state["scenario"] = new
+
+
 initial = ui_model.initial_values(shown, sc)
 for f in shown:
-    st.session_state.setdefault(f"w.{f.path}", initial[f.path])
-st.session_state.setdefault("w.name", str(sc.get("name", "scenario")))
-st.session_state.setdefault("w.seed", str(sc.get("seed", 1)))
+    st.session_state[f"w.{f.path}"] = initial[f.path]
+st.session_state["w.qemu"] = prof.name
+st.session_state["w.name"] = str(sc.get("name", "scenario"))
+st.session_state["w.seed"] = str(sc.get("seed", 1))
 
-values: dict[str, object] = {f.path: st.session_state[f"w.{f.path}"] for f in shown}
-new, unit_problems = ui_model.apply_form(sc, shown, values)
-new["qemu"] = prof.name
-new["name"] = st.session_state["w.name"] or "scenario"
-seed_text = str(st.session_state["w.seed"]).strip()
-new["seed"] = int(seed_text) if seed_text.isdigit() else seed_text
-st.session_state["scenario"] = new
-report = validate_json(ui_model.scenario_json(new))
+_, unit_problems = ui_model.apply_form(sc, shown, initial)
+new = sc
+report = validate_json(ui_model.scenario_json(sc))
 problems = unit_problems + report.problems
 by_field = ui_model.problems_by_field(problems)
 
@@ -95,24 +111,28 @@ def errors_for(path: str) -> None:
 def widget(f: ui_model.FormField) -> None:
     """One form field, followed by its errors."""
     key = f"w.{f.path}"
+    common: dict[str, Any] = {"key": key, "help": f.help, "on_change": changed,
+                              "args": (f.path,)}
     if f.kind == "bool":
-        st.checkbox(f.label, key=key, help=f.help)
+        st.checkbox(f.label, **common)
     elif f.kind == "choice":
         options = list(f.choices)
         if st.session_state[key] not in options:
             options.append(str(st.session_state[key]))
-        st.selectbox(f.label, options, key=key, help=f.help)
+        st.selectbox(f.label, options, **common)
     else:
-        st.text_input(f.label, key=key, help=f.help)
+        st.text_input(f.label, **common)
     errors_for(f.path)
 
 
 # ---------------------------------------------------------------- the form
 top = st.columns([1, 2, 1])
-top[0].selectbox("QEMU release", versions, key="w.qemu",
+top[0].selectbox("QEMU release", versions, key="w.qemu", on_change=changed, args=("qemu",),
                  help="behaviour and validation profile of this QEMU release")
-top[1].text_input("name", key="w.name", help="a label for this scenario")
-top[2].text_input("seed", key="w.seed", help="same scenario and seed, same result")
+top[1].text_input("name", key="w.name", on_change=changed, args=("name",),
+                  help="a label for this scenario")
+top[2].text_input("seed", key="w.seed", on_change=changed, args=("seed",),
+                  help="same scenario and seed, same result")
 errors_for("qemu")
 errors_for("seed")
 

@@ -621,11 +621,19 @@ def _nova_downtime(sc: Scenario, gaps: _Gaps, data_gib: float) -> dict[str, int]
     dt = sc.parameters.downtime_limit
     policy = sc.control.policy or {}
     nova = policy.get("kind") == "nova"
-    downtime = max(NOVA_MIN_DOWNTIME_MS, int(policy.get("downtime", dt) if nova else dt))
-    steps = max(NOVA_MIN_STEPS, int(policy.get("steps", NOVA_MIN_STEPS) if nova
-                                    else NOVA_MIN_STEPS))
-    delay = max(NOVA_MIN_DELAY_S_PER_GIB, int(policy.get("delay", NOVA_MIN_DELAY_S_PER_GIB)
-                                              if nova else NOVA_MIN_DELAY_S_PER_GIB))
+    if nova:
+        # a Nova policy is exported as configured, Nova's own defaults where it is silent
+        from sim.policies.nova import OPTIONS
+
+        def option(name: str) -> int:
+            return int(policy.get(name, OPTIONS[name].default))
+
+        downtime = option("live_migration_downtime")
+        steps = option("live_migration_downtime_steps")
+        delay = option("live_migration_downtime_delay")
+    else:
+        downtime = max(NOVA_MIN_DOWNTIME_MS, dt)
+        steps, delay = NOVA_MIN_STEPS, NOVA_MIN_DELAY_S_PER_GIB
     if dt < NOVA_MIN_DOWNTIME_MS and not nova:
         gaps.add("parameters.downtime-limit", f"{dt} ms",
                  f"Nova's minimum is {NOVA_MIN_DOWNTIME_MS} ms")

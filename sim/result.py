@@ -97,6 +97,12 @@ class GuestCost:
         postcopy_faults: page faults served remotely in postcopy.
         exposure_s: seconds during which neither side held the whole guest (postcopy).
         loss_probability: chance of losing the guest to a link failure during that window.
+        postcopy_latency_ms: mean latency of a postcopy page fault (10.1's
+            ``postcopy-latency``).
+        postcopy_vcpu_blocktime_ms: Σ over vCPUs of the time each was blocked on faults
+            (the sum of ``postcopy-vcpu-blocktime``).
+        paused_s: seconds a policy kept the guest paused before the switchover (not QEMU
+            downtime, but the guest does not run).
     """
 
     throttle_peak_pct: float = 0.0
@@ -106,6 +112,9 @@ class GuestCost:
     postcopy_faults: int = 0
     exposure_s: float = 0.0
     loss_probability: float = 0.0
+    postcopy_latency_ms: float = 0.0
+    postcopy_vcpu_blocktime_ms: float = 0.0
+    paused_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dash names."""

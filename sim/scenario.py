@@ -757,6 +757,10 @@ def _read_control(raw: object, problems: list[Problem]) -> Control:
             r.report("policy", policy, "expected a mapping with kind: one of "
                      + ", ".join(POLICY_KINDS))
             policy = None
+        else:
+            from sim.policies import check_policy  # imports sim.scenario itself
+
+            problems.extend(check_policy(policy))
     r.finish()
     return Control(postcopy_after=after, timeout_s=timeout,
                    policy=dict(policy) if isinstance(policy, Mapping) else None)

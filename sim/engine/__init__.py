@@ -3,7 +3,8 @@
 The engine is a flight simulator for one migration: give it a validated
 :class:`~sim.scenario.Scenario` and it flies QEMU's migration thread (setup, 100 ms
 rate-limit windows, bitmap syncs under the threshold, auto-converge, multifd, XBZRLE,
-compression, switchover) against the guest's dirtying, and lands a
+compression, switchover, postcopy) against the guest's dirtying, with the management
+policy of ``control.policy`` (:mod:`sim.policies`) in the co-pilot's seat, and lands a
 :class:`~sim.result.Result` shaped like ``query-migrate``.
 
     >>> from sim.scenario import load_scenario
@@ -12,7 +13,8 @@ compression, switchover) against the guest's dirtying, and lands a
     ('completed', True)
 
 Modules, one concept each: :mod:`~sim.engine.constants` (QEMU's numbers),
-:mod:`~sim.engine.pages` (per-page cost), :mod:`~sim.engine.sender` (page routes),
+:mod:`~sim.engine.pages` (per-page cost), :mod:`~sim.engine.postcopy` (the switch, push
+and faults), :mod:`~sim.engine.sender` (page routes),
 :mod:`~sim.engine.multifd`, :mod:`~sim.engine.xbzrle`, :mod:`~sim.engine.throttle`
 (auto-converge), :mod:`~sim.engine.downtime`, :mod:`~sim.engine.loop` (the loop as a state
 machine with closed-form jumps), :mod:`~sim.engine.precopy` (SimPy processes),
@@ -28,7 +30,7 @@ import simpy
 from sim.engine.constants import DEFAULT_HORIZON_S
 from sim.engine.loop import MigrationLoop
 from sim.engine.outcome import build_result
-from sim.engine.precopy import Run
+from sim.engine.precopy import Controller, Run
 
 if TYPE_CHECKING:
     from sim.result import Result
@@ -39,7 +41,7 @@ __all__ = ["DEFAULT_HORIZON_S", "simulate"]
 
 def simulate(scenario: Scenario, *, seed: int | None = None, timeline: bool = True,
              horizon_s: float | None = None, fast: bool = True) -> Result:
-    """Simulate one precopy migration.
+    """Simulate one migration (precopy, postcopy when asked, under a policy if one is set).
 
     Args:
         scenario: a validated scenario (:func:`sim.scenario.load_scenario`).
@@ -54,9 +56,21 @@ def simulate(scenario: Scenario, *, seed: int | None = None, timeline: bool = Tr
 
     Returns:
         The :class:`~sim.result.Result`.
+
+    Raises:
+        InvalidScenarioError: the policy's setup (capabilities and parameters it sets
+            before ``migrate``, as the management layer does) is refused by QEMU.
     """
+    controllers: tuple[Controller, ...] = ()
+    if scenario.control.policy is not None:
+        from sim.policies import build_policy  # the policies build on this package
+
+        policy = build_policy(scenario.control.policy)
+        scenario = policy.setup(scenario)
+        controllers = (policy,)
     env = simpy.Environment()
     loop = MigrationLoop(scenario, fast=fast, timeline=timeline)
-    run = Run(env, loop, horizon_s=DEFAULT_HORIZON_S if horizon_s is None else horizon_s)
+    run = Run(env, loop, horizon_s=DEFAULT_HORIZON_S if horizon_s is None else horizon_s,
+              controllers=controllers)
     env.run(run.thread)
     return build_result(run, seed=scenario.seed if seed is None else seed)

@@ -43,7 +43,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from sim.engine import downtime, multifd
+from sim.engine import downtime, multifd, qemu72
 from sim.engine.constants import (
     BUFFER_DELAY_S,
     DIRTY_RATE_PERIOD_S,
@@ -150,6 +150,7 @@ class MigrationLoop:
         self.vcpus = sc.vm.vcpus
         self.sync_s = sc.host.sync_s_per_gib * self.memory / GiB
         self.multifd_sync_s = multifd.sync_drain_s(sc) if sc.capabilities.multifd else 0.0
+        self.iterate_flush_s = qemu72.iterate_flush_s(sc)  # QEMU < 8.0 only (qemu72.py)
         self.inclusive = sc.qemu.switchover_inclusive
         p = sc.parameters
         self.ac = AutoConverge(p.cpu_throttle_initial, p.cpu_throttle_increment,
@@ -378,7 +379,7 @@ class MigrationLoop:
             x = min(x, max(budget - c[WIN_WIRE], 0.0) / r.wire_per_byte)
         if x > 0.0:
             self._drain(x, r)
-            self._elapse(x * r.sec_per_byte)
+            self._elapse(x * r.sec_per_byte + self.iterate_flush_s)  # flush: 7.2 (qemu72.py)
         elif not budget or c[WIN_WIRE] < budget * _SPENT:
             # nothing to send (bitmap empty while switchover waits): idle to the window end
             self._elapse(max(min(self.ws + BUFFER_DELAY_S, self.t_ack, until) - c[T], 0.0))

@@ -58,14 +58,34 @@ def build_result(run: Run, *, seed: int) -> Result:
             overflow=round(c[L.XBZ_OVERFLOW]))
     guest = GuestCost(throttle_peak_pct=float(max(s.throttle_peak_pct, loop.ac.pct)),
                       throttle_cpu_s=c[L.THROTTLE_CPU_S], throttle_seconds=c[L.THROTTLE_S])
+    if run.paused_at_s is not None:
+        switch_s = run.postcopy.switch_s if run.postcopy is not None else c[L.T]
+        if completed and run.postcopy is None:
+            switch_s = c[L.T] - sum(run.downtime_parts_s.values())
+        guest.paused_s = max(switch_s - run.paused_at_s, 0.0)
+    blocktime_ms: float | None = None
+    pc = run.postcopy
+    if pc is not None:
+        # query-migrate on the source: postcopy-bytes and postcopy-requests (spec §12.3,
+        # §12.4); the destination reports postcopy-blocktime only with the capability.
+        ram.postcopy_bytes = round(pc.bytes)
+        ram.postcopy_requests = round(pc.requests)
+        guest.postcopy_blocktime_ms = pc.blocktime_s * 1000.0
+        guest.postcopy_vcpu_blocktime_ms = pc.vcpu_blocktime_s * 1000.0
+        guest.postcopy_faults = round(pc.requests)
+        guest.postcopy_latency_ms = pc.mean_latency_s * 1000.0
+        guest.exposure_s = pc.exposure_s
+        guest.loss_probability = pc.loss_probability
+        if sc.capabilities["postcopy-blocktime"]:
+            blocktime_ms = pc.blocktime_s * 1000.0
     parts_ms = {k: v * 1000.0 for k, v in run.downtime_parts_s.items()}
     result = Result(
         status=run.status, converged=completed, total_time_ms=total_ms,
         downtime_ms=sum(parts_ms.values()), setup_time_ms=setup_ms,
         expected_downtime_ms=s.expected_downtime_ms, ram=ram,
         cpu_throttle_percentage=0.0 if run.status != "active" else float(loop.ac.pct),
-        xbzrle_cache=xbzrle, guest=guest, downtime_breakdown_ms=parts_ms,
-        timeline=s.rows, seed=seed,
+        xbzrle_cache=xbzrle, postcopy_blocktime_ms=blocktime_ms, guest=guest,
+        downtime_breakdown_ms=parts_ms, actions=list(run.actions), timeline=s.rows, seed=seed,
     )
     if not completed:
         result.plateau_bytes = round(s.dirty_bytes_last_sync)

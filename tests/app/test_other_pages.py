@@ -136,8 +136,20 @@ def test_recommend_refuses_unreadable_constraints() -> None:
     assert "recommendation" not in at.session_state
 
 
-def test_lab_page_opens() -> None:
-    """The Lab page opens without an exception."""
+def test_lab_page_shows_error_table_and_overlay() -> None:
+    """The Lab page shows the recorded runs' error table, its summary and an overlay plot."""
+    from sim.scenario import data_path
+
+    if not data_path("lab").exists():
+        pytest.skip("no lab corpus recorded")
     at = open_page("lab")
     assert not at.exception
-    assert at.title[0].value == "Lab"
+    assert at.metric[0].label == "runs"
+    assert int(at.metric[0].value) > 0
+    assert len(at.dataframe) == 1
+    assert "total_err_pct" in at.dataframe[0].value.columns
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    spec = json.loads(charts[0].proto.spec)
+    assert [t["name"].split(" (")[0] for t in spec["data"]] == ["real QEMU",
+                                                                 "miglab prediction"]

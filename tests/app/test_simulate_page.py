@@ -102,3 +102,21 @@ def test_edit_on_scenario_page_changes_the_simulation() -> None:
     at.switch_page("app_pages/simulate.py").run()
     assert not at.exception
     assert at.metric[1].value != fast
+
+
+def test_every_workload_preset_simulates() -> None:
+    """Each preset in data/workloads, applied on the Scenario page, simulates without error."""
+    from sim.workload import preset_names
+
+    names = preset_names()
+    if not names:
+        pytest.skip("no workload presets shipped")
+    at = open_app()
+    for name in names:
+        at.switch_page("app_pages/scenario.py").run()
+        at.selectbox(key="workload_pick").set_value(f"preset: {name}").run()
+        at.button(key="apply_workload").click().run()
+        assert at.session_state["scenario"]["workload"]["preset"] == name
+        at.switch_page("app_pages/simulate.py").run()
+        assert not at.exception, name
+        assert at.metric[0].value in ("yes", "no"), name

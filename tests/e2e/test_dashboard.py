@@ -154,9 +154,20 @@ def test_every_page_in_chromium(server: str, tmp_path: Path) -> None:
                 expect(page.get_by_text(ready).first).to_be_visible()
                 if url_path == "tradeoffs":
                     page.get_by_role("button", name="Run the sweep").click()
-                if url_path in ("simulate", "compare", "tradeoffs", "drain"):
+                if url_path in ("simulate", "compare", "tradeoffs", "drain", "lab"):
                     page.locator(".js-plotly-plot").first.wait_for()
                 settle()
                 page.screenshot(path=str(shots / f"{url_path}.png"))
+
+            # Back to the form, edit, and simulate again: the edit must carry over.
+            page.get_by_role("link", name="Scenario").first.click()
+            memory = page.get_by_role("textbox", name="memory", exact=True).last
+            memory.fill("16GiB")
+            memory.press("Enter")
+            page.get_by_text("QEMU would accept these settings").wait_for()
+            settle()
+            page.get_by_role("link", name="Simulate").first.click()
+            expect(page.get_by_text("converged in").first).to_be_visible()
+            expect(page.get_by_text("QEMU would reply")).to_have_count(0)
         finally:
             browser.close()

@@ -52,7 +52,9 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "name": "nova-policy", "qemu": "8.2", "vm": VM, "workload": WORKLOAD,
         "parameters": {"downtime-limit": 500},
         "capabilities": {"auto-converge": True},
-        "control": {"policy": {"kind": "nova", "downtime": 500, "steps": 10, "delay": 75}},
+        "control": {"policy": {"kind": "nova", "live_migration_downtime": 500,
+                               "live_migration_downtime_steps": 10,
+                               "live_migration_downtime_delay": 75}},
     },
 }
 

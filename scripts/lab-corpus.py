@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Regenerate the lab corpus: real QEMU migrations of a fixed set of scenarios.
+
+Like a test pilot's flight card, the list below names every manoeuvre once (idle, dirty
+rates across the bandwidth, working sets around bandwidth × downtime-limit, bandwidths from
+16 MiB/s to unlimited, downtime limits from 50 ms to 2 s, auto-converge, postcopy, multifd,
+XBZRLE) plus three flights of five settings to show run-to-run spread. Runs are appended to
+the output one line at a time and runs already there (by scenario name) are skipped, so the
+script resumes after an interruption.
+
+Usage (manual; takes ~10-20 min on a 2-core host)::
+
+    nohup .venv/bin/python scripts/lab-corpus.py --out data/lab/corpus.jsonl \
+        > /tmp/corpus.log 2>&1 &
+    .venv/bin/python scripts/lab-corpus.py --list         # the plan, no QEMU
+    .venv/bin/python scripts/lab-corpus.py --only bw-16M  # one run
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, cast
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sim.lab.corpus import append_record, load_corpus
+from sim.lab.guest import Content
+from sim.lab.runner import run_scenario
+from sim.scenario import load_scenario
+
+MiB = 1 << 20
+UNLIMITED = 100 << 30  # 100 GiB/s: no throttling on loopback
+REPEATS = 3
+
+
+def spec(name: str, *, rate: int = 20 * MiB, wss: int = 32 * MiB, bw: int = 64 * MiB,
+         dl: int = 300, memory: int = 256 * MiB, pattern: str = "sequential",
+         content: str = "text", params: dict[str, Any] | None = None,
+         caps: dict[str, bool] | None = None, control: dict[str, Any] | None = None,
+         ) -> tuple[str, dict[str, Any], str]:
+    """One scenario of the plan: name, scenario dict (file form), guest content."""
+    scenario: dict[str, Any] = {
+        "name": name,
+        "qemu": "7.2",
+        "vm": {"memory": memory, "vcpus": 1, "device-state": "64KiB"},
+        "workload": {"dirty-rate": rate, "working-set": wss, "pattern": pattern,
+                     "zero-fraction": round(1 - wss / memory, 4) if content != "zero" else 1.0}
+        if rate else {},
+        "parameters": {"max-bandwidth": bw, "downtime-limit": dl, **(params or {})},
+        "capabilities": dict(caps or {}),
+        "control": {"timeout": "20s", **(control or {})},
+    }
+    return name, scenario, content
+
+
+def plan() -> list[tuple[str, dict[str, Any], str]]:
+    """Every run of the corpus, in order."""
+    runs = [spec("idle", rate=0, wss=4096)]
+    runs += [spec(f"rate-{r}M", rate=r * MiB, wss=64 * MiB) for r in (5, 20, 40, 60, 90)]
+    runs += [spec(f"wss-{w}M", rate=40 * MiB, wss=w * MiB, bw=32 * MiB)
+             for w in (4, 8, 16, 64)]
+    runs += [spec(f"bw-{name}", bw=b, control={"timeout": "30s"})
+             for name, b in (("16M", 16 * MiB), ("32M", 32 * MiB), ("128M", 128 * MiB),
+                             ("512M", 512 * MiB), ("unlimited", UNLIMITED))]
+    runs += [spec(f"dl-{d}ms", rate=20 * MiB, wss=32 * MiB, bw=32 * MiB, dl=d,
+                  pattern="random") for d in (50, 100, 500, 1000, 2000)]
+    ac = {"auto-converge": True}
+    runs += [spec("ac-default", rate=60 * MiB, wss=64 * MiB, bw=32 * MiB, caps=ac,
+                  control={"timeout": "40s"}),
+             spec("ac-40-20", rate=60 * MiB, wss=64 * MiB, bw=32 * MiB, caps=ac,
+                  params={"cpu-throttle-initial": 40, "cpu-throttle-increment": 20},
+                  control={"timeout": "40s"}),
+             spec("ac-10-5", rate=60 * MiB, wss=64 * MiB, bw=32 * MiB, caps=ac,
+                  params={"cpu-throttle-initial": 10, "cpu-throttle-increment": 5},
+                  control={"timeout": "40s"})]
+    pc = {"postcopy-ram": True}
+    runs += [spec("postcopy-1", rate=60 * MiB, wss=64 * MiB, bw=32 * MiB, caps=pc,
+                  control={"postcopy-after": {"passes": 1}}),
+             spec("postcopy-3", rate=60 * MiB, wss=64 * MiB, bw=32 * MiB, caps=pc,
+                  control={"postcopy-after": {"passes": 3}})]
+    mf = {"multifd": True}
+    runs += [spec(f"multifd-{n}", rate=40 * MiB, wss=256 * MiB, memory=512 * MiB,
+                  bw=UNLIMITED, caps=mf,
+                  params={"multifd-channels": n}) for n in (1, 2, 4)]
+    runs += [spec("multifd-2-bw64", rate=20 * MiB, wss=64 * MiB, bw=64 * MiB, caps=mf,
+                  params={"multifd-channels": 2})]
+    xb = {"xbzrle": True}
+    runs += [spec("xbzrle-text", rate=40 * MiB, wss=32 * MiB, bw=32 * MiB, caps=xb,
+                  params={"xbzrle-cache-size": 64 * MiB}),
+             spec("xbzrle-random", rate=40 * MiB, wss=32 * MiB, bw=32 * MiB, caps=xb,
+                  content="random", params={"xbzrle-cache-size": 64 * MiB})]
+    runs += [spec("random-pattern", rate=20 * MiB, wss=64 * MiB, pattern="random"),
+             spec("content-zero", rate=20 * MiB, wss=64 * MiB, content="zero"),
+             spec("mem-1G", rate=20 * MiB, wss=64 * MiB, memory=1024 * MiB, bw=128 * MiB)]
+    runs += [spec("stuck-bw16M", rate=40 * MiB, wss=64 * MiB, bw=16 * MiB,
+                  control={"timeout": "8s"}),
+             spec("stuck-wss128M", rate=40 * MiB, wss=128 * MiB, bw=32 * MiB, dl=100,
+                  control={"timeout": "8s"}),
+             spec("stuck-random", rate=40 * MiB, wss=64 * MiB, bw=24 * MiB, pattern="random",
+                  dl=50, control={"timeout": "8s"})]
+    by_name = {name: (name, sc, content) for name, sc, content in runs}
+    for base in ("rate-20M", "dl-50ms", "ac-default", "multifd-2", "postcopy-1", "bw-32M"):
+        for k in range(2, REPEATS + 1):
+            _, sc, content = by_name[base]
+            runs.append((f"{base}-r{k}", {**sc, "name": f"{base}-r{k}"}, content))
+    return runs
+
+
+def main() -> int:
+    """Run the plan (or part of it), appending to ``--out``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("data/lab/corpus.jsonl"))
+    parser.add_argument("--only", nargs="*", default=None, help="run only these names")
+    parser.add_argument("--list", action="store_true", help="print the plan and exit")
+    parser.add_argument("--cap", type=float, default=60.0, help="hard cap per run, s")
+    args = parser.parse_args()
+    runs = plan()
+    if args.list:
+        for name, sc, content in runs:
+            print(name, content, sc["parameters"], sc["capabilities"], sc["control"])
+        return 0
+    existing = load_corpus(args.out) if args.out.exists() else []
+    done = {r["scenario"].get("name") for r in existing}
+    for name, sc, content in runs:
+        if name in done or (args.only is not None and name not in args.only):
+            continue
+        began = time.monotonic()
+        try:
+            run = run_scenario(load_scenario(sc), content=cast(Content, content),
+                               cap_s=args.cap)
+        except Exception as exc:  # keep going: one failed run must not stop the corpus
+            print(f"{name}: FAILED {type(exc).__name__}: {exc}", flush=True)
+            continue
+        append_record(args.out, run.to_record())
+        r = run.result
+        print(f"{name}: {r.status} total={r.total_time_ms:.0f}ms downtime={r.downtime_ms:.0f}ms "
+              f"sent={r.ram.transferred / MiB:.1f}MiB syncs={r.ram.dirty_sync_count} "
+              f"rate={run.guest_rate_during_Bps / MiB:.1f}MiB/s "
+              f"corrupt={run.corrupt_pages} wall={time.monotonic() - began:.1f}s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

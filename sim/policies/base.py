@@ -1,0 +1,171 @@
+"""What every policy shares: option checking, the pre-migration setup, the controller base.
+
+A policy is a management layer's migration controller reduced to its rule book. Like a
+pilot's checklist it has a *before take-off* part — the capabilities and parameters the
+layer sets on both QEMUs before it issues ``migrate`` (:meth:`Policy.setup`, checked by
+QEMU's own rules through :meth:`~sim.scenario.Scenario.with_changes`) — and an *in flight*
+part, a SimPy process that polls the migration as the layer does and pulls the same levers
+(:class:`~sim.engine.precopy.Run`).
+
+    >>> problems = check_options("nova", {"kind": "nova", "live_migration_downtim": 5},
+    ...                          {"live_migration_downtime": Option(500, integer(100))})
+    >>> print(problems[0].message)  # doctest: +ELLIPSIS
+    unknown option for policy kind nova; accepted: live_migration_downtime
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sim._exceptions import InvalidScenarioError, Problem, UnitError
+from sim.units import parse_duration, parse_rate, parse_size
+
+if TYPE_CHECKING:
+    from sim.engine.precopy import ProcessGenerator, Run
+    from sim.scenario import Scenario
+
+__all__ = [
+    "Option",
+    "Policy",
+    "boolean",
+    "check_options",
+    "choice",
+    "duration_s",
+    "integer",
+    "number",
+    "rate_Bps",
+    "read_options",
+    "size_bytes",
+]
+
+Reader = Callable[[Any], Any]
+"""Turns a raw option value into its typed value or raises ``ValueError('expected …')``."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One policy option: its default (the product's own) and how to read it."""
+
+    default: Any
+    read: Reader
+
+
+def integer(lo: int = 0, hi: int = 2**53) -> Reader:
+    """A whole number in ``[lo, hi]``."""
+    def read(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise ValueError(f"expected a whole number from {lo} to {hi}")
+        return v
+    return read
+
+
+def number(lo: float = 0.0, hi: float = 1e18) -> Reader:
+    """A number in ``[lo, hi]``."""
+    def read(v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
+            raise ValueError(f"expected a number from {lo:g} to {hi:g}")
+        return float(v)
+    return read
+
+
+def boolean(v: Any) -> bool:
+    """``true`` or ``false``."""
+    if not isinstance(v, bool):
+        raise ValueError("expected true or false")
+    return v
+
+
+def choice(*accepted: str) -> Reader:
+    """One of ``accepted``."""
+    def read(v: Any) -> str:
+        if v not in accepted:
+            raise ValueError("expected one of " + ", ".join(accepted))
+        return str(v)
+    return read
+
+
+def _unit(parser: Callable[[Any], float], what: str) -> Reader:
+    def read(v: Any) -> float:
+        try:
+            return float(parser(v))
+        except (UnitError, TypeError, ValueError) as err:
+            raise ValueError(f"expected {what}") from err
+    return read
+
+
+rate_Bps = _unit(parse_rate, "a rate such as 1GiB/s, 10Gbit/s or bytes/s")
+size_bytes = _unit(parse_size, "a size such as 1GiB or bytes")
+duration_s = _unit(parse_duration, "a duration such as 30s, 2min or seconds")
+
+
+def check_options(kind: str, raw: Mapping[str, Any], options: Mapping[str, Option],
+                  where: str = "control.policy") -> list[Problem]:
+    """Every problem with ``raw``'s options (unknown keys, bad values), none if fine."""
+    problems: list[Problem] = []
+    for key, value in raw.items():
+        if key in ("kind", "file"):
+            continue
+        path = f"{where}.{key}"
+        opt = options.get(key)
+        if opt is None:
+            problems.append(Problem(path, value, f"unknown option for policy kind {kind}; "
+                                    "accepted: " + ", ".join(sorted(options))))
+            continue
+        try:
+            opt.read(value)
+        except ValueError as err:
+            problems.append(Problem(path, value, str(err)))
+    return problems
+
+
+def read_options(raw: Mapping[str, Any], options: Mapping[str, Option]) -> dict[str, Any]:
+    """The typed options: defaults overlaid with ``raw`` (already checked)."""
+    out = {k: o.default for k, o in options.items()}
+    for key, value in raw.items():
+        if key in options:
+            out[key] = options[key].read(value)
+    return out
+
+
+class Policy:
+    """Base of every policy.
+
+    Args:
+        options: the typed options (:func:`read_options`).
+
+    Attributes:
+        actor: the name recorded with each action (the policy's kind).
+    """
+
+    actor = "policy"
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        self.options = dict(options)
+
+    def setup_changes(self, sc: Scenario) -> dict[str, Any]:
+        """Dotted-path changes the layer makes before ``migrate`` (none by default)."""
+        return {}
+
+    def setup(self, sc: Scenario) -> Scenario:
+        """The scenario as the layer leaves it just before ``migrate``.
+
+        Raises:
+            InvalidScenarioError: QEMU refuses what the layer sets, with QEMU's own text
+                (e.g. ``Postcopy is not yet compatible with multifd`` on 8.2).
+        """
+        changes = self.setup_changes(sc)
+        if not changes:
+            return sc
+        try:
+            return sc.with_changes(changes)
+        except InvalidScenarioError as err:
+            what = ", ".join(f"{k}={v}" for k, v in changes.items())
+            raise InvalidScenarioError(
+                [Problem(p.field, p.value, f"{p.message} (policy {self.actor} set {what} "
+                         "before migrate)", p.source) for p in err.problems]) from err
+
+    def process(self, run: Run) -> ProcessGenerator:
+        """The policy's SimPy process (does nothing by default)."""
+        yield from ()
