@@ -149,7 +149,7 @@ def serve_cmd(
 
 def _register_subcommands() -> None:
     """Commands implemented next to the modules they drive."""
-    from sim import cli_export, cli_plan
+    from sim import cli_export, cli_lab, cli_plan
 
     app.command("sweep")(cli_plan.sweep_cmd)
     app.command("drain")(cli_plan.drain_cmd)
@@ -157,6 +157,7 @@ def _register_subcommands() -> None:
     app.command("export")(cli_export.export_cmd)
     app.command("import")(cli_export.import_cmd)
     app.command("report")(cli_export.report_cmd)
+    app.add_typer(cli_lab.lab_app, name="lab")
 
 
 _register_subcommands()

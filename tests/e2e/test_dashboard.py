@@ -109,6 +109,8 @@ def test_every_page_in_chromium(server: str, tmp_path: Path) -> None:
             page.get_by_text("QEMU would accept these settings").wait_for()
             page.wait_for_url("**/?s=*")  # the link carries the scenario
             settle()
+            expect(page.get_by_role("textbox", name="memory", exact=True).last
+                   ).to_have_value("8GiB")
             page.screenshot(path=str(shots / "scenario.png"))
 
             box = page.get_by_role("textbox", name="downtime-limit (ms)", exact=True)
@@ -152,6 +154,8 @@ def test_every_page_in_chromium(server: str, tmp_path: Path) -> None:
                 page.wait_for_url(f"**/{url_path}**")
                 page.get_by_role("heading", name=title).first.wait_for()
                 expect(page.get_by_text(ready).first).to_be_visible()
+                if url_path == "recommend":
+                    page.get_by_role("slider").first.wait_for()
                 if url_path == "tradeoffs":
                     page.get_by_role("button", name="Run the sweep").click()
                 if url_path in ("simulate", "compare", "tradeoffs", "drain", "lab"):
