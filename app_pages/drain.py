@@ -21,7 +21,8 @@ if not not_available("sim.fleet", "The drain planner"):
                                        "dirty-rate": "100MiB/s"}], {})
         st.session_state["inventory"] = (rows, defaults, 0)
     up = st.file_uploader("Upload an inventory (CSV or YAML, ≤ 1 MiB)",
-                          type=["csv", "yaml", "yml"], key="upload_inventory")
+                          type=["csv", "yaml", "yml"], key="upload_inventory",
+                          max_upload_size=1)
     if up is not None and st.session_state.get("inventory_file") != up.file_id:
         st.session_state["inventory_file"] = up.file_id
         try:

@@ -22,7 +22,7 @@ sc = scenario()
 # ---------------------------------------------------------------- load / save
 with st.expander("Load or save a scenario file", expanded=False):
     up = st.file_uploader("Load a scenario (YAML or JSON, ≤ 1 MiB)", type=["yaml", "yml", "json"],
-                          key="upload_scenario")
+                          key="upload_scenario", max_upload_size=1)
     if up is not None and st.session_state.get("loaded_file") != up.file_id:
         st.session_state["loaded_file"] = up.file_id
         try:
@@ -178,7 +178,7 @@ with g2:
                               help="query-dirty-rate JSON, `virsh domstats --dirtyrate` "
                                    "output, or `seconds,fraction` lines")
         mfile = st.file_uploader("or upload (≤ 1 MiB)", type=["json", "csv", "txt"],
-                                 key="measure_file")
+                                 key="measure_file", max_upload_size=1)
         if st.button("Use this measurement", key="use_measure"):
             data = mfile.getvalue() if mfile is not None else pasted.encode("utf-8")
             try:
