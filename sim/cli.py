@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
+from sim._cliutil import fail as _fail
 from sim._exceptions import MiglabError
 from sim.qemu import VERSIONS, HostSupport, QmpMonitor
 from sim.scenario import load_scenario, validate
@@ -34,10 +35,6 @@ app = typer.Typer(
 
 _QEMU_HELP = "QEMU release to behave as: " + ", ".join(VERSIONS)
 
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"miglab: {message}", err=True)
-    return typer.Exit(1)
 
 
 @app.command("validate")

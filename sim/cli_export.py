@@ -22,6 +22,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from sim._cliutil import fail as _fail
 from sim._exceptions import MiglabError
 from sim.export import FORMATS, ExportOptions, export
 from sim.imports import IMPORTERS, import_text
@@ -29,10 +30,6 @@ from sim.scenario import load_scenario, parse_scenario_text, read_scenario_file
 
 __all__ = ["export_cmd", "import_cmd", "report_cmd"]
 
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"miglab: {message}", err=True)
-    return typer.Exit(1)
 
 
 def _write_files(files: dict[str, str], out: Path) -> list[Path]:

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
+from sim._cliutil import fail as _fail
 from sim._exceptions import MiglabError
 from sim.lab.calibrate import calibrate, split_corpus, write_host_profile
 from sim.lab.compare import compare_corpus, format_summary, format_table, summarize
@@ -33,10 +34,6 @@ __all__ = ["lab_app"]
 lab_app = typer.Typer(help="Real QEMU migrations: run, compare with the engine, calibrate.",
                       no_args_is_help=True)
 
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"miglab: {message}", err=True)
-    return typer.Exit(1)
 
 
 @lab_app.command("run")

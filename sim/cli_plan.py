@@ -26,14 +26,11 @@ from typing import Annotated, Any
 
 import typer
 
+from sim._cliutil import fail as _fail
 from sim._exceptions import MiglabError
 
 __all__ = ["drain_cmd", "recommend_cmd", "sweep_cmd"]
 
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"miglab: {message}", err=True)
-    return typer.Exit(1)
 
 
 @contextmanager

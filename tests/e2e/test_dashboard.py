@@ -27,7 +27,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
         "--no-first-run", "--disable-quic"]
 PAGES = [  # url path, title, text that shows the page has rendered
     ("simulate", "Simulate", "converged in"),
-    ("compare", "Compare", "multifd 8, auto-converge"),
+    ("compare", "Compare", "3. multifd 8, auto-converge"),
     ("tradeoffs", "Trade-offs", "Run the sweep"),
     ("drain", "Drain planner", "drain time"),
     ("recommend", "Recommend & export", "HTML report"),
@@ -153,7 +153,7 @@ def test_every_page_in_chromium(server: str, tmp_path: Path) -> None:
                 page.get_by_role("link", name=title).first.click()
                 page.wait_for_url(f"**/{url_path}**")
                 page.get_by_role("heading", name=title).first.wait_for()
-                expect(page.get_by_text(ready).first).to_be_visible()
+                expect(page.get_by_text(ready).first).to_be_visible(timeout=30_000)
                 if url_path == "recommend":
                     page.get_by_role("slider").first.wait_for()
                 if url_path == "tradeoffs":
