@@ -138,6 +138,26 @@ def _load_report_input(path: Path, scenario: Path | None) -> tuple[Any, Any]:
     return sc, simulate(sc)
 
 
+def _recommendation_sections(sc: Any, result: Any, max_downtime: str | None,
+                             max_total: str | None) -> dict[str, Any]:
+    """Run a recommendation for the report: the recommended scenario, its reasons, and the
+    current and recommended runs overlaid."""
+    from sim.engine import simulate
+    from sim.recommend import Constraints, recommend
+    from sim.units import parse_duration
+
+    cons = Constraints(
+        max_downtime_ms=None if max_downtime is None else
+        parse_duration(max_downtime, field="--max-downtime") * 1000.0,
+        max_total_s=None if max_total is None else
+        parse_duration(max_total, field="--max-total"))
+    rec = recommend(sc, cons, workers=1)
+    recommended = rec.scenario()
+    label = "recommended" if rec.feasible else "closest (budget impossible)"
+    return {"recommendation": recommended, "reasons": rec.reasons,
+            "comparison": {"current": result, label: simulate(recommended)}}
+
+
 def report_cmd(
     source: Annotated[Path, typer.Argument(
         help="scenario file (simulated now) or a result saved by 'miglab simulate --json'")],
@@ -147,6 +167,10 @@ def report_cmd(
     scenario: Annotated[Path | None, typer.Option(
         help="the scenario of a saved result (for its settings and exports)")] = None,
     title: Annotated[str | None, typer.Option(help="report title")] = None,
+    max_downtime: Annotated[str | None, typer.Option(
+        help="add a recommendation under this downtime budget, e.g. 500ms")] = None,
+    max_total: Annotated[str | None, typer.Option(
+        help="add a recommendation under this total-time budget, e.g. 2min")] = None,
 ) -> None:
     """Write a self-contained HTML report (plotly embedded, works offline): the scenario,
     the verdict, the timeline plots and every export with its gaps; --pdf prints it with
@@ -156,7 +180,10 @@ def report_cmd(
 
     try:
         sc, result = _load_report_input(source, scenario)
-        html = render_html(sc, result, title=title)
+        extra: dict[str, Any] = {}
+        if sc is not None and (max_downtime is not None or max_total is not None):
+            extra = _recommendation_sections(sc, result, max_downtime, max_total)
+        html = render_html(sc, result, title=title, **extra)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(html, encoding="utf-8")
         typer.echo(f"wrote {out}", err=True)

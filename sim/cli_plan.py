@@ -197,6 +197,8 @@ def recommend_cmd(
     workers: Annotated[int | None, typer.Option(
         help="local processes for the grid (default: all CPUs)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON answer")] = False,
+    out: Annotated[Path | None, typer.Option(
+        help="write the recommended scenario (YAML) here, ready for 'miglab export'")] = None,
 ) -> None:
     """Find the settings that meet a downtime/time budget; show the trade-off and why.
 
@@ -236,5 +238,11 @@ def recommend_cmd(
             typer.echo(f"- {text}")
         typer.echo("\ntrade-off (Pareto set):")
         typer.echo(rec.pareto[cols].to_string(index=False, max_rows=30))
+    if out is not None:
+        import yaml
+
+        out.write_text(yaml.safe_dump(rec.scenario().to_dict(), sort_keys=False),
+                       encoding="utf-8")
+        typer.echo(f"wrote {out}", err=True)
     if not rec.feasible:
         raise typer.Exit(3)

@@ -54,13 +54,6 @@ def test_plots_are_rendered_for_a_valid_scenario() -> None:
     assert all(s["data"] for s in specs)
 
 
-@pytest.mark.skipif(HAS_PLOTS, reason="sim.plots has landed")
-def test_missing_plot_module_is_announced() -> None:
-    """Until sim.plots lands the page says so instead of failing."""
-    at = open_simulate()
-    assert any("not available yet" in i for i in texts(at.info))
-
-
 def test_invalid_scenario_runs_nothing_and_shows_qemus_reply() -> None:
     """With a value QEMU refuses, no metric is shown, only QEMU's reply."""
     sc = ui_model.default_scenario()
