@@ -43,7 +43,7 @@ import yaml
 from sim._exceptions import Problem, ScenarioError, UnitError
 from sim.qemu.catalog import PARAMETERS as _CATALOG
 from sim.qemu.catalog import Capability, Parameter
-from sim.qemu.qapi import _ENUMS
+from sim.qemu.qapi import ENUM_VALUES
 from sim.qemu.versions import VersionProfile
 from sim.result import Result
 from sim.scenario import POLICY_KINDS, ValidationReport, parse_scenario_text
@@ -162,7 +162,7 @@ def _param_kind(p: Parameter) -> WidgetKind:
 def _param_choices(p: Parameter, prof: VersionProfile) -> tuple[str, ...]:
     if p.qapi_type == "MultiFDCompression":
         return prof.multifd_compression
-    return tuple(_ENUMS.get(p.qapi_type, ()))
+    return tuple(ENUM_VALUES.get(p.qapi_type, ()))
 
 
 _ACCEPTS: Final[dict[str, str]] = {

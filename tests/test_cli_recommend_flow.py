@@ -39,4 +39,5 @@ def test_report_with_budget_contains_the_recommendation(tmp_path: Path) -> None:
     html = out.read_text(encoding="utf-8")
     assert "<h2>Recommendation</h2>" in html
     assert "binding constraint" in html
-    assert "recommended" in html and "current" in html
+    assert "recommended" in html
+    assert "current" in html

@@ -28,10 +28,10 @@ from sim.qemu._qobject import first_unvisited
 from sim.qemu.catalog import Parameter
 from sim.qemu.versions import VersionProfile
 
-__all__ = ["visit_set_capabilities", "visit_set_parameters"]
+__all__ = ["ENUM_VALUES", "visit_set_capabilities", "visit_set_parameters"]
 
 _UINT_MAX: Final = {"uint8": (255, "uint8_t"), "uint32": (2**32 - 1, "uint32_t")}
-_ENUMS: Final = {"MigMode": ("normal", "cpr-reboot"),
+ENUM_VALUES: Final = {"MigMode": ("normal", "cpr-reboot"),
                  "ZeroPageDetection": ("none", "legacy", "multifd")}
 # Values added later, with the release that added them (docs/qemu-versions.md §2.1).
 _ENUM_ADDITIONS: Final = {"MigMode": (((10, 0), "cpr-transfer"),)}
@@ -80,9 +80,9 @@ def _visit_member(param: Parameter, value: object, prof: VersionProfile) -> obje
         if not isinstance(value, str):
             raise _invalid_type(name, "string")
         return value
-    if kind == "MultiFDCompression" or kind in _ENUMS:
+    if kind == "MultiFDCompression" or kind in ENUM_VALUES:
         accepted = (prof.multifd_compression if kind == "MultiFDCompression" else
-                    _ENUMS[kind] + tuple(v for since, v in _ENUM_ADDITIONS.get(kind, ())
+                    ENUM_VALUES[kind] + tuple(v for since, v in _ENUM_ADDITIONS.get(kind, ())
                                          if prof.version >= since))
         if not isinstance(value, str):
             raise _invalid_type(name, "string")
