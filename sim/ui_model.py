@@ -43,10 +43,10 @@ import yaml
 from sim._exceptions import Problem, ScenarioError, UnitError
 from sim.qemu.catalog import PARAMETERS as _CATALOG
 from sim.qemu.catalog import Capability, Parameter
-from sim.qemu.qapi import ENUM_VALUES
+from sim.qemu.qapi import enum_values
 from sim.qemu.versions import VersionProfile
 from sim.result import Result
-from sim.scenario import POLICY_KINDS, ValidationReport, parse_scenario_text
+from sim.scenario import POLICY_KINDS, ValidationReport, parse_scenario_text, set_path
 from sim.units import (
     GiB,
     KiB,
@@ -160,9 +160,7 @@ def _param_kind(p: Parameter) -> WidgetKind:
 
 
 def _param_choices(p: Parameter, prof: VersionProfile) -> tuple[str, ...]:
-    if p.qapi_type == "MultiFDCompression":
-        return prof.multifd_compression
-    return tuple(ENUM_VALUES.get(p.qapi_type, ()))
+    return enum_values(p.qapi_type, prof)
 
 
 _ACCEPTS: Final[dict[str, str]] = {
@@ -359,18 +357,6 @@ def _get(data: Mapping[str, Any], path: str) -> object:
     return node
 
 
-def _set(data: dict[str, Any], path: str, value: object) -> None:
-    *parents, last = path.split(".")
-    node = data
-    for key in parents:
-        child = node.get(key)
-        if not isinstance(child, dict):
-            child = {}
-            node[key] = child
-        node = child
-    node[last] = value
-
-
 def _drop(data: dict[str, Any], path: str) -> None:
     *parents, last = path.split(".")
     node: object = data
@@ -453,7 +439,7 @@ def apply_form(scenario: Mapping[str, Any], fields: Sequence[FormField],
             else:
                 old = _get(scenario, f.path)
                 keep = dict(old) if isinstance(old, Mapping) and old.get("kind") == value else {}
-                _set(out, f.path, {**keep, "kind": value})
+                set_path(out, f.path, {**keep, "kind": value})
             continue
         if section in ("parameters", "capabilities"):
             if f.kind in ("bool", "choice"):
@@ -477,14 +463,14 @@ def apply_form(scenario: Mapping[str, Any], fields: Sequence[FormField],
             if qmp is None:
                 _drop(out, f.path)
             else:
-                _set(out, f.path, qmp)
+                set_path(out, f.path, qmp)
             continue
         if isinstance(value, str) and not value.strip():
             _drop(out, f.path)
             continue
         if not already and value == _missing_value(f):
             continue
-        _set(out, f.path, _scenario_value(f, value))
+        set_path(out, f.path, _scenario_value(f, value))
     for section in ("parameters", "capabilities", "control"):
         if section in out and out[section] in ({}, None):
             del out[section]
@@ -751,7 +737,7 @@ def apply_changes(scenario: Mapping[str, Any], changes: Mapping[str, Any]) -> di
         if value is None:
             _drop(out, path)
         else:
-            _set(out, path, value)
+            set_path(out, path, value)
     return out
 
 

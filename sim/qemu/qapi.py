@@ -28,13 +28,21 @@ from sim.qemu._qobject import first_unvisited
 from sim.qemu.catalog import Parameter
 from sim.qemu.versions import VersionProfile
 
-__all__ = ["ENUM_VALUES", "visit_set_capabilities", "visit_set_parameters"]
+__all__ = ["enum_values", "visit_set_capabilities", "visit_set_parameters"]
 
 _UINT_MAX: Final = {"uint8": (255, "uint8_t"), "uint32": (2**32 - 1, "uint32_t")}
-ENUM_VALUES: Final = {"MigMode": ("normal", "cpr-reboot"),
-                 "ZeroPageDetection": ("none", "legacy", "multifd")}
+_ENUM_VALUES: Final = {"MigMode": ("normal", "cpr-reboot"),
+                       "ZeroPageDetection": ("none", "legacy", "multifd")}
 # Values added later, with the release that added them (docs/qemu-versions.md §2.1).
 _ENUM_ADDITIONS: Final = {"MigMode": (((10, 0), "cpr-transfer"),)}
+
+
+def enum_values(kind: str, prof: VersionProfile) -> tuple[str, ...]:
+    """The values release ``prof`` accepts for QAPI enum ``kind`` (``()`` if not an enum)."""
+    if kind == "MultiFDCompression":
+        return prof.multifd_compression
+    added = tuple(v for since, v in _ENUM_ADDITIONS.get(kind, ()) if prof.version >= since)
+    return _ENUM_VALUES.get(kind, ()) + added
 
 
 def _invalid_type(name: str, expected: str) -> QemuError:
@@ -80,10 +88,8 @@ def _visit_member(param: Parameter, value: object, prof: VersionProfile) -> obje
         if not isinstance(value, str):
             raise _invalid_type(name, "string")
         return value
-    if kind == "MultiFDCompression" or kind in ENUM_VALUES:
-        accepted = (prof.multifd_compression if kind == "MultiFDCompression" else
-                    ENUM_VALUES[kind] + tuple(v for since, v in _ENUM_ADDITIONS.get(kind, ())
-                                         if prof.version >= since))
+    accepted = enum_values(kind, prof)
+    if accepted:
         if not isinstance(value, str):
             raise _invalid_type(name, "string")
         if value not in accepted:  # input_type_enum prints the bare member name

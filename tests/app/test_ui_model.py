@@ -121,3 +121,16 @@ def test_inventory_yaml_becomes_rows_and_back() -> None:
     mapping = ui_model.inventory_mapping(rows, defaults)
     assert mapping["vms"][0]["parameters.downtime-limit"] == 500
     assert mapping["defaults"] == {"qemu": "8.2"}
+
+
+def test_enum_drop_downs_offer_exactly_what_the_release_accepts() -> None:
+    """The form's choices for an enum parameter are the QAPI visitor's: 10.1's `mode` has
+    cpr-transfer (added in 10.0), 8.2's does not, and multifd-compression follows the release."""
+    def choices(version: str, name: str) -> tuple[str, ...]:
+        fields = {f.path: f for f in ui_model.form_fields(profile(version))}
+        return tuple(fields[f"parameters.{name}"].choices)
+
+    assert choices("10.1", "mode") == ("normal", "cpr-reboot", "cpr-transfer")
+    assert choices("8.2", "mode") == ("normal", "cpr-reboot")
+    assert "qatzip" in choices("10.1", "multifd-compression")
+    assert "qatzip" not in choices("8.2", "multifd-compression")
