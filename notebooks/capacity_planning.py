@@ -42,6 +42,7 @@ import sim
 from sim.fleet import PLATFORM_LIMITS, Inventory, load_inventory, plan_drain
 from sim.plots import gantt_figure, heatmap_figure
 from sim.recommend import Constraints, SearchSpace, recommend
+from sim.scenario import set_path
 
 # Run from the repository root (tests, papermill) or from notebooks/ (Jupyter).
 ROOT = Path.cwd() if (Path.cwd() / "data").is_dir() else Path.cwd().parent
@@ -150,14 +151,6 @@ if tuned_multifd_channels:
 VARIANTS = ("default", "tuned")
 # The platform turns auto-converge on when it allows it; the inventory's own setting goes.
 BASE = {"capabilities.auto-converge": False, "parameters.max-bandwidth": 0}
-
-
-def set_path(data: dict, path: str, value: object) -> None:
-    """``data["a"]["b"] = value`` for ``path == "a.b"``."""
-    *parents, last = path.split(".")
-    for key in parents:
-        data = data.setdefault(key, {})
-    data[last] = value
 
 
 def settings_for(platform: str, variant: str) -> dict:

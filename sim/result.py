@@ -41,8 +41,16 @@ TIMELINE_COLUMNS = (
 """The columns of :meth:`Result.timeline_frame`, in order."""
 
 
+class _DashNames:
+    """Adds ``to_dict()``: a dataclass's fields under QMP's dash names."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields with QMP's dash names (``normal_bytes`` → ``normal-bytes``)."""
+        return {k.replace("_", "-"): v for k, v in asdict(self).items()}  # type: ignore[call-overload]
+
+
 @dataclass
-class RamStats:
+class RamStats(_DashNames):
     """``query-migrate``'s ``ram`` member (bytes, pages, Mbit/s)."""
 
     transferred: int = 0
@@ -62,13 +70,9 @@ class RamStats:
     postcopy_requests: int = 0
     page_size: int = 4096
 
-    def to_dict(self) -> dict[str, Any]:
-        """The member with QMP's dash names."""
-        return {k.replace("_", "-"): v for k, v in asdict(self).items()}
-
 
 @dataclass
-class XbzrleStats:
+class XbzrleStats(_DashNames):
     """``query-migrate``'s ``xbzrle-cache`` member."""
 
     cache_size: int = 0
@@ -79,13 +83,9 @@ class XbzrleStats:
     encoding_rate: float = 0.0
     overflow: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
-        """The member with QMP's dash names."""
-        return {k.replace("_", "-"): v for k, v in asdict(self).items()}
-
 
 @dataclass
-class GuestCost:
+class GuestCost(_DashNames):
     """What the migration cost the guest, beyond the downtime.
 
     Attributes:
@@ -115,10 +115,6 @@ class GuestCost:
     postcopy_latency_ms: float = 0.0
     postcopy_vcpu_blocktime_ms: float = 0.0
     paused_s: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly dash names."""
-        return {k.replace("_", "-"): v for k, v in asdict(self).items()}
 
 
 @dataclass

@@ -64,6 +64,7 @@ __all__ = [
     "Workload",
     "load_scenario",
     "read_scenario_file",
+    "set_path",
     "validate",
 ]
 
