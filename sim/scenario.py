@@ -32,7 +32,7 @@ import itertools
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -45,10 +45,10 @@ from sim.qemu import (
     check_capabilities,
     check_parameters,
     profile,
-    visit_set_capabilities,
     visit_set_parameters,
 )
 from sim.qemu.catalog import PARAMETERS
+from sim.qemu.qapi import visit_capability_status
 from sim.qemu.versions import DEFAULT_VERSION
 from sim.units import GiB, KiB, MiB, parse_duration, parse_rate, parse_size
 
@@ -710,9 +710,6 @@ def _read_host(raw: object, problems: list[Problem]) -> Host:
     for key in ("description", "source", "calibrated"):
         r.get(key)
     r.finish()
-    if host.link_Bps <= 0 or host.channel_rate_Bps <= 0:
-        host = replace(host, link_Bps=max(host.link_Bps, d.link_Bps),
-                       channel_rate_Bps=max(host.channel_rate_Bps, d.channel_rate_Bps))
     return host
 
 
@@ -829,12 +826,10 @@ def _check_qemu(raw_params: object, raw_caps: object, prof: VersionProfile, host
     for i, (name, state) in enumerate(raw_caps.items()):
         # As one migrate-set-capabilities listing them in file order: item i.
         try:
-            for cap, on in visit_set_capabilities(
-                    {"capabilities": [{"capability": name, "state": state}]}, prof):
-                new_caps[cap] = on
+            cap, on = visit_capability_status({"capability": name, "state": state}, i, prof)
+            new_caps[cap] = on
         except QemuError as err:
-            desc = err.desc.replace("'capabilities[0].", f"'capabilities[{i}].")
-            qemu_problems.append(Problem(f"capabilities.{name}", state, desc, "qemu"))
+            qemu_problems.append(Problem(f"capabilities.{name}", state, err.desc, "qemu"))
     outcome = check_capabilities(caps, new_caps, params, prof, host, incoming=True,
                                  collect=True)
     qemu_problems += [_qemu_problem(e, "capabilities", raw_caps) for e in outcome.errors]

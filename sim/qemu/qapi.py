@@ -28,7 +28,8 @@ from sim.qemu._qobject import first_unvisited
 from sim.qemu.catalog import Parameter
 from sim.qemu.versions import VersionProfile
 
-__all__ = ["enum_values", "visit_set_capabilities", "visit_set_parameters"]
+__all__ = ["enum_values", "visit_capability_status", "visit_set_capabilities",
+           "visit_set_parameters"]
 
 _UINT_MAX: Final = {"uint8": (255, "uint8_t"), "uint32": (2**32 - 1, "uint32_t")}
 _ENUM_VALUES: Final = {"MigMode": ("normal", "cpr-reboot"),
@@ -166,6 +167,42 @@ def visit_set_parameters(args: Mapping[str, object], prof: VersionProfile) -> di
     return typed
 
 
+def visit_capability_status(item: object, index: int,
+                            prof: VersionProfile) -> tuple[str, bool]:
+    """Type-check item ``index`` of ``migrate-set-capabilities``' list.
+
+    Args:
+        item: ``{"capability": name, "state": bool}``.
+        index: its position in the list (QEMU's messages name ``capabilities[index]``).
+        prof: the QEMU release, which decides the capability names that exist.
+
+    Returns:
+        ``(capability, state)``.
+
+    Raises:
+        QemuError: QEMU's reply to the first problem of this item.
+    """
+    where = f"capabilities[{index}]"
+    if not isinstance(item, Mapping):
+        raise _invalid_type(where, "object")
+    if "capability" not in item:
+        raise QemuError(f"Parameter '{where}.capability' is missing")
+    cap = item["capability"]
+    if not isinstance(cap, str):
+        raise _invalid_type(f"{where}.capability", "string")
+    if not prof.has_capability(cap):
+        raise QemuError(f"Parameter 'capability' does not accept value '{cap}'", field=cap)
+    if "state" not in item:
+        raise QemuError(f"Parameter '{where}.state' is missing")
+    state = item["state"]
+    if not isinstance(state, bool):
+        raise _invalid_type(f"{where}.state", "boolean")
+    extra = first_unvisited(item, ("capability", "state"))
+    if extra is not None:
+        raise QemuError(f"Parameter '{where}.{extra}' is unexpected")
+    return cap, state
+
+
 def visit_set_capabilities(args: Mapping[str, object],
                            prof: VersionProfile) -> list[tuple[str, bool]]:
     """Type-check the arguments of ``migrate-set-capabilities``.
@@ -185,29 +222,7 @@ def visit_set_capabilities(args: Mapping[str, object],
     items = args["capabilities"]
     if not isinstance(items, list):
         raise _invalid_type("capabilities", "array")
-    names = {c.name for c in prof.capabilities}
-    out: list[tuple[str, bool]] = []
-    for i, item in enumerate(items):
-        where = f"capabilities[{i}]"
-        if not isinstance(item, Mapping):
-            raise _invalid_type(where, "object")
-        if "capability" not in item:
-            raise QemuError(f"Parameter '{where}.capability' is missing")
-        cap = item["capability"]
-        if not isinstance(cap, str):
-            raise _invalid_type(f"{where}.capability", "string")
-        if cap not in names:
-            raise QemuError(f"Parameter 'capability' does not accept value '{cap}'",
-                            field=cap)
-        if "state" not in item:
-            raise QemuError(f"Parameter '{where}.state' is missing")
-        state = item["state"]
-        if not isinstance(state, bool):
-            raise _invalid_type(f"{where}.state", "boolean")
-        extra = first_unvisited(item, ("capability", "state"))
-        if extra is not None:
-            raise QemuError(f"Parameter '{where}.{extra}' is unexpected")
-        out.append((cap, state))
+    out = [visit_capability_status(item, i, prof) for i, item in enumerate(items)]
     extra_top = first_unvisited(args, ("capabilities",))
     if extra_top is not None:
         raise QemuError(f"Parameter '{extra_top}' is unexpected")
