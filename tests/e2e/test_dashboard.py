@@ -9,16 +9,20 @@ pictures); otherwise to a temporary directory.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from sim import ui_model
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,6 +92,12 @@ def _shots(tmp_path: Path) -> Path:
         out.mkdir(parents=True, exist_ok=True)
         return out
     return tmp_path
+
+
+def _scenario_in_url(url: str) -> dict[str, object]:
+    """The scenario a dashboard link carries in its ``?s=`` token."""
+    token = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["s"][0]
+    return ui_model.decode_scenario(token)
 
 
 def test_every_page_in_chromium(server: str, tmp_path: Path) -> None:
@@ -162,6 +172,25 @@ def test_every_page_in_chromium(server: str, tmp_path: Path) -> None:
                     page.locator(".js-plotly-plot").first.wait_for()
                 settle()
                 page.screenshot(path=str(shots / f"{url_path}.png"))
+
+            # Trade-offs: clicking a point on the Pareto front loads exactly that setting.
+            page.get_by_role("link", name="Trade-offs").first.click()
+            page.get_by_text("Pareto front: total time vs downtime").wait_for()
+            before = _scenario_in_url(page.url)
+            pareto = page.locator(".js-plotly-plot").last
+            pareto.scroll_into_view_if_needed()
+            pareto.locator(".scatterlayer .point").first.click(force=True)
+            picked = page.get_by_text(re.compile(r"^Point \d+:")).first
+            picked.wait_for()
+            index = int(re.match(r"Point (\d+):", picked.inner_text()).group(1))  # type: ignore[union-attr]
+            page.get_by_role("button", name="Load this setting").click()
+            page.wait_for_url("**/simulate?s=*")
+            expect(page.get_by_text("converged in").first).to_be_visible()
+            axes = [ui_model.SWEEP_AXES[label] for label in list(ui_model.SWEEP_AXES)[:2]]
+            points = ui_model.sweep_points([(path, ui_model.axis_values(path, text))
+                                            for path, text in axes])
+            assert _scenario_in_url(page.url) == ui_model.apply_changes(before, points[index])
+            assert _scenario_in_url(page.url) != before
 
             # Back to the form, edit, and simulate again: the edit must carry over.
             page.get_by_role("link", name="Scenario").first.click()
