@@ -176,6 +176,8 @@ def test_every_page_in_chromium(server: str, tmp_path: Path) -> None:
             # Trade-offs: clicking a point on the Pareto front loads exactly that setting.
             page.get_by_role("link", name="Trade-offs").first.click()
             page.get_by_text("Pareto front: total time vs downtime").wait_for()
+            # The page rewrites its URL after it renders; read the token only once it is there.
+            page.wait_for_url("**/tradeoffs?s=*")
             before = _scenario_in_url(page.url)
             pareto = page.locator(".js-plotly-plot").last
             pareto.scroll_into_view_if_needed()
@@ -183,14 +185,16 @@ def test_every_page_in_chromium(server: str, tmp_path: Path) -> None:
             picked = page.get_by_text(re.compile(r"^Point \d+:")).first
             picked.wait_for()
             index = int(re.match(r"Point (\d+):", picked.inner_text()).group(1))  # type: ignore[union-attr]
-            page.get_by_role("button", name="Load this setting").click()
-            page.wait_for_url("**/simulate?s=*")
-            expect(page.get_by_text("converged in").first).to_be_visible()
             axes = [ui_model.SWEEP_AXES[label] for label in list(ui_model.SWEEP_AXES)[:2]]
             points = ui_model.sweep_points([(path, ui_model.axis_values(path, text))
                                             for path, text in axes])
-            assert _scenario_in_url(page.url) == ui_model.apply_changes(before, points[index])
-            assert _scenario_in_url(page.url) != before
+            expected = ui_model.apply_changes(before, points[index])
+            assert expected != before
+            page.get_by_role("button", name="Load this setting").click()
+            # Waits until the link carries exactly the picked setting; times out otherwise.
+            page.wait_for_url(lambda url: "/simulate?s=" in url
+                              and _scenario_in_url(url) == expected)
+            expect(page.get_by_text("converged in").first).to_be_visible()
 
             # Back to the form, edit, and simulate again: the edit must carry over.
             page.get_by_role("link", name="Scenario").first.click()
