@@ -123,8 +123,9 @@ display(pd.DataFrame({"default host": scores(baseline_summary), "target": pd.Ser
 # Median absolute total-time error by mechanism and by how close the guest's dirty rate comes
 # to the bandwidth cap. Near the cap, precopy's time is very sensitive to the rate (each pass
 # leaves almost as much as it sent), so a few percent of rate error become tens of percent
-# of time; on two cores, multifd's sending threads compete with the vCPU and the
-# destination for CPU, which the default `channel-rate` ignores; and runs of a few hundred
+# of time; on two cores, the sending threads compete with the vCPU and the destination for
+# CPU, which the default host (every thread on its own core, one rate whether the guest runs
+# or not) ignores; and runs of a few hundred
 # milliseconds are dominated by fixed costs (setup, stop, resume).
 
 # %%
@@ -147,7 +148,8 @@ display(by_kind, by_cap, by_length)
 # ## Fitting a host profile
 #
 # The corpus is split by run setting (repeats stay together); `calibrate` fits the host
-# fields real runs determine — final-copy `link`, `channel-rate`, `zero-scan-rate`, `stop`,
+# fields real runs determine — final-copy `link`, `channel-rate` (guest stopped),
+# `running-channel-rate` and `migration-cpus` (guest running), `zero-scan-rate`, `stop`,
 # `resume`, `setup` — on the training runs only.
 
 # %%
@@ -158,9 +160,12 @@ host_profile = fit.host_section()
 default_host = sim.load_scenario({"vm": {"memory": "1GiB"}}).host
 fields = pd.DataFrame({
     "default": {"link": default_host.link_Bps, "channel-rate": default_host.channel_rate_Bps,
+                "running-channel-rate": default_host.while_running().channel_rate_Bps,
+                "migration-cpus": default_host.migration_cpus or float("inf"),
                 "zero-scan-rate": default_host.zero_scan_Bps, "stop": default_host.stop_s,
                 "resume": default_host.resume_s, "setup": default_host.setup_s},
-    "fitted": {k: host_profile[k] for k in ("link", "channel-rate", "zero-scan-rate", "stop",
+    "fitted": {k: host_profile[k] for k in ("link", "channel-rate", "running-channel-rate",
+                                            "migration-cpus", "zero-scan-rate", "stop",
                                             "resume", "setup")},
 })
 display(fields)
@@ -250,7 +255,9 @@ print(
     f"{conclusion['worst_mechanism']['median_total_err_pct']:+.1f} % over "
     f"{conclusion['worst_mechanism']['runs']} runs).\n"
     f"A host profile fitted on {len(train)} runs (link {host_profile['link'] / 2**30:.2f} GiB/s, "
-    f"channel-rate {host_profile['channel-rate'] / 2**30:.2f} GiB/s, stop "
+    f"channel-rate {host_profile['channel-rate'] / 2**30:.2f} GiB/s with the guest stopped and "
+    f"{host_profile['running-channel-rate'] / 2**20:.0f} MiB/s while it runs on "
+    f"{host_profile['migration-cpus']:.2f} shared cores, stop "
     f"{host_profile['stop'] * 1000:.1f} ms), judged on the {len(judged)} "
     f"{'held-out' if held_out else 'training'} runs: median total-time error "
     f"{before['total_time_median_pct']:.1f} % with the default host, "

@@ -313,7 +313,8 @@ def _demand_Bps(sc: Scenario) -> float:
     """The most a migration could take from the link: its cap and its sending threads."""
     cap = float(sc.parameters.max_bandwidth) or math.inf
     threads = sc.parameters.multifd_channels if sc.capabilities["multifd"] else 1
-    return min(cap, sc.host.channel_rate_Bps * max(1, threads))
+    host = sc.host.while_running()
+    return min(cap, host.channel_rate_Bps * min(max(1, threads), host.migration_cpus or math.inf))
 
 
 def fair_shares(link_Bps: float, demands_Bps: Sequence[float]) -> list[float]:

@@ -32,7 +32,7 @@ import itertools
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -145,7 +145,13 @@ class Host:
         link_Bps: what the wire carries.
         rtt_s: round-trip time.
         channel_rate_Bps: what one sending thread (the migration thread or one multifd
-            channel) can push, CPU-bound.
+            channel) can push, CPU-bound, with a core of its own (the final copy, the guest
+            stopped, runs at this rate).
+        running_channel_rate_Bps: what one sending thread pushes while the guest runs, when
+            the guest's vCPUs slow it down (TCG, an overcommitted host); ``None``: the same
+            as ``channel_rate_Bps``.
+        migration_cpus: cores the sending threads share while the guest runs (e.g. 1.5 when
+            the vCPUs take the rest of the host), ``None``: every thread has a core.
         setup_s: QEMU's setup phase (header, dirty logging start, first sync).
         stop_s: stopping the source vCPUs and draining I/O.
         resume_s: destination loading device state and starting the vCPUs.
@@ -162,6 +168,8 @@ class Host:
     link_Bps: float = 10e9 / 8
     rtt_s: float = 200e-6
     channel_rate_Bps: float = 1.5 * GiB
+    running_channel_rate_Bps: float | None = None
+    migration_cpus: float | None = None
     setup_s: float = 0.010
     stop_s: float = 0.005
     resume_s: float = 0.005
@@ -173,6 +181,16 @@ class Host:
     link_failure_per_hour: float = 0.0
     support: HostSupport = field(default_factory=HostSupport)
     profile: str | None = None
+
+    def while_running(self) -> Host:
+        """The host as the sending threads see it while the guest runs.
+
+        ``channel_rate_Bps`` becomes ``running_channel_rate_Bps`` when that is set; the rest
+        is unchanged.
+        """
+        if self.running_channel_rate_Bps is None:
+            return self
+        return replace(self, channel_rate_Bps=self.running_channel_rate_Bps)
 
 
 @dataclass(frozen=True)
@@ -691,6 +709,9 @@ def _read_host(raw: object, problems: list[Problem]) -> Host:
         link_Bps=r.unit("link", parse_rate, d.link_Bps),
         rtt_s=r.unit("rtt", parse_duration, d.rtt_s),
         channel_rate_Bps=r.unit("channel-rate", parse_rate, d.channel_rate_Bps),
+        running_channel_rate_Bps=r.unit("running-channel-rate", parse_rate, None),
+        migration_cpus=(r.number("migration-cpus", 1.0, 1e-3, 1e6, "a number of cores > 0")
+                        if r.has("migration-cpus") else None),
         setup_s=r.unit("setup", parse_duration, d.setup_s),
         stop_s=r.unit("stop", parse_duration, d.stop_s),
         resume_s=r.unit("resume", parse_duration, d.resume_s),
@@ -704,8 +725,9 @@ def _read_host(raw: object, problems: list[Problem]) -> Host:
         support=support,
         profile=name if isinstance(name, str) else None,
     )
-    for key, value in (("link", host.link_Bps), ("channel-rate", host.channel_rate_Bps)):
-        if r.has(key) and value <= 0:
+    for key, value in (("link", host.link_Bps), ("channel-rate", host.channel_rate_Bps),
+                       ("running-channel-rate", host.running_channel_rate_Bps)):
+        if r.has(key) and value is not None and value <= 0:
             r.report(key, r.raw[key], "expected a rate > 0")
     for key in ("description", "source", "calibrated"):
         r.get(key)

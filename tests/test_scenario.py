@@ -167,6 +167,31 @@ def test_unknown_keys_are_rejected_and_named(data: dict[str, Any], field: str,
     assert words in report.problems[0].message
 
 
+@pytest.mark.parametrize(("host", "field", "words"), [
+    ({"running-channel-rate": "0B/s"}, "host.running-channel-rate", "expected a rate > 0"),
+    ({"running-channel-rate": "fast"}, "host.running-channel-rate", "cannot read this"),
+    ({"migration-cpus": 0}, "host.migration-cpus", "a number of cores > 0"),
+    ({"migration-cpus": "two"}, "host.migration-cpus", "a number of cores > 0"),
+])
+def test_contention_fields_reject_bad_values(host: dict[str, Any], field: str,
+                                             words: str) -> None:
+    """The two host fields for a guest that competes with the sending threads."""
+    report = validate({**MINIMAL, "host": host})
+    assert fields(report.problems) == [field]
+    assert words in report.problems[0].message
+
+
+def test_contention_fields_default_to_no_contention() -> None:
+    """Unset, the running rate is ``channel-rate`` and every thread has a core."""
+    host = load_scenario(MINIMAL).host
+    assert host.running_channel_rate_Bps is None
+    assert host.migration_cpus is None
+    assert host.while_running() == host
+    busy = load_scenario({**MINIMAL, "host": {"running-channel-rate": "400MB/s"}}).host
+    assert busy.while_running().channel_rate_Bps == 400e6
+    assert busy.channel_rate_Bps == 1.5 * GiB
+
+
 # ----------------------------------------------------------- QEMU's first error first
 
 def test_qemu_first_failure_comes_first_then_everything_else() -> None:
@@ -324,8 +349,8 @@ SECTION_KEYS = {
     "vm": ["memory", "vcpus", "page-size", "device-state", "ack-ready"],
     "workload": ["dirty-rate", "working-set", "dirty-curve", "zero-fraction",
                  "compress-ratio", "delta-ratio", "pattern", "cpu-bound", "preset"],
-    "host": ["link", "rtt", "channel-rate", "setup", "support", "profile",
-             "link-failure-rate"],
+    "host": ["link", "rtt", "channel-rate", "running-channel-rate", "migration-cpus", "setup",
+             "support", "profile", "link-failure-rate"],
     "control": ["postcopy-after", "timeout", "policy"],
     "parameters": ["downtime-limit", "max-bandwidth", "multifd-channels", "tls-creds",
                    "block-bitmap-mapping", "multifd-compression", "cpu-throttle-initial"],

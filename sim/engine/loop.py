@@ -143,6 +143,7 @@ class MigrationLoop:
         self.record = timeline
         self.sample_s = sample_s
         self.sender = Sender(sc)
+        self.final_sender = Sender(sc, guest_running=False)
         self.memory = float(sc.vm.memory_bytes)
         self.model: DirtyModel = dirty_model(sc.workload, self.memory)
         self.hot_bytes = max(self.model.hot_bytes, 1.0)
@@ -510,7 +511,7 @@ class MigrationLoop:
         s.sync_count += 1
         final = self.pending
         z = c[PZ] / final if final > 0 else 0.0
-        r = self.sender.rates(zero_share=z, pass_index=s.pass_index + 1, dirty_bytes=new)
+        r = self.final_sender.rates(zero_share=z, pass_index=s.pass_index + 1, dirty_bytes=new)
         self._drain_final(final, r)
         device = float(sc.vm.device_state_bytes)
         c[TRANSFERRED] += device

@@ -11,6 +11,9 @@ Per page kind this module gives a :class:`PageCost`; :func:`blend` mixes kinds i
 
 ``seconds per page = max(Σ main-thread CPU, Σ pool CPU / pool size, Σ wire bytes / link)``
 
+and, when the threads share fewer cores than they are (``host.migration-cpus``), at least
+``(Σ main + Σ pool CPU) / cores``
+
 (the three stages work in a pipeline; spec §10 "throughput = min(link, Σ channel rates,
 producer rate, max-bandwidth)"; the rate limit is applied separately as a window budget,
 :mod:`sim.engine.rates`).
@@ -23,6 +26,7 @@ producer rate, max-bandwidth)"; the rate limit is applied separately as a window
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -95,13 +99,18 @@ class SendRates:
         return self.wire_per_byte / self.sec_per_byte
 
 
-def blend(mix: Iterable[tuple[float, PageCost]], *, link_Bps: float, pool: int) -> SendRates:
+def blend(mix: Iterable[tuple[float, PageCost]], *, link_Bps: float, pool: int,
+          cpus: float = math.inf) -> SendRates:
     """Mix page kinds by share and find the pipeline's pace.
+
+    With ``cpus`` cores for all sending threads, no thread runs faster than its share of
+    them and the work of all threads together takes at least ``(main + pool CPU) / cpus``.
 
     Args:
         mix: ``(share, cost)`` pairs whose shares sum to 1.
         link_Bps: what the wire carries.
         pool: threads in the pool (multifd channels or compression threads; 1 if none).
+        cpus: cores the sending threads share (``inf``: one each).
 
     Returns:
         The :class:`SendRates` per byte of RAM.
@@ -121,7 +130,8 @@ def blend(mix: Iterable[tuple[float, PageCost]], *, link_Bps: float, pool: int) 
         xm += share if c.xbzrle_miss else 0.0
         xo += share if c.xbzrle_overflow else 0.0
         xb += share * c.xbzrle_bytes
-    page_s = max(main_s, pool_s / max(pool, 1), (main_w + mfd_w) / link_Bps, 1e-15)
+    page_s = max(main_s / min(1.0, cpus), pool_s / min(max(pool, 1), cpus),
+                 (main_s + pool_s) / cpus, (main_w + mfd_w) / link_Bps, 1e-15)
     k = 1.0 / TARGET_PAGE_BYTES
     return SendRates(
         sec_per_byte=page_s * k, wire_per_byte=(main_w + mfd_w) * k,

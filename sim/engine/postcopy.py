@@ -231,7 +231,7 @@ def run_postcopy(loop: MigrationLoop) -> PostcopyStats:
         The :class:`PostcopyStats`.
     """
     sc, c = loop.sc, loop.c
-    host = sc.host
+    host = sc.host.while_running()  # the guest runs on the destination meanwhile
     stats = PostcopyStats()
     _switch(loop, stats)
     page = float(sc.vm.page_size_bytes)

@@ -28,6 +28,8 @@ once XBZRLE starts.
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from sim.engine import multifd, xbzrle
@@ -50,9 +52,17 @@ class Sender:
 
     Args:
         sc: the validated scenario.
+        guest_running: pace the pages while the guest runs (precopy passes, postcopy): the
+            sending threads then push ``host.running-channel-rate`` each and share
+            ``host.migration-cpus`` cores; ``False`` for the final copy with the guest
+            stopped, where each thread has a core and pushes ``host.channel-rate``.
     """
 
-    def __init__(self, sc: Scenario) -> None:
+    def __init__(self, sc: Scenario, *, guest_running: bool = True) -> None:
+        self.cpus = math.inf
+        if guest_running:
+            sc = replace(sc, host=sc.host.while_running())
+            self.cpus = sc.host.migration_cpus or math.inf
         host, caps = sc.host, sc.capabilities
         self.link_Bps = host.link_Bps
         self.multifd = bool(caps.multifd)
@@ -114,7 +124,7 @@ class Sender:
             mix += [(normal_share * hit, self.hit), (normal_share * (1 - hit), self.miss)]
         else:
             mix.append((normal_share, self.normal))
-        rates = blend(mix, link_Bps=self.link_Bps, pool=self.pool)
+        rates = blend(mix, link_Bps=self.link_Bps, pool=self.pool, cpus=self.cpus)
         if len(self._cache) < 4096:
             self._cache[key] = rates
         return rates

@@ -2,7 +2,9 @@
 
 Calibration is zeroing a rifle: the engine's mechanisms stay as they are, and only the
 host's own numbers — how fast the loopback final copy runs (``link``), what one sending
-thread pushes (``channel-rate``), how fast zero pages are scanned, the stop and resume
+thread pushes with the guest stopped (``channel-rate``) and while it runs
+(``running-channel-rate``), how many cores the sending threads share while it runs
+(``migration-cpus``), how fast zero pages are scanned, the stop and resume
 costs, the setup phase, the cost of a dirty-bitmap sync — are adjusted until the
 predictions land on the real runs.
 
@@ -47,7 +49,10 @@ class HostFit:
 
     Attributes:
         link_Bps: Unthrottled final-copy rate over loopback.
-        channel_rate_Bps: What one sending thread pushes.
+        channel_rate_Bps: What one sending thread pushes with the guest stopped.
+        running_channel_rate_Bps: What one sending thread pushes while the guest runs (under
+            TCG the vCPU thread competes with it for the host's cores).
+        migration_cpus: Cores the sending threads share while the guest runs.
         zero_scan_Bps: How fast the migration thread checks pages for zeros.
         stop_s: Stopping the source vCPUs (start of the downtime).
         resume_s: Destination load and start (in the downtime only with a return path).
@@ -58,6 +63,8 @@ class HostFit:
 
     link_Bps: float = 1.5 * 2**30
     channel_rate_Bps: float = 1.0 * 2**30
+    running_channel_rate_Bps: float = 1.0 * 2**30
+    migration_cpus: float = 2.0
     zero_scan_Bps: float = 8.0 * 2**30
     stop_s: float = 0.005
     resume_s: float = 0.005
@@ -70,6 +77,8 @@ class HostFit:
         return {
             "link": round(self.link_Bps),
             "channel-rate": round(self.channel_rate_Bps),
+            "running-channel-rate": round(self.running_channel_rate_Bps),
+            "migration-cpus": round(self.migration_cpus, 2),
             "zero-scan-rate": round(self.zero_scan_Bps),
             "stop": round(self.stop_s, 5),
             "resume": round(self.resume_s, 5),
@@ -164,8 +173,8 @@ def calibrate(records: Sequence[Mapping[str, Any]],
         The fitted :class:`HostFit`, with its training loss.
     """
     fit = initial_fit(records)
-    fields = ("channel_rate_Bps", "link_Bps", "zero_scan_Bps", "stop_s", "resume_s",
-              "sync_s_per_gib")
+    fields = ("running_channel_rate_Bps", "migration_cpus", "channel_rate_Bps", "link_Bps",
+              "zero_scan_Bps", "stop_s", "resume_s", "sync_s_per_gib")
     best = loss(records, fit.host_section())
     for _ in range(ROUNDS):
         for name in fields:

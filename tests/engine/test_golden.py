@@ -153,6 +153,49 @@ def test_multifd_throughput_is_min_of_link_and_channels() -> None:
         pytest.approx(LINK_Bps, rel=0.01)
 
 
+def test_sending_threads_share_the_cores_the_running_guest_leaves() -> None:
+    """Idle 8 GiB guest, unlimited, ``running-channel-rate`` 100 MiB/s, ``migration-cpus`` 1.5.
+
+    While the guest runs each sending thread pushes 100 MiB/s and all of them together use
+    at most 1.5 cores: one thread (main channel or multifd-channels=1) moves 100 MiB/s of
+    wire, 4 channels min(4, 1.5) × 100 = 150 MiB/s (not 400), and with 0.5 cores the main
+    thread gets half a core, 50 MiB/s. Without the two fields 4 channels take 4 × 1.5 GiB/s,
+    capped by the 1.25e9 B/s link.
+    """
+    def bw(host: dict[str, Any], channels: int | None) -> float:
+        data: dict[str, Any] = {"vm": {"memory": "8G"}, "host": host,
+                                "parameters": {"max-bandwidth": 0}}
+        if channels is not None:
+            data["parameters"]["multifd-channels"] = channels
+            data["capabilities"] = {"multifd": True}
+        mid = [row["bandwidth_Bps"] for row in run(data).timeline if row["event"] == ""]
+        return float(mid[len(mid) // 2])
+
+    slow = {"running-channel-rate": "100MiB/s", "migration-cpus": 1.5}
+    assert bw(slow, None) == pytest.approx(100 * MiB, rel=1e-9)
+    assert bw(slow, 1) == pytest.approx(100 * MiB, rel=1e-9)
+    assert bw(slow, 4) == pytest.approx(150 * MiB, rel=1e-9)
+    assert bw({**slow, "migration-cpus": 0.5}, None) == pytest.approx(50 * MiB, rel=1e-9)
+    assert bw({}, 4) == pytest.approx(LINK_Bps, rel=1e-9)
+
+
+def test_the_final_copy_runs_at_the_stopped_guest_rate() -> None:
+    """The idle 1 GiB guest of the first golden test with ``running-channel-rate`` 300 MiB/s.
+
+    300 MiB/s moves a window's 13 421 772-byte budget in 42.7 ms, inside the 50 ms after
+    which ``ram_save_iterate`` returns for a pending check, so every window, the sync and
+    the 28 884 345 bytes left at the switchover are as in that test. The final copy runs
+    with the guest stopped, at min(link, channel-rate 1.5 GiB/s) = 1.25e9 B/s, not at
+    300 MiB/s: the RAM part of the downtime stays 28 884 345 · 4104/4096 / 1.25e9 =
+    23.153 ms (at 300 MiB/s it would be 92 ms).
+    """
+    r = run({"vm": {"memory": "1G"}, "host": {"running-channel-rate": "300MiB/s"}})
+    assert r.ram.dirty_sync_count == 3
+    assert r.downtime_breakdown_ms["ram"] == pytest.approx(28_884_345 * 4104 / 4096 / LINK_Bps
+                                                           * 1000, rel=1e-6)
+    assert r.total_time_ms == pytest.approx(7801 + r.downtime_ms, abs=1e-6)
+
+
 def test_zero_pages_cost_nine_bytes_and_a_scan() -> None:
     """An idle 4 GiB guest with 75 % zero pages, unlimited bandwidth.
 
