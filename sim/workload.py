@@ -9,6 +9,11 @@ a measured walker is described by the curve QEMU's ``calc-dirty-rate`` / ``virsh
 domdirtyrate-calc`` produce: the fraction of RAM dirtied after ``τ`` seconds since clean,
 interpolated linearly and flat after the last point (the hot set is saturated).
 
+At each bitmap sync only the trodden grass that is not still waiting to be mown counts as
+new work (``fresh_bytes``): random walkers land on waiting grass in proportion to its
+area; a straight-line walker that the mower keeps up with walks away from the grass it
+just trod (which is what waits) and meets it only after a full lap.
+
 ``τ`` is *guest run time*: the engine scales wall time by the share of time the vCPUs run
 (``1 − throttle``) for CPU-bound workloads (spec §7.3).
 
@@ -63,6 +68,17 @@ class DirtyModel(Protocol):
         """Bytes of distinct pages dirtied in ``tau_s`` seconds of guest run time."""
         ...
 
+    def fresh_bytes(self, distinct: float, pending_hot: float, *,
+                    outruns_sender: bool = False) -> float:
+        """Of ``distinct`` bytes just dirtied, those not already pending.
+
+        Args:
+            distinct: :meth:`distinct_bytes` of the interval.
+            pending_hot: bytes of the hot set still pending (dirty, not yet sent).
+            outruns_sender: the guest dirties faster than the migration sends.
+        """
+        ...
+
 
 @dataclass(frozen=True)
 class IdleDirtying:
@@ -72,6 +88,11 @@ class IdleDirtying:
     nominal_rate_Bps: float = 0.0
 
     def distinct_bytes(self, tau_s: float) -> float:
+        """Always 0."""
+        return 0.0
+
+    def fresh_bytes(self, distinct: float, pending_hot: float, *,
+                    outruns_sender: bool = False) -> float:
         """Always 0."""
         return 0.0
 
@@ -93,6 +114,11 @@ class RandomDirtying:
             return 0.0
         return self.hot_bytes * -math.expm1(-self.nominal_rate_Bps * tau_s / self.hot_bytes)
 
+    def fresh_bytes(self, distinct: float, pending_hot: float, *,
+                    outruns_sender: bool = False) -> float:
+        """Writes fall anywhere in the hot set: a share ``pending/hot`` is already pending."""
+        return _uniform_fresh(distinct, pending_hot, self.hot_bytes)
+
 
 @dataclass(frozen=True)
 class SequentialDirtying:
@@ -104,6 +130,24 @@ class SequentialDirtying:
     def distinct_bytes(self, tau_s: float) -> float:
         """``min(r·τ, W)``."""
         return min(self.nominal_rate_Bps * max(tau_s, 0.0), self.hot_bytes)
+
+    def fresh_bytes(self, distinct: float, pending_hot: float, *,
+                    outruns_sender: bool = False) -> float:
+        """``min(distinct, W − pending)`` while the sender keeps up with the sweep.
+
+        Two runners on one circular track: the sweep (the guest) and QEMU's scan, both in
+        address order. While the scan is the faster, what is pending is what the sweep
+        wrote last, just behind it, and the pages ahead of it were written a lap ago and
+        sent since: the sweep runs into pending pages only once it has written every clean
+        page of the set. A sweep faster than the scan laps it, and where they meet is as
+        good as random: then a share ``pending/W`` of the writes is already pending, as for
+        random writes. (On the lab's sequential guests the first rule took bw-32M from −15 %
+        to 0 % and rate-60M from 11 to 44 syncs against QEMU's 43; the second keeps a 40 MiB/s
+        sweep of 16 MiB at 32 MiB/s converging, as QEMU did.)
+        """
+        if outruns_sender:
+            return _uniform_fresh(distinct, pending_hot, self.hot_bytes)
+        return max(0.0, min(distinct, self.hot_bytes - pending_hot))
 
 
 @dataclass(frozen=True)
@@ -140,6 +184,17 @@ class CurveDirtying:
         t0, t1 = self.times_s[i - 1], self.times_s[i]
         b0, b1 = self.bytes_at[i - 1], self.bytes_at[i]
         return b0 + (b1 - b0) * (tau_s - t0) / (t1 - t0)
+
+    def fresh_bytes(self, distinct: float, pending_hot: float, *,
+                    outruns_sender: bool = False) -> float:
+        """Writes fall anywhere in the hot set: a share ``pending/hot`` is already pending."""
+        return _uniform_fresh(distinct, pending_hot, self.hot_bytes)
+
+
+def _uniform_fresh(distinct: float, pending_hot: float, hot_bytes: float) -> float:
+    if distinct <= 0.0 or hot_bytes <= 0.0:
+        return 0.0
+    return distinct * (1.0 - min(1.0, pending_hot / hot_bytes))
 
 
 def dirty_model(workload: Workload, memory_bytes: float) -> DirtyModel:

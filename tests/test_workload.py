@@ -28,6 +28,24 @@ def test_sequential_walk_grows_linearly_then_saturates() -> None:
     assert m.distinct_bytes(20.0) == GiB
 
 
+def test_a_sweep_the_sender_keeps_up_with_only_meets_pending_pages_after_a_lap() -> None:
+    """1 GiB swept in address order; 256 MiB of it still pending (what it wrote last).
+
+    While the sender keeps up, the sweep writes the 768 MiB of clean pages ahead of it
+    before it reaches a pending one: 200 MiB dirtied → 200 MiB fresh; 1000 MiB → 768 MiB.
+    Outrun by the sweep, the meeting point is random: 200 MiB × (1 − 256/1024) = 150 MiB.
+    Random writes always overlap by the pending share: 150 MiB.
+    """
+    seq = SequentialDirtying(nominal_rate_Bps=100 * MiB, hot_bytes=GiB)
+    assert seq.fresh_bytes(200 * MiB, 256 * MiB) == 200 * MiB
+    assert seq.fresh_bytes(1000 * MiB, 256 * MiB) == 768 * MiB
+    assert seq.fresh_bytes(200 * MiB, 256 * MiB, outruns_sender=True) == 150 * MiB
+    rnd = RandomDirtying(nominal_rate_Bps=100 * MiB, hot_bytes=GiB)
+    assert rnd.fresh_bytes(200 * MiB, 256 * MiB) == 150 * MiB
+    assert rnd.fresh_bytes(200 * MiB, 2 * GiB) == 0.0
+    assert IdleDirtying().fresh_bytes(0.0, 0.0) == 0.0
+
+
 def test_random_walk_follows_the_coupon_collector_curve() -> None:
     """A random writer at r = 1 GiB/s over W = 1 GiB: after τ = 1 s the distinct share is
     1 − e^(−r·τ/W) = 1 − e^(−1) = 0.632, after 5 s 1 − e^(−5) = 0.9933."""

@@ -261,8 +261,9 @@ class MigrationLoop:
         c = self.c
         distinct = self.model.distinct_bytes(c[TAU])
         c[TAU] = 0.0
-        overlap = min(1.0, c[PWS] / self.hot_bytes) if distinct else 0.0
-        return distinct * (1.0 - overlap)
+        sending_Bps = self.s.bw_Bpms * 1000.0  # QEMU's achieved-bandwidth estimate
+        outruns = sending_Bps > 0.0 and self.dirty_rate_Bps() > sending_Bps
+        return self.model.fresh_bytes(distinct, c[PWS], outruns_sender=outruns)
 
     def _sync(self, *, setup: bool = False, event: str = "sync") -> None:
         """``migration_bitmap_sync`` (spec §6.1), precopy flavour."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -89,21 +90,25 @@ def test_a_larger_downtime_limit_can_add_quick_resyncs() -> None:
     leaves the pending bytes at or above it, the next check one 50 ms quantum later syncs
     again (the "high frequency sync" that QEMU 9.0's commit 910c164736 trimmed).
 
-    1 GiB guest, sequential 81 MiB/s over all RAM, 2.5 Gbit/s, unlimited. At 50 ms the
-    threshold is 312.5 B/ms·50 = 15.6 MB: syncs at 3.41, 4.36, 4.61, 4.66 s (5 with setup,
-    then the final one = 6). At 200 ms it is 62.5 MB: the sync at 4.31 s leaves 77.8 MB
-    (≥ 62.5), the one 50 ms later 66.3 MB (≥ 62.5), the next 54.8 MB → switchover: 7 syncs,
-    yet 120 ms sooner.
+    1 GiB guest, sequential 105 MiB/s over all RAM, 2.5 Gbit/s, unlimited. Each 50 ms
+    quantum sends 312.5 MB/s × 0.05 s × 4096/4104 = 15.6 MB of RAM while the sweep, far
+    slower than the sender, dirties 105 MiB/s × 51 ms = 5.6 MB of clean pages. At 200 ms the
+    threshold is 309.4 MB/s × 200 ms = 61.9 MB: the sync at 4.964 s leaves 75.2 MB (≥ 61.9),
+    the one 51 ms later 75.2 − 15.6 + 5.6 = 65.2 MB (≥ 61.9), the next 55.3 MB → switchover:
+    8 syncs. At 50 ms (15.6 MB) the last two syncs leave 24.8 and 14.8 MB: 7 syncs, yet the
+    200 ms run ends 69 ms sooner.
     """
     data = {"vm": {"memory": "1G"},
-            "workload": {"dirty-rate": "81MiB/s", "pattern": "sequential"},
+            "workload": {"dirty-rate": "105MiB/s", "pattern": "sequential"},
             "host": {"link": "2.5Gbit/s"}, "parameters": {"max-bandwidth": 0}}
     tight = simulate(load_scenario({**data, "parameters": {"max-bandwidth": 0,
                                                            "downtime-limit": 50}}))
     loose = simulate(load_scenario({**data, "parameters": {"max-bandwidth": 0,
                                                            "downtime-limit": 200}}))
-    assert (tight.ram.dirty_sync_count, loose.ram.dirty_sync_count) == (6, 7)
-    assert loose.total_time_s < tight.total_time_s
+    assert (tight.ram.dirty_sync_count, loose.ram.dirty_sync_count) == (7, 8)
+    assert loose.total_time_s == pytest.approx(tight.total_time_s - 0.069, abs=0.001)
+    last = [row["remaining_bytes"] for row in loose.timeline if row["event"] == "sync"][-3:]
+    assert last == pytest.approx([75.2e6, 65.2e6, 55.3e6], abs=0.1e6)
 
 
 @SETTINGS
