@@ -120,6 +120,10 @@ class Workload:
         dirty_curve: ``((t_s, fraction), …)`` increasing points, or ``None``.
         pattern: ``"random"`` or ``"sequential"`` walk over the working set.
         zero_fraction: share of RAM pages that are all zero.
+        zero_layout: where the zero pages lie in the guest's address space: ``"spread"``
+            among the others (a guest that has run a while), or ``"end"`` (a freshly booted
+            guest: what it never touched is at the top, so QEMU's scan in address order
+            sends every non-zero page of the first pass before the zero ones).
         compress_ratio: compressed/original size for zlib/zstd.
         delta_ratio: XBZRLE-encoded size / page size of a re-dirtied page (> 1 overflows).
         cpu_bound: dirtying needs the vCPUs, so auto-converge's throttle slows it.
@@ -131,6 +135,7 @@ class Workload:
     dirty_curve: tuple[tuple[float, float], ...] | None = None
     pattern: str = "random"
     zero_fraction: float = 0.0
+    zero_layout: str = "spread"
     compress_ratio: float = 0.5
     delta_ratio: float = 0.25
     cpu_bound: bool = True
@@ -681,6 +686,7 @@ def _read_workload(raw: object, vm: Vm, problems: list[Problem]) -> Workload:
         dirty_curve=curve,
         pattern=r.choice("pattern", "random", ("random", "sequential")),
         zero_fraction=r.number("zero-fraction", 0.0, 0.0, 1.0, "a fraction from 0 to 1"),
+        zero_layout=r.choice("zero-layout", "spread", ("spread", "end")),
         compress_ratio=r.number("compress-ratio", 0.5, 0.01, 1.0,
                                 "compressed/original size, from 0.01 to 1"),
         delta_ratio=r.number("delta-ratio", 0.25, 0.0, 2.0,

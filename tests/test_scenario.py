@@ -181,6 +181,14 @@ def test_contention_fields_reject_bad_values(host: dict[str, Any], field: str,
     assert words in report.problems[0].message
 
 
+def test_zero_layout_accepts_spread_or_end() -> None:
+    """``workload.zero-layout`` names the field and the two accepted values."""
+    report = validate({**MINIMAL, "workload": {"zero-fraction": 0.5, "zero-layout": "top"}})
+    assert fields(report.problems) == ["workload.zero-layout"]
+    assert report.problems[0].message == "expected one of spread, end"
+    assert load_scenario(MINIMAL).workload.zero_layout == "spread"
+
+
 def test_contention_fields_default_to_no_contention() -> None:
     """Unset, the running rate is ``channel-rate`` and every thread has a core."""
     host = load_scenario(MINIMAL).host

@@ -170,6 +170,10 @@ class MigrationLoop:
         self.c[PZ] = z * self.memory
         self.c[PN] = (1.0 - z) * self.memory
         self.c[PWS] = self.hot_bytes  # all of the hot set is pending at the start
+        self.zero_last = sc.workload.zero_layout == "end"
+        """Zero pages lie at the top of RAM: the scan reaches them after the others."""
+        self.in_zeros = False
+        """``zero_last`` and the scan cursor is in the zero pages (they go first now)."""
         self.ws = 0.0  # the first window starts before setup (update_iteration_initial_status)
         self.phase = _CHECK
         self.period_start = 0.0
@@ -223,9 +227,23 @@ class MigrationLoop:
         """The guest's current dirty rate (nominal × run share)."""
         return self.model.nominal_rate_Bps * self.run
 
+    def _segment(self) -> float:
+        """Bytes that go at the current pace before the mix changes (``zero-layout: end``).
+
+        Spread zero pages: the whole of what is pending. At the end of RAM: the non-zero
+        pages up to the zero ones, then the zero pages up to the wrap of the scan.
+        """
+        c = self.c
+        if not self.zero_last or c[PZ] <= 0.0 or c[PN] <= 0.0:
+            return c[PZ] + c[PN]
+        return c[PZ] if self.in_zeros else c[PN]
+
     def _pass_rates(self) -> SendRates:
+        c = self.c
         pending = self.pending
-        z = self.c[PZ] / pending if pending > 0 else 0.0
+        z = c[PZ] / pending if pending > 0 else 0.0
+        if self.zero_last and c[PZ] > 0.0 and c[PN] > 0.0:
+            z = 1.0 if self.in_zeros else 0.0
         return self.sender.rates(zero_share=z, pass_index=max(self.s.pass_index, 1),
                                  dirty_bytes=self.pass_dirty)
 
@@ -373,15 +391,27 @@ class MigrationLoop:
 
     def _send_quantum(self, until: float) -> None:
         """``ram_save_iterate`` then ``migration_rate_limit`` (spec §5.1, §5.2, §5.4)."""
-        c, r = self.c, self.rates
+        c = self.c
         budget = self.budget
-        pending = c[PZ] + c[PN]
-        x = min(pending, MAX_WAIT_S / r.sec_per_byte, (until - c[T]) / r.sec_per_byte)
-        if budget:
-            x = min(x, max(budget - c[WIN_WIRE], 0.0) / r.wire_per_byte)
-        if x > 0.0:
+        time_left = min(MAX_WAIT_S, until - c[T])
+        sent_s = 0.0
+        while True:  # one segment, or two when the pace changes inside the quantum
+            r = self.rates
+            segment, pending = self._segment(), c[PZ] + c[PN]
+            x = min(segment, time_left / r.sec_per_byte)
+            if budget:
+                x = min(x, max(budget - c[WIN_WIRE], 0.0) / r.wire_per_byte)
+            if x <= 0.0:
+                break
             self._drain(x, r)
-            self._elapse(x * r.sec_per_byte + self.iterate_flush_s)  # flush: 7.2 (qemu72.py)
+            dt = x * r.sec_per_byte
+            sent_s += dt
+            time_left -= dt
+            if x < segment or segment >= pending:
+                break  # the quantum ended (time, budget) or the bitmap is empty
+            self._next_segment()
+        if sent_s > 0.0:
+            self._elapse(sent_s + self.iterate_flush_s)  # flush: 7.2 (qemu72.py)
         elif not budget or c[WIN_WIRE] < budget * _SPENT:
             # nothing to send (bitmap empty while switchover waits): idle to the window end
             self._elapse(max(min(self.ws + BUFFER_DELAY_S, self.t_ack, until) - c[T], 0.0))
@@ -393,13 +423,25 @@ class MigrationLoop:
             if c[T] - self.ws >= BUFFER_DELAY_S - _EPS_S:
                 self._close_window_and_jump(until)
 
+    def _next_segment(self) -> None:
+        """The scan crossed into the zero pages at the top of RAM, or wrapped past them."""
+        self.in_zeros = self.c[PZ] > 0.0 and not self.in_zeros
+        self.rates = self._pass_rates()
+
     def _drain(self, x: float, r: SendRates) -> None:
         c = self.c
         pending = c[PZ] + c[PN]
-        share = x / pending
-        c[PZ] -= c[PZ] * share
-        c[PN] -= c[PN] * share
-        c[PWS] -= c[PWS] * share
+        if self.zero_last and c[PZ] > 0.0 and c[PN] > 0.0 and x < pending:
+            if self.in_zeros:
+                c[PZ] = max(c[PZ] - x, 0.0)
+            else:
+                c[PWS] -= c[PWS] * min(x / c[PN], 1.0)
+                c[PN] = max(c[PN] - x, 0.0)
+        else:
+            share = x / pending
+            c[PZ] -= c[PZ] * share
+            c[PN] -= c[PN] * share
+            c[PWS] -= c[PWS] * share
         if c[PN] < 1e-6 * TARGET_PAGE_BYTES and c[PZ] < 1e-6 * TARGET_PAGE_BYTES:
             c[PZ] = c[PN] = c[PWS] = 0.0
         wire = x * r.wire_per_byte
@@ -438,6 +480,11 @@ class MigrationLoop:
         margin = self.pending - s.threshold_bytes
         limit = min(until, self.next_tick) - c[T]
         n = min(math.floor(margin / drained) - 1, math.floor(limit / dt) - 1)
+        if self.zero_last:  # zero pages at the top: stop short of the pace change
+            if delta[PZ] < 0.0 and delta[PN] < 0.0:
+                return  # this window held the change: it does not repeat
+            if c[PZ] > 0.0 and c[PN] > 0.0:
+                n = min(n, math.floor(self._segment() / drained) - 1)
         if n < 1:
             return
         for i in range(_N_COUNTERS):

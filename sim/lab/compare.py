@@ -34,8 +34,8 @@ from sim.engine import simulate
 from sim.scenario import Scenario, load_scenario
 
 __all__ = ["TARGETS", "Comparison", "achieved_rate_Bps", "compare_corpus", "compare_record",
-           "format_summary", "format_table", "lab_result", "prediction_scenario", "spread_table",
-           "summarize"]
+           "format_summary", "format_table", "lab_result", "prediction_scenario", "quantile",
+           "spread_table", "summarize"]
 
 PAGE: Final = 4096
 TARGETS: Final = {
@@ -150,7 +150,7 @@ def prediction_scenario(record: Mapping[str, Any],
 
     Returns:
         A validated scenario: dirty rate = achieved rate, zero fraction = RAM not yet
-        written, XBZRLE delta ratio from the page content.
+        written (at the top of RAM), XBZRLE delta ratio from the page content.
     """
     data: dict[str, Any] = {k: v for k, v in record["scenario"].items()}
     memory = float(load_scenario({"vm": data["vm"]}).vm.memory_bytes)
@@ -166,6 +166,9 @@ def prediction_scenario(record: Mapping[str, Any],
         zero = 1.0 - touched_bytes(record) / memory
         workload["zero-fraction"] = round(min(1.0, max(0.0, zero)), 6)
         workload["delta-ratio"] = RANDOM_DELTA_RATIO if content == "random" else TEXT_DELTA_RATIO
+    # The lab guest places its working set right after its kernel at 1 MiB and never
+    # touches the rest (lab/guest/main.c, place_workset): its zero pages are at the top.
+    workload["zero-layout"] = "end"
     data["workload"] = workload
     if host is not None:
         data["host"] = dict(host)
@@ -232,7 +235,8 @@ def compare_corpus(records: Sequence[Mapping[str, Any]],
     return [compare_record(r, host) for r in records]
 
 
-def _quantile(values: Sequence[float], q: float) -> float:
+def quantile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile with linear interpolation (numpy's default); NaN when empty."""
     if not values:
         return float("nan")
     ordered = sorted(values)
@@ -251,7 +255,7 @@ def summarize(rows: Sequence[Comparison]) -> dict[str, Any]:
         "runs": len(rows),
         "both_converged": len(total),
         "total_time_median_pct": statistics.median(total) if total else float("nan"),
-        "total_time_p90_pct": _quantile(total, 0.9),
+        "total_time_p90_pct": quantile(total, 0.9),
         "verdict_pct": 100.0 * sum(r.verdict_ok for r in rows) / len(rows) if rows else 0.0,
         "downtime_ok_pct": 100.0 * sum(down) / len(down) if down else float("nan"),
         "bytes_ok_pct": (100.0 * sum(e <= 100 * BYTES_REL for e in nbytes) / len(nbytes)

@@ -33,6 +33,15 @@ CONVERGING: dict[str, dict[str, Any]] = {
     "xbzrle": {
         "vm": {"memory": "8G"}, "workload": {"dirty-rate": "100MiB/s", "working-set": "1G"},
         "capabilities": {"xbzrle": True}},
+    "zero pages at the top of RAM, rate-limited": {
+        "vm": {"memory": "4G"},
+        "workload": {"dirty-rate": "20MiB/s", "working-set": "256M", "pattern": "sequential",
+                     "zero-fraction": 0.8, "zero-layout": "end"},
+        "parameters": {"max-bandwidth": 67108864, "downtime-limit": 500}},
+    "zero pages at the top of RAM, unlimited": {
+        "vm": {"memory": "16G"},
+        "workload": {"dirty-rate": "300MiB/s", "zero-fraction": 0.6, "zero-layout": "end"},
+        "parameters": {"max-bandwidth": 0}},
     "memcached curve, 9.2+ periodic sync": {
         "qemu": "10.1", "vm": {"memory": "32G"}, "workload": {"preset": "memcached"},
         "host": {"link": "5Gbit/s"}, "parameters": {"max-bandwidth": 0, "downtime-limit": 5000},

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from sim.engine import simulate
 from sim.engine.constants import BUFFER_DELAY_S
+from sim.engine.reference import simulate_reference
 from sim.scenario import load_scenario
 
 SETTINGS = settings(max_examples=25, deadline=None,
@@ -25,7 +26,8 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         "workload": {"dirty-rate": f"{draw(st.integers(0, 400))}MiB/s",
                      "working-set": f"{wss_gib}G",
                      "pattern": draw(st.sampled_from(["random", "sequential"])),
-                     "zero-fraction": draw(st.sampled_from([0.0, 0.3, 0.8]))},
+                     "zero-fraction": draw(st.sampled_from([0.0, 0.3, 0.8])),
+                     "zero-layout": draw(st.sampled_from(["spread", "end"]))},
         "host": {"link": f"{draw(st.sampled_from([1, 2.5, 10]))}Gbit/s"},
         "parameters": {"max-bandwidth": draw(st.sampled_from([0, 134217728, 1 << 30])),
                        "downtime-limit": draw(st.sampled_from([50, 300, 1000]))},
@@ -117,3 +119,26 @@ def test_same_seed_same_result(data: dict[str, Any]) -> None:
     """Two runs of one scenario and seed give identical results, timeline included."""
     sc = load_scenario(_clean(data))
     assert simulate(sc).to_dict() == simulate(sc).to_dict()
+
+
+@SETTINGS
+@given(scenarios())
+def test_fast_path_and_reference_agree(data: dict[str, Any]) -> None:
+    """Window jumps are exact: a converging run that took no steady-state jump has the
+    reference's syncs, time and bytes to 1e-6. Steady-state jumps match cycles within 1e-3,
+    so a run that took one (a slow drift towards convergence) agrees within 2 %.
+    (``tests/engine/test_fast_path.py`` has the named cases; this covers the space, both
+    zero-page layouts included.)"""
+    data = _clean(data)
+    data["control"]["timeout"] = "60s"
+    sc = load_scenario(data)
+    fast, ref = simulate(sc), simulate_reference(sc)
+    assert fast.status == ref.status
+    if fast.status != "completed":
+        return
+    steady = any(row["event"].startswith("steady state") for row in fast.timeline)
+    rel = 0.02 if steady else 1e-6
+    if not steady:
+        assert fast.ram.dirty_sync_count == ref.ram.dirty_sync_count
+    assert fast.total_time_ms == pytest.approx(ref.total_time_ms, rel=rel)
+    assert fast.ram.transferred == pytest.approx(ref.ram.transferred, rel=rel)
