@@ -716,8 +716,8 @@ def _read_host(raw: object, problems: list[Problem]) -> Host:
         rtt_s=r.unit("rtt", parse_duration, d.rtt_s),
         channel_rate_Bps=r.unit("channel-rate", parse_rate, d.channel_rate_Bps),
         running_channel_rate_Bps=r.unit("running-channel-rate", parse_rate, None),
-        migration_cpus=(r.number("migration-cpus", 1.0, 1e-3, 1e6, "a number of cores > 0")
-                        if r.has("migration-cpus") else None),
+        migration_cpus=r.number("migration-cpus", 0.0, 1e-3, 1e6, "a number of cores > 0")
+        or None,
         setup_s=r.unit("setup", parse_duration, d.setup_s),
         stop_s=r.unit("stop", parse_duration, d.stop_s),
         resume_s=r.unit("resume", parse_duration, d.resume_s),
