@@ -9,8 +9,7 @@ PORT    ?= 8501
 
 # Create the environment, install pinned dependencies, start the dashboard on 127.0.0.1.
 run: setup
-	$(BIN)/streamlit run app.py --server.headless true --server.address 127.0.0.1 \
-	    --server.port $(PORT) --browser.gatherUsageStats false
+	$(BIN)/miglab serve --port $(PORT)
 
 # Install everything (Debian packages, pinned Python packages) and run every test.
 test: system-deps setup lint typecheck unit

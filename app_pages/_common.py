@@ -56,6 +56,21 @@ def simulate_json(text: str) -> Result:
     return result
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def simulation_figures(text: str) -> dict[str, Any]:
+    """The Simulate page's plotly figures for a scenario's canonical JSON.
+
+    Cached as objects (not copies): building them costs ~30 ms each in plotly's validators,
+    and ``st.plotly_chart`` only reads them.
+    """
+    plots = importlib.import_module("sim.plots")
+    result = simulate_json(text)
+    return {"timeline": plots.timeline_figure(result),
+            "bandwidth": plots.bandwidth_figure(result),
+            "throttle": plots.throttle_figure(result),
+            "downtime": plots.downtime_breakdown_figure(result)}
+
+
 def require_valid(sc: dict[str, Any]) -> ValidationReport | None:
     """Validate; on problems show QEMU's reply and a link back, and return None."""
     report = validate_json(ui_model.scenario_json(sc))
@@ -83,3 +98,18 @@ def show_reply(report: ValidationReport, extra: list[Any] | None = None) -> None
 def plot(fig: Any, key: str | None = None, **kwargs: Any) -> Any:
     """Render a plotly figure full width."""
     return st.plotly_chart(fig, width="stretch", key=key, **kwargs)
+
+
+def preload_result_code() -> None:
+    """A hidden empty chart and metric, so that the browser fetches and compiles their code now.
+
+    The browser loads the code of an element type only when a page first shows one; plotly's
+    is ~4.7 MB and takes seconds to compile on a small machine. On the Scenario page, where
+    people spend time editing, this moves that load ahead of the Simulate page's verdict
+    figures and charts. Call it last, after everything the page shows.
+    """
+    with st.container(key="preload-result-code"):
+        st.metric("preload", "0")
+        st.plotly_chart({"data": [{"type": "scatter", "x": [], "y": []}]}, height=40,
+                        config={"staticPlot": True, "displayModeBar": False})
+    st.html("<style>.st-key-preload-result-code {display: none;}</style>")

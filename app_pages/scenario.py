@@ -6,7 +6,13 @@ from typing import Any
 
 import streamlit as st
 
-from app_pages._common import scenario, set_scenario, show_reply, validate_json
+from app_pages._common import (
+    preload_result_code,
+    scenario,
+    set_scenario,
+    show_reply,
+    validate_json,
+)
 from sim import ScenarioError, ui_model
 from sim.qemu import VERSIONS, profile
 from sim.units import parse_size
@@ -79,7 +85,7 @@ def changed(path: str) -> None:
     st.session_state["scenario"] = new
 
 
-initial = ui_model.initial_values(shown, sc)
+initial = ui_model.initial_values(shown, ui_model.form_view(sc))
 for f in shown:
     st.session_state[f"w.{f.path}"] = initial[f.path]
 st.session_state["w.qemu"] = prof.name
@@ -98,6 +104,36 @@ if not problems:
                icon=":material/check_circle:")
     for text in report.assumptions:
         st.caption(f"Assumed about the host: {text}")
+
+
+PRESETS: dict[ui_model.PresetKind, tuple[str, str, str]] = {
+    "hosts": ("host profile", "host.profile",
+              "a host profile from data/hosts: its values fill the host fields below, and a "
+              "value you type there overrides it. custom: your own values (picking it "
+              "keeps the profile's values, written out)"),
+    "policies": ("policy preset", "control.policy.file",
+                 "a management policy from data/policies. custom: the policy chosen below "
+                 "with its product's defaults, or your scenario file's own options (picking "
+                 "it keeps the preset's options, written out)"),
+}
+
+
+def preset_picked(kind: ui_model.PresetKind) -> None:
+    """Point the scenario at the picked preset (or write the current one out: custom)."""
+    st.session_state["scenario"] = ui_model.apply_preset(
+        scenario(), kind, st.session_state[f"w.preset.{kind}"])
+
+
+def preset_picker(kind: ui_model.PresetKind) -> None:
+    """A preset drop-down, the picked preset's description and its errors."""
+    label, path, help_text = PRESETS[kind]
+    st.session_state[f"w.preset.{kind}"] = ui_model.preset_of(sc, kind)
+    st.selectbox(label, ui_model.preset_choices(kind), key=f"w.preset.{kind}",
+                 on_change=preset_picked, args=(kind,), help=help_text)
+    picked = st.session_state[f"w.preset.{kind}"]
+    if picked != ui_model.CUSTOM:
+        st.caption(ui_model.preset_description(kind, picked))
+    errors_for(path)
 
 
 def errors_for(path: str) -> None:
@@ -191,9 +227,11 @@ with g2:
                 st.rerun()
 with g3:
     st.markdown("**Host and link**")
+    preset_picker("hosts")
     for f in by_group["host"]:
         widget(f)
     st.markdown("**Control**")
+    preset_picker("policies")
     for f in by_group["control"]:
         widget(f)
 
@@ -211,3 +249,5 @@ for group in ui_model.GROUPS:
         for i, f in enumerate(caps + params):
             with cols[i % 3]:
                 widget(f)
+
+preload_result_code()

@@ -1,10 +1,22 @@
-"""Simulate: the verdict at a glance and the migration's timeline, bandwidth, throttle, downtime."""
+"""Simulate: the verdict at a glance and the migration's timeline, bandwidth, throttle, downtime.
+
+The verdict and the headline figures come first, then the charts; the summary, timeline table
+and JSON are built only when their expander is opened (their widgets' browser code is large
+and would compete with the charts for the page's first seconds).
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app_pages._common import module, not_available, plot, require_valid, scenario, simulate_json
+from app_pages._common import (
+    not_available,
+    plot,
+    require_valid,
+    scenario,
+    simulate_json,
+    simulation_figures,
+)
 from sim import ui_model
 from sim.summary import describe, verdict
 
@@ -13,7 +25,8 @@ sc = scenario()
 report = require_valid(sc)
 if report is not None and report.scenario is not None \
         and not not_available("sim.engine", "The simulation engine"):
-    result = simulate_json(ui_model.scenario_json(sc))
+    text = ui_model.scenario_json(sc)
+    result = simulate_json(text)
     model = report.scenario
     good = result.converged
     (st.success if good else st.error)(
@@ -25,21 +38,24 @@ if report is not None and report.scenario is not None \
             col.metric(m.label, m.value, help=m.help, border=True)
 
     if not not_available("sim.plots", "Plotting"):
-        plots = module("sim.plots")
-        plot(plots.timeline_figure(result), key="timeline")
+        figures = simulation_figures(text)
+        plot(figures["timeline"], key="timeline")
         left, right = st.columns(2)
         with left:
-            plot(plots.bandwidth_figure(result), key="bandwidth")
+            plot(figures["bandwidth"], key="bandwidth")
         with right:
-            plot(plots.throttle_figure(result), key="throttle")
-        plot(plots.downtime_breakdown_figure(result), key="downtime")
+            plot(figures["throttle"], key="throttle")
+        plot(figures["downtime"], key="downtime")
 
     if result.actions:
         st.subheader("Policy actions")
         st.dataframe([{"time (s)": round(a.time_s, 2), "actor": a.actor, "action": a.action,
                        "value": a.value, "reason": a.reason} for a in result.actions],
                      hide_index=True)
-    with st.expander("Summary, timeline and query-migrate JSON"):
-        st.code(describe(model, result), language=None)
-        st.dataframe(result.timeline_frame(), hide_index=True)
-        st.json(result.to_dict(timeline=False), expanded=False)
+    details = st.expander("Summary, timeline and query-migrate JSON", key="simulate_details",
+                          on_change="rerun")
+    if details.open:
+        with details:
+            st.code(describe(model, result), language=None)
+            st.dataframe(result.timeline_frame(), hide_index=True)
+            st.json(result.to_dict(timeline=False), expanded=False)

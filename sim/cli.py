@@ -137,11 +137,10 @@ def serve_cmd(
     """Start the dashboard (streamlit) on 127.0.0.1."""
     import subprocess
 
-    app_py = Path(__file__).resolve().parent.parent / "app.py"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port),
-           "--browser.gatherUsageStats", "false"]
-    raise typer.Exit(subprocess.call(cmd))
+    from sim._serve import APP_PY, streamlit_argv
+
+    typer.echo(f"miglab dashboard on http://127.0.0.1:{port} (Ctrl-C stops it)")
+    raise typer.Exit(subprocess.call(streamlit_argv(APP_PY, port)))
 
 
 def _register_subcommands() -> None:

@@ -46,7 +46,13 @@ from sim.qemu.catalog import Capability, Parameter
 from sim.qemu.qapi import enum_values
 from sim.qemu.versions import VersionProfile
 from sim.result import Result
-from sim.scenario import POLICY_KINDS, ValidationReport, parse_scenario_text, set_path
+from sim.scenario import (
+    POLICY_KINDS,
+    ValidationReport,
+    data_path,
+    parse_scenario_text,
+    set_path,
+)
 from sim.units import (
     GiB,
     KiB,
@@ -60,6 +66,7 @@ from sim.units import (
 )
 
 __all__ = [
+    "CUSTOM",
     "GROUPS",
     "INVENTORY_COLUMNS",
     "MAX_SWEEP_POINTS",
@@ -69,10 +76,12 @@ __all__ = [
     "WORKLOAD_TEMPLATES",
     "FormField",
     "Metric",
+    "PresetKind",
     "WidgetKind",
     "WorkloadMode",
     "apply_changes",
     "apply_form",
+    "apply_preset",
     "axis_column",
     "axis_values",
     "check_structure",
@@ -81,6 +90,7 @@ __all__ = [
     "dump_scenario",
     "encode_scenario",
     "form_fields",
+    "form_view",
     "human_ms",
     "human_rate",
     "human_size",
@@ -91,7 +101,11 @@ __all__ = [
     "parse_inventory_upload",
     "parse_param_text",
     "parse_upload",
+    "preset_choices",
+    "preset_description",
+    "preset_of",
     "problems_by_field",
+    "read_preset",
     "replace_workload",
     "report_messages",
     "result_metrics",
@@ -724,6 +738,130 @@ def replace_workload(scenario: Mapping[str, Any], workload: Mapping[str, Any]
     keep = {k: v for k, v in (old or {}).items()
             if k in ("zero-fraction", "compress-ratio", "delta-ratio", "cpu-bound")}
     out["workload"] = {**keep, **copy.deepcopy(dict(workload))}
+    return out
+
+
+# ------------------------------------------------------------------- host and policy presets
+
+PresetKind = Literal["hosts", "policies"]
+"""Which preset folder of ``data/``: host profiles or management policies."""
+
+CUSTOM: Final = "custom"
+"""The preset pickers' entry for values that do not come from a shipped preset."""
+
+_HOST_META: Final = ("description", "source", "calibrated")
+
+
+def _preset_names(kind: PresetKind) -> list[str]:
+    folder = data_path(kind)
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def preset_choices(kind: PresetKind) -> list[str]:
+    """What a preset picker offers: :data:`CUSTOM`, then the shipped presets by name
+    (``data/hosts/*.yaml`` or ``data/policies/*.yaml``)."""
+    return [CUSTOM, *_preset_names(kind)]
+
+
+def read_preset(kind: PresetKind, name: str) -> dict[str, Any]:
+    """A shipped preset's values as :mod:`sim.scenario` reads them (a host profile's
+    ``values:`` block unwrapped).
+
+    Raises:
+        ScenarioError: no such preset, or its file is not a mapping.
+    """
+    if name not in _preset_names(kind):
+        raise ScenarioError(f"no {kind} preset named {name!r}; shipped: "
+                            + (", ".join(_preset_names(kind)) or "none"))
+    data = yaml.safe_load(data_path(kind, f"{name}.yaml").read_text(encoding="utf-8"))
+    if kind == "hosts" and isinstance(data, dict):
+        data = data.get("values", data)
+    if not isinstance(data, dict):
+        raise ScenarioError(f"data/{kind}/{name}.yaml is not a mapping")
+    return data
+
+
+def preset_description(kind: PresetKind, name: str) -> str:
+    """A line on a shipped preset: a host profile's ``description`` (and ``source``), a
+    policy file's leading comment."""
+    if kind == "hosts":
+        data = read_preset(kind, name)
+        text = " ".join(str(data.get("description", "")).split())
+        return f"{text} Source: {data['source']}." if "source" in data else text
+    lines = []
+    for line in data_path(kind, f"{name}.yaml").read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("#").strip())
+    return " ".join(lines)
+
+
+def _section(scenario: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = scenario.get(key)
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def preset_of(scenario: Mapping[str, Any], kind: PresetKind) -> str:
+    """The shipped preset ``scenario`` uses, or :data:`CUSTOM`.
+
+    A host uses a preset when ``host.profile`` names one (its inline keys override the
+    profile's, as in a scenario file); a policy when ``control.policy`` is exactly
+    ``{kind, file}`` with ``file`` naming a shipped policy.
+    """
+    if kind == "hosts":
+        name = _section(scenario, "host").get("profile")
+    else:
+        policy = _section(scenario, "control").get("policy")
+        name = policy.get("file") if isinstance(policy, Mapping) \
+            and set(policy) == {"kind", "file"} else None
+    return name if isinstance(name, str) and name in _preset_names(kind) else CUSTOM
+
+
+def apply_preset(scenario: Mapping[str, Any], kind: PresetKind, name: str) -> dict[str, Any]:
+    """A copy of ``scenario`` that uses preset ``name``, or its own values (:data:`CUSTOM`).
+
+    - a host preset: ``host.profile`` is set, and the inline keys the profile defines are
+      dropped so that the profile's values apply; other inline keys stay.
+    - a policy preset: ``control.policy`` becomes ``{kind: <the file's kind>, file: name}``.
+    - :data:`CUSTOM`: the current preset's values are written inline in place of the
+      reference (the result does not change; every value can now be edited). A scenario
+      that uses no preset is returned unchanged.
+
+    Raises:
+        ScenarioError: ``name`` is neither :data:`CUSTOM` nor a shipped preset.
+    """
+    out = copy.deepcopy(dict(scenario))
+    current = preset_of(scenario, kind)
+    if name == CUSTOM and current == CUSTOM:
+        return out
+    if kind == "hosts":
+        host = _section(out, "host")
+        if name == CUSTOM:
+            base = {k: v for k, v in read_preset(kind, current).items() if k not in _HOST_META}
+            host.pop("profile", None)
+            out["host"] = {**base, **host}
+        else:
+            preset = read_preset(kind, name)
+            out["host"] = {"profile": name, **{k: v for k, v in host.items()
+                                               if k != "profile" and k not in preset}}
+        return out
+    control = _section(out, "control")
+    if name == CUSTOM:
+        control["policy"] = read_preset(kind, current)
+    else:
+        control["policy"] = {"kind": read_preset(kind, name).get("kind"), "file": name}
+    out["control"] = control
+    return out
+
+
+def form_view(scenario: Mapping[str, Any]) -> dict[str, Any]:
+    """The scenario as the form shows it: a host profile's values under the inline ones, so
+    that the host fields show the values that apply."""
+    name = preset_of(scenario, "hosts")
+    if name == CUSTOM:
+        return dict(scenario)
+    out = copy.deepcopy(dict(scenario))
+    out["host"] = {**read_preset("hosts", name), **_section(scenario, "host")}
     return out
 
 

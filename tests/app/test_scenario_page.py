@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -10,8 +11,11 @@ from conftest import open_app, texts
 
 from sim import ui_model
 from sim.qemu import profile
+from sim.scenario import load_scenario
+from sim.units import parse_rate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"
+HAS_ENGINE = ui_model.module_available("sim.engine")
 
 
 def test_default_scenario_is_accepted() -> None:
@@ -150,3 +154,116 @@ def test_bad_measurement_leaves_the_workload_unchanged() -> None:
     at.button(key="use_measure").click().run()
     assert any("Not used; the workload is unchanged" in e for e in texts(at.error))
     assert at.session_state["scenario"]["workload"] == before
+
+
+# ----------------------------------------------------------------- host and policy presets
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+HOSTS = sorted(p.stem for p in (DATA / "hosts").glob("*.yaml"))
+POLICIES = sorted(p.stem for p in (DATA / "policies").glob("*.yaml"))
+HOST_META = ("description", "source", "calibrated")
+
+
+def _file(kind: str, name: str) -> dict[str, Any]:
+    """A preset file read here, independently of the dashboard (a host's values: unwrapped)."""
+    data = yaml.safe_load((DATA / kind / f"{name}.yaml").read_text(encoding="utf-8"))
+    return data.get("values", data) if kind == "hosts" else data
+
+
+def _metrics_for(sc: dict[str, Any]) -> list[str]:
+    """The Simulate page's six headline values for `sc`, computed without the dashboard."""
+    from sim.engine import simulate
+
+    model = load_scenario(sc)
+    return [m.value for m in ui_model.result_metrics(simulate(model), model.vm.vcpus)]
+
+
+def _simulate_page_metrics(at: Any) -> list[str]:
+    at.switch_page("app_pages/simulate.py").run()
+    assert not at.exception
+    return [m.value for m in at.metric]
+
+
+def test_preset_pickers_list_the_shipped_files() -> None:
+    """The host and policy pickers offer 'custom' and every shipped file, and show 'custom'
+    for the default scenario."""
+    at = open_app()
+    hosts, policies = at.selectbox(key="w.preset.hosts"), at.selectbox(key="w.preset.policies")
+    assert list(hosts.options) == ["custom", *HOSTS]
+    assert list(policies.options) == ["custom", *POLICIES]
+    assert hosts.value == policies.value == "custom"
+
+
+@pytest.mark.skipif(not HAS_ENGINE, reason="sim.engine has not landed")
+@pytest.mark.parametrize("name", HOSTS)
+def test_picking_a_host_profile_applies_its_file(name: str) -> None:
+    """Picking a host profile puts it in the scenario and the link, the host fields show the
+    file's values, and the simulation is the one of the file's values written inline."""
+    values = _file("hosts", name)
+    at = open_app()
+    before = at.session_state["scenario"]
+    at.selectbox(key="w.preset.hosts").set_value(name).run()
+    assert not at.exception
+    sc = at.session_state["scenario"]
+    assert sc["host"]["profile"] == name
+    assert ui_model.decode_scenario(str(at.query_params["s"])) == sc
+    assert parse_rate(at.text_input(key="w.host.link").value) == parse_rate(values["link"])
+    assert parse_rate(at.text_input(key="w.host.channel-rate").value) \
+        == parse_rate(values["channel-rate"])
+    assert any(str(values["description"]).split()[0] in c for c in texts(at.caption))
+    assert any("QEMU would accept" in s for s in texts(at.success))
+    inline = {**before, "host": {**{k: v for k, v in before["host"].items() if k not in values},
+                                 **{k: v for k, v in values.items() if k not in HOST_META}}}
+    expected = _metrics_for(inline)
+    assert expected != _metrics_for(before)
+    assert _simulate_page_metrics(at) == expected
+
+
+@pytest.mark.skipif(not HAS_ENGINE, reason="sim.engine has not landed")
+@pytest.mark.parametrize("name", POLICIES)
+def test_picking_a_policy_preset_applies_its_file(name: str) -> None:
+    """Picking a policy preset names the file and its kind, the policy drop-down shows that
+    kind, and the simulation is the one of the file's options written inline."""
+    values = _file("policies", name)
+    at = open_app()
+    before = at.session_state["scenario"]
+    at.selectbox(key="w.preset.policies").set_value(name).run()
+    assert not at.exception
+    sc = at.session_state["scenario"]
+    assert sc["control"]["policy"] == {"kind": values["kind"], "file": name}
+    assert at.selectbox(key="w.control.policy").value == values["kind"]
+    assert at.selectbox(key="w.preset.policies").value == name
+    assert any("QEMU would accept" in s for s in texts(at.success))
+    inline = {**before, "control": {**before["control"], "policy": values}}
+    expected = _metrics_for(inline)
+    assert expected != _metrics_for(before)
+    assert _simulate_page_metrics(at) == expected
+
+
+@pytest.mark.skipif(not HAS_ENGINE, reason="sim.engine has not landed")
+def test_custom_keeps_the_presets_values_and_editing_a_host_field_overrides_it() -> None:
+    """After a host profile, editing the link writes an override; 'custom' then writes the
+    profile out (no profile key) and the result stays the same."""
+    name = HOSTS[0]
+    at = open_app()
+    at.selectbox(key="w.preset.hosts").set_value(name).run()
+    at.text_input(key="w.host.link").set_value("1Gbit/s").run()
+    sc = at.session_state["scenario"]
+    assert sc["host"] == {"profile": name, "link": "1Gbit/s"}
+    with_profile = _simulate_page_metrics(at)
+    at.switch_page("app_pages/scenario.py").run()
+    at.selectbox(key="w.preset.hosts").set_value("custom").run()
+    own = at.session_state["scenario"]["host"]
+    assert "profile" not in own
+    assert own["link"] == "1Gbit/s"
+    assert at.selectbox(key="w.preset.hosts").value == "custom"
+    assert _simulate_page_metrics(at) == with_profile
+
+
+def test_changing_the_policy_kind_leaves_the_preset() -> None:
+    """Choosing another policy kind after a preset gives that kind's defaults: 'custom'."""
+    at = open_app()
+    at.selectbox(key="w.preset.policies").set_value("nova-default").run()
+    at.selectbox(key="w.control.policy").set_value("proxmox").run()
+    assert at.session_state["scenario"]["control"]["policy"] == {"kind": "proxmox"}
+    assert at.selectbox(key="w.preset.policies").value == "custom"

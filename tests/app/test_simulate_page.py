@@ -113,3 +113,18 @@ def test_every_workload_preset_simulates() -> None:
         at.switch_page("app_pages/simulate.py").run()
         assert not at.exception, name
         assert at.metric[0].value in ("yes", "no"), name
+
+
+def test_details_are_built_only_when_their_expander_is_opened() -> None:
+    """The summary, timeline table and query-migrate JSON wait for their expander; opened,
+    the summary names the scenario and the JSON is query-migrate's."""
+    at = open_simulate()
+    assert not at.code
+    assert not at.dataframe
+    assert not at.json
+    at.session_state["simulate_details"] = True
+    at.run()
+    assert not at.exception
+    assert at.code[0].value.startswith("web-8g (QEMU 8.2")
+    assert len(at.dataframe) == 1
+    assert json.loads(at.json[0].value)["status"] == "completed"
