@@ -36,6 +36,23 @@ app = typer.Typer(
 _QEMU_HELP = "QEMU release to behave as: " + ", ".join(VERSIONS)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"miglab {version('miglab')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[bool, typer.Option(
+        "--version", help="print miglab's version and exit", callback=_version,
+        is_eager=True)] = False,
+) -> None:
+    """Predict, compare and check QEMU live-migration policies."""
+
+
 
 @app.command("validate")
 def validate_cmd(
@@ -111,13 +128,18 @@ def simulate_cmd(
     from sim.engine import simulate
     from sim.summary import describe
 
+    if seed is not None and not 0 <= seed < 2**32:
+        raise _fail(f"--seed {seed}: expected a whole number from 0 to 2^32-1")
     try:
         scenario = load_scenario(file)
         result = simulate(scenario, seed=seed)
     except MiglabError as err:
         raise _fail(str(err)) from err
     if timeline is not None:
-        result.timeline_frame().to_csv(timeline, index=False)
+        try:
+            result.timeline_frame().to_csv(timeline, index=False)
+        except OSError as err:
+            raise _fail(f"--timeline {timeline}: cannot write it: {err}") from err
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=_json_default))
     else:
@@ -160,5 +182,13 @@ _register_subcommands()
 
 
 def main() -> None:
-    """Entry point of the ``miglab`` console script."""
-    app()
+    """Entry point of the ``miglab`` console script.
+
+    A file that cannot be read or written ends the command with ``miglab: …`` and status 1,
+    never a traceback.
+    """
+    try:
+        app()
+    except OSError as err:
+        typer.echo(f"miglab: {err}", err=True)
+        raise SystemExit(1) from err

@@ -83,6 +83,16 @@ def data_path(*parts: str) -> Path:
     return here if here.exists() else _PACKAGED_DATA.joinpath(*parts)
 
 
+def preset_files(kind: str) -> list[str]:
+    """The names of the shipped ``data/<kind>/*.yaml`` presets (checkout or package)."""
+    roots = (DATA_DIR, _PACKAGED_DATA)
+    return sorted({p.stem for root in roots for p in root.joinpath(kind).glob("*.yaml")})
+
+
+MAX_TIMEOUT_S: Final = 30 * 86400.0
+"""The longest ``control.timeout`` accepted: the engine follows a run that long (closed-form
+jumps keep it cheap), and a migration still running after a month is not a plan."""
+
 # ------------------------------------------------------------------------- the model
 
 
@@ -561,9 +571,15 @@ def read_scenario_file(path: str | Path) -> dict[str, Any]:
         size = p.stat().st_size
     except OSError as err:
         raise ScenarioError(f"{p}: cannot read the scenario file: {err.strerror}") from err
+    if p.is_dir():
+        raise ScenarioError(f"{p}: is a directory; give a scenario file (YAML or JSON)")
     if size > MAX_FILE_BYTES:
         raise ScenarioError(f"{p}: {size} bytes is larger than the {MAX_FILE_BYTES} accepted")
-    return parse_scenario_text(p.read_text(encoding="utf-8", errors="replace"), str(p))
+    try:
+        text = p.read_text(encoding="utf-8", errors="replace")
+    except OSError as err:
+        raise ScenarioError(f"{p}: cannot read the scenario file: {err.strerror}") from err
+    return parse_scenario_text(text, str(p))
 
 
 def parse_scenario_text(text: str, where: str = "scenario") -> dict[str, Any]:
@@ -591,7 +607,7 @@ def _load_preset(kind: str, name: object, problems: list[Problem], where: str) -
         return {}
     path = data_path(kind, f"{name}.yaml")
     if not path.exists():
-        available = sorted(p.stem for p in path.parent.glob("*.yaml"))
+        available = preset_files(kind)
         problems.append(Problem(where, name, f"no such {kind} preset; available: "
                                               + (", ".join(available) or "none")))
         return {}
@@ -773,8 +789,9 @@ def _read_control(raw: object, problems: list[Problem]) -> Control:
     else:
         r.get("postcopy-after")
     timeout = r.unit("timeout", parse_duration, None)
-    if timeout is not None and timeout <= 0:
-        r.report("timeout", r.raw.get("timeout"), "expected a duration > 0")
+    if timeout is not None and not 0 < timeout <= MAX_TIMEOUT_S:
+        r.report("timeout", r.raw.get("timeout"),
+                 "expected a duration > 0 and at most 30 days (e.g. 10min, 2h)")
         timeout = None
     policy = r.get("policy")
     if policy is not None:

@@ -96,6 +96,12 @@ def _number(match: re.Match[str]) -> float:
     return float(match.group("num"))
 
 
+def _refuse_negative(text: str, field: str, accepted: str, what: str) -> None:
+    """A leading minus sign gets its own reason, not "cannot read this"."""
+    if text.strip().startswith("-"):
+        raise UnitError(field, text, accepted, f"{what} cannot be negative")
+
+
 def parse_size(value: object, *, field: str = "size") -> Bytes:
     """Read a size in bytes as ``qemu_strtosz`` does.
 
@@ -123,6 +129,7 @@ def parse_size(value: object, *, field: str = "size") -> Bytes:
         return _at_most_2_64(int(value), field, value)
     if not isinstance(value, str):
         raise UnitError(field, value, SIZE_HELP)
+    _refuse_negative(value, field, SIZE_HELP, "a size")
     match = _SIZE_RE.match(value)
     if not match:
         raise UnitError(field, value, SIZE_HELP)
@@ -187,6 +194,7 @@ def parse_rate(value: object, *, field: str = "rate") -> BytesPerSecond:
     if not isinstance(value, str):
         raise UnitError(field, value, RATE_HELP)
     text = value.strip()
+    _refuse_negative(text, field, RATE_HELP, "a rate")
     per_second = text.endswith("/s") or text.lower().endswith("ps")
     match = _RATE_RE.match(text)
     if not match:
@@ -251,6 +259,7 @@ def parse_duration(value: object, *, field: str = "duration") -> Seconds:
         return float(value) + 0.0  # + 0.0 turns -0.0 into 0.0
     if not isinstance(value, str):
         raise UnitError(field, value, DURATION_HELP)
+    _refuse_negative(value, field, DURATION_HELP, "a duration")
     match = _DURATION_RE.match(value)
     if not match:
         raise UnitError(field, value, DURATION_HELP)

@@ -198,3 +198,33 @@ def test_help_exits_0_and_names_the_options(args: list[str], words: list[str]) -
     assert result.exit_code == 0
     for word in words:
         assert word in result.stdout
+
+
+def test_a_directory_or_unwritable_path_gives_a_message_not_a_traceback(tmp_path: Path) -> None:
+    """A directory given as the scenario, or as the --timeline file, and a --timeline in a
+    directory that does not exist: status 1 and one ``miglab:`` line naming the path."""
+    web = str(EXAMPLES / "web-8g.yaml")
+    for args in (["validate", str(tmp_path)], ["simulate", str(tmp_path)],
+                 ["simulate", web, "--timeline", str(tmp_path)],
+                 ["simulate", web, "--timeline", str(tmp_path / "no" / "t.csv")]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, args
+        assert not isinstance(result.exception, OSError), args
+        assert str(tmp_path) in result.output, args
+        assert "Traceback" not in result.output
+
+
+def test_seed_out_of_range_is_refused() -> None:
+    """The seed a scenario file accepts (0 to 2^32-1) is also what --seed accepts."""
+    result = runner.invoke(app, ["simulate", str(EXAMPLES / "web-8g.yaml"), "--seed", "-1"])
+    assert result.exit_code == 1
+    assert "--seed -1" in result.output
+
+
+def test_version() -> None:
+    """``miglab --version`` prints the installed package's version."""
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"miglab {version('miglab')}"

@@ -189,6 +189,26 @@ def test_zero_layout_accepts_spread_or_end() -> None:
     assert load_scenario(MINIMAL).workload.zero_layout == "spread"
 
 
+@pytest.mark.parametrize(("section", "key", "listed"), [
+    ("workload", "preset", "database, idle, memcached, stress, web-server"),
+    ("host", "profile", "lab-tcg"),
+])
+def test_an_unknown_preset_lists_the_shipped_ones(section: str, key: str, listed: str) -> None:
+    """The message names the shipped presets (it once said "available: none")."""
+    report = validate({**MINIMAL, section: {key: "nosuch"}})
+    assert fields(report.problems) == [f"{section}.{key}"]
+    assert report.problems[0].message.endswith(f"available: {listed}")
+
+
+@pytest.mark.parametrize("timeout", ["0s", "-1min", 31 * 86400, 1e300])
+def test_timeout_must_be_positive_and_at_most_30_days(timeout: object) -> None:
+    """The engine follows a run up to its timeout; beyond a month is refused, naming it."""
+    report = validate({**MINIMAL, "control": {"timeout": timeout}})
+    assert fields(report.problems) == ["control.timeout"]
+    at_most = load_scenario({**MINIMAL, "control": {"timeout": 2_592_000}})
+    assert at_most.control.timeout_s == 2_592_000
+
+
 def test_contention_fields_default_to_no_contention() -> None:
     """Unset, the running rate is ``channel-rate`` and every thread has a core."""
     host = load_scenario(MINIMAL).host

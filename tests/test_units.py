@@ -8,6 +8,7 @@ anything unreadable is a :class:`~sim._exceptions.UnitError`, never another exce
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -179,3 +180,14 @@ def test_durations_scale_by_their_unit(n: int) -> None:
     """``{n}ms`` is n/1000 s and ``{n}min`` is 60·n s."""
     assert parse_duration(f"{n}ms") == pytest.approx(n / 1000)
     assert parse_duration(f"{n}min") == 60 * n
+
+
+@pytest.mark.parametrize(("parse", "text"), [
+    (parse_size, "-1G"), (parse_rate, "-1MiB/s"), (parse_duration, "-10min"),
+    (parse_duration, " -200us"),
+])
+def test_a_negative_value_is_called_negative(parse: Any, text: str) -> None:
+    """Not "cannot read this": the reason says what is wrong and names the field."""
+    with pytest.raises(UnitError, match="cannot be negative") as err:
+        parse(text, field="host.rtt")
+    assert "host.rtt" in str(err.value)

@@ -48,9 +48,10 @@ def simulate(scenario: Scenario, *, seed: int | None = None, timeline: bool = Tr
         seed: overrides ``scenario.seed`` (the model is deterministic today; the seed is
             recorded so that stochastic parts added later stay reproducible).
         timeline: record the timeline (one row per sync/event plus ~1 s samples).
-        horizon_s: cut a run that has not ended here (default
-            :data:`~sim.engine.constants.DEFAULT_HORIZON_S`, one hour); it ends with
-            status ``active``, ``converged: false`` and a reason.
+        horizon_s: cut a run that has not ended here; it ends with status ``active``,
+            ``converged: false`` and a reason. Default: ``control.timeout`` when that is
+            longer than :data:`~sim.engine.constants.DEFAULT_HORIZON_S` (one hour), else
+            one hour.
         fast: integrate in closed form between events; ``False`` steps every window
             (:mod:`sim.engine.reference`).
 
@@ -70,7 +71,8 @@ def simulate(scenario: Scenario, *, seed: int | None = None, timeline: bool = Tr
         controllers = (policy,)
     env = simpy.Environment()
     loop = MigrationLoop(scenario, fast=fast, timeline=timeline)
-    run = Run(env, loop, horizon_s=DEFAULT_HORIZON_S if horizon_s is None else horizon_s,
-              controllers=controllers)
+    if horizon_s is None:
+        horizon_s = max(DEFAULT_HORIZON_S, scenario.control.timeout_s or 0.0)
+    run = Run(env, loop, horizon_s=horizon_s, controllers=controllers)
     env.run(run.thread)
     return build_result(run, seed=scenario.seed if seed is None else seed)

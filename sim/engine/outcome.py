@@ -90,6 +90,8 @@ def build_result(run: Run, *, seed: int) -> Result:
     if not completed:
         result.plateau_bytes = round(s.dirty_bytes_last_sync)
         result.reason = _why(run)
+        if run.status == "active":
+            result.reason += " (a longer control.timeout follows it further)"
     return result
 
 

@@ -266,7 +266,7 @@ class Run:
     def _cut_at(self, t_s: float) -> ProcessGenerator:
         yield self.env.timeout(t_s)
         self.cut = True
-        self.loop.levers.cancel_reason = f"cut at the {t_s:g} s horizon"
+        self.loop.levers.cancel_reason = f"still running at the simulation's {t_s:g} s horizon"
         self.pull("horizon")
 
     def _postcopy_after(self, after: PostcopyAfter) -> ProcessGenerator:

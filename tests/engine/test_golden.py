@@ -307,3 +307,17 @@ def test_postcopy_capability_without_a_trigger_just_runs_precopy() -> None:
     r = run({"vm": {"memory": "1G"}, "capabilities": {"postcopy-ram": True}})
     assert r.status == "completed"
     assert r.downtime_ms == pytest.approx(29.991 + 5.1, abs=1e-3)
+
+
+def test_a_timeout_beyond_the_default_horizon_is_followed() -> None:
+    """An idle 1 TiB guest at the default 128 MiB/s drains 13 395 609.6 RAM bytes per 100 ms
+    window: 2^40 / 133 956 096 B/s = 8 208 s. With ``control.timeout: 3h`` the simulation
+    follows it to the end; without one it stops at the one-hour horizon (status active) and
+    says how to look further."""
+    done = run({"vm": {"memory": "1T"}, "control": {"timeout": "3h"}}, timeline=False)
+    assert done.status == "completed"
+    assert done.total_time_s == pytest.approx(2**40 / 133_956_096, rel=1e-3)
+    cut = run({"vm": {"memory": "1T"}}, timeline=False)
+    assert cut.status == "active"
+    assert cut.total_time_s == 3600.0
+    assert "control.timeout" in cut.reason
