@@ -69,3 +69,8 @@ def __getattr__(name: str) -> Any:
 
         return simulate
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # dir(sim) and help(sim) list the lazily loaded names too.
+    return sorted(set(globals()) | set(__all__))

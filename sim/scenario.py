@@ -689,7 +689,8 @@ def _read_workload(raw: object, vm: Vm, problems: list[Problem]) -> Workload:
     if curve is not None and r.has("dirty-rate") and base.get("dirty-curve") is None:
         curve = None  # the scenario's own rate overrides a preset's curve
     wss = r.unit("working-set", parse_size, None)
-    if wss is not None and wss > vm.memory_bytes:
+    memory_known = not any(p.field == "vm.memory" for p in problems)
+    if wss is not None and wss > vm.memory_bytes and memory_known:
         r.report("working-set", r.raw.get("working-set"),
                  f"larger than vm.memory ({vm.memory_bytes} bytes)")
         wss = vm.memory_bytes
@@ -847,6 +848,8 @@ def _hint_for_strings(raw: Mapping[str, Any], prof: VersionProfile,
                       parse_duration(value) * 1000 if unit == "ms" else parse_size(value))
         except UnitError:
             continue
+        if not 0 <= number < 2**64:
+            continue  # no integer to suggest: QEMU's own type error says it all
         problems.append(Problem(f"parameters.{name}", value,
                                 f"parameters take QMP's plain integers ({unit or 'a count'}); "
                                 f"write {int(number)}"))
@@ -910,7 +913,10 @@ def _check_qemu(raw_params: object, raw_caps: object, prof: VersionProfile, host
 def _check_cross(sc_caps: Mapping[str, bool], control: Control, workload: Workload,
                  problems: list[Problem]) -> None:
     if control.postcopy_after is not None and not sc_caps.get("postcopy-ram"):
-        problems.append(Problem("control.postcopy-after", "set",
+        after = control.postcopy_after
+        given = {"passes": after.passes} if after.passes is not None else {
+            "seconds": after.seconds}
+        problems.append(Problem("control.postcopy-after", given,
                                 "needs capabilities.postcopy-ram: true (QEMU refuses "
                                 "migrate-start-postcopy without it)"))
     if workload.dirty_curve is None and workload.working_set_bytes is not None and \

@@ -209,6 +209,18 @@ def test_timeout_must_be_positive_and_at_most_30_days(timeout: object) -> None:
     assert at_most.control.timeout_s == 2_592_000
 
 
+def test_no_follow_on_errors_from_a_value_already_refused() -> None:
+    """An invalid vm.memory is not then used to refuse the working set; a refused
+    postcopy-after shows the user's value; no integer beyond uint64 is suggested."""
+    report = validate({"vm": {"memory": 0},
+                       "workload": {"dirty-rate": "1MiB/s", "working-set": "2GiB"}})
+    assert fields(report.problems) == ["vm.memory"]
+    report = validate({**MINIMAL, "control": {"postcopy-after": {"passes": 2}}})
+    assert report.problems[0].value == {"passes": 2}
+    report = validate({**MINIMAL, "parameters": {"max-bandwidth": "1e30"}})
+    assert [p.message for p in report.problems] == ["Parameter 'max-bandwidth' expects uint64"]
+
+
 def test_contention_fields_default_to_no_contention() -> None:
     """Unset, the running rate is ``channel-rate`` and every thread has a core."""
     host = load_scenario(MINIMAL).host
@@ -410,3 +422,13 @@ def test_validate_never_crashes(data: dict[str, Any]) -> None:
     if report.problems and any(p.source == "qemu" for p in report.problems):
         assert report.problems[0].source == "qemu"
     json.dumps(report.as_dict(), default=str)
+
+
+def test_the_public_api_lists_simulate() -> None:
+    """``simulate`` loads lazily but dir(sim) and help(sim) show it with the rest."""
+    import pydoc
+
+    import sim
+
+    assert set(sim.__all__) <= set(dir(sim))
+    assert "simulate(scenario" in pydoc.render_doc(sim)
