@@ -24,15 +24,25 @@ def verdict(result: Result) -> str:
 
 
 def describe(scenario: Scenario, result: Result) -> str:
-    """A short multi-line summary of a simulated (or measured) migration."""
+    """A short multi-line summary of a simulated (or measured) migration.
+
+    Under a ``control.policy`` the settings shown are those the policy starts the migration
+    with (what it sets before ``migrate``); its later changes are listed as actions.
+    """
     ram = result.ram
+    start = scenario
+    if scenario.control.policy is not None:
+        from sim.policies import build_policy  # the policies build on the engine
+
+        start = build_policy(scenario.control.policy).setup(scenario)
+    params = start.parameters
     lines = [
         f"{scenario.name} (QEMU {scenario.qemu.name}, seed {result.seed}): {verdict(result)}",
         f"  guest       {format_size(scenario.vm.memory_bytes)}, {scenario.vm.vcpus} vCPU(s)",
         f"  link        {format_rate(scenario.host.link_Bps)}; max-bandwidth "
-        + (format_rate(scenario.parameters.max_bandwidth)
-           if scenario.parameters.max_bandwidth >= 10 else "unlimited")
-        + f"; downtime-limit {scenario.parameters.downtime_limit} ms",
+        + (format_rate(params.max_bandwidth) if params.max_bandwidth >= 10 else "unlimited")
+        + f"; downtime-limit {params.downtime_limit} ms"
+        + (" (at the start, as the policy sets them)" if start is not scenario else ""),
         f"  status      {result.status}",
         f"  total-time  {result.total_time_ms:.0f} ms   setup-time {result.setup_time_ms:.0f} ms",
         f"  downtime    {result.downtime_ms:.0f} ms   expected-downtime "

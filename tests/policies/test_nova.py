@@ -94,3 +94,21 @@ def test_permit_auto_converge_is_set_before_migrate() -> None:
     permitted), so the throttle shows up in the guest's bill."""
     r = run({"kind": "nova", "live_migration_permit_auto_converge": True})
     assert r.guest.throttle_peak_pct > 0
+
+
+def test_the_summary_shows_the_settings_the_policy_starts_with() -> None:
+    """Nova migrates with ``live_migration_bandwidth = 0`` (no cap) whatever the scenario's
+    128 MiB/s says, so the summary's link line shows "unlimited" and says why; the scenario
+    alone shows 128 MiB/s."""
+    from sim.engine import simulate
+    from sim.scenario import load_scenario
+    from sim.summary import describe
+
+    data = {"vm": {"memory": "16GiB", "vcpus": 4},
+            "workload": {"dirty-rate": "300MiB/s", "working-set": "4GiB"}}
+    with_policy = load_scenario({**data, "control": {"policy": {"kind": "nova"}}})
+    text = describe(with_policy, simulate(with_policy, timeline=False))
+    assert "max-bandwidth unlimited" in text
+    assert "as the policy sets them" in text
+    plain = load_scenario(data)
+    assert "max-bandwidth 128 MiB/s" in describe(plain, simulate(plain, timeline=False))
