@@ -26,6 +26,7 @@ from typing import Annotated, Any
 
 import typer
 
+from sim._cliutil import check_int, check_number, flag_duration_s, flag_rate_Bps, json_text
 from sim._cliutil import fail as _fail
 from sim._exceptions import MiglabError
 
@@ -55,14 +56,11 @@ def _progress_bar(label: str, enabled: bool) -> Iterator[Any]:
 
 
 def _ms(text: str | None, option: str) -> float | None:
-    from sim.units import parse_duration
+    """Milliseconds from a duration flag; a unit is required (``500ms``, ``2s``)."""
+    return None if text is None else flag_duration_s(text, option) * 1000.0
 
-    if text is None:
-        return None
-    try:
-        return parse_duration(text, field=option) * 1000.0
-    except MiglabError as err:
-        raise _fail(str(err)) from err
+
+_SEED_MAX = 2**32 - 1
 
 
 def sweep_cmd(
@@ -91,16 +89,24 @@ def sweep_cmd(
     downtime_ms, …). A combination QEMU would refuse becomes a row with valid=False and
     QEMU's message.
     """
-    from sim.sweep import expand, parse_axis, run_sweep, save_table
+    from sim.sweep import AxisError, expand, parse_axis, run_sweep, save_table
 
+    check_int(seed, "--seed", 0, _SEED_MAX)
+    check_int(workers, "--workers", 1)
+    check_int(chunk_size, "--chunk-size", 1)
     try:
         axes = [parse_axis(v, seed=seed or 0) for v in vary]
         n = len(expand(axes))
+    except AxisError as err:
+        raise _fail(f"--vary: {err}") from err
+    try:
         with _progress_bar(f"sweep ({n} scenarios)", not quiet) as progress:
             table = run_sweep(base, axes, seed=seed, workers=workers, scheduler=scheduler,
                               chunk_size=chunk_size, progress=progress)
         if out is not None:
             save_table(table, out)
+    except AxisError as err:
+        raise _fail(f"--vary: {err}") from err
     except MiglabError as err:
         raise _fail(str(err)) from err
     valid = int(table["valid"].sum())
@@ -131,7 +137,8 @@ def drain_cmd(
     per_cluster: Annotated[int | None, typer.Option(
         help="migrations at once in the cluster (parallelMigrationsPerCluster)")] = None,
     link: Annotated[str | None, typer.Option(
-        help="link of hosts the inventory gives none, e.g. 25Gbit/s (default 10Gbit/s)")
+        help="link of hosts the inventory gives none, with a unit, e.g. 25Gbit/s "
+             "(default 10Gbit/s)")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="seed of every run")] = None,
     out: Annotated[Path | None, typer.Option(
@@ -144,12 +151,20 @@ def drain_cmd(
 
     Each host's link is shared fairly by its concurrent migrations and re-divided as they
     start and end; the per-node and per-cluster limits decide who waits.
+
+    A VM whose settings are invalid is not moved: the plan of the others is still printed
+    (and written), each invalid VM's field, value and reason go to stderr (and to
+    "invalid_vms" with --json), and the exit status is 1.
     """
     from sim.fleet import load_inventory, plan_drain
     from sim.sweep import save_table
 
+    check_int(per_node, "--per-node", 1)
+    check_int(per_cluster, "--per-cluster", 1)
+    check_int(seed, "--seed", 0, _SEED_MAX)
+    link_Bps = None if link is None else flag_rate_Bps(link, "--link")
     try:
-        inv = load_inventory(inventory, default_link=link)
+        inv = load_inventory(inventory, default_link=link_Bps)
         plan = plan_drain(inv, policy=policy, order=order, per_node=per_node,
                           per_cluster=per_cluster, seed=seed)
         if out is not None:
@@ -158,8 +173,12 @@ def drain_cmd(
     except MiglabError as err:
         raise _fail(str(err)) from err
     summary = plan.summary()
+    host_of = dict(zip(plan.vms["name"], plan.vms["host"], strict=True))
+    invalid = [{"name": name, "host": host_of.get(name), "field": p.field, "value": p.value,
+                "reason": p.message} for name, p in plan.problems.items()]
     if as_json:
-        typer.echo(json.dumps(summary, indent=2, default=str))
+        typer.echo(json_text(summary | {"invalid_vms": invalid}))
+        _report_invalid(invalid)
         return
     cols = ["name", "host", "start_s", "end_s", "downtime_ms", "outcome"]
     typer.echo(plan.vms[cols].to_string(index=False, max_rows=60,
@@ -170,18 +189,30 @@ def drain_cmd(
                f"{'-' if math.isnan(worst) else f'{worst:.0f} ms'}; limits "
                f"{plan.limits.per_node or '∞'} per node, {plan.limits.per_cluster or '∞'} "
                f"per cluster; order {plan.order}")
+    _report_invalid(invalid)
+
+
+def _report_invalid(invalid: list[dict[str, Any]]) -> None:
+    """Name each VM left behind for invalid settings on stderr, then exit 1."""
+    if not invalid:
+        return
+    for item in invalid:
+        typer.echo(f"miglab: VM {item['name']} (host {item['host']}) not moved: "
+                   f"{item['field']} = {item['value']!r}: {item['reason']}", err=True)
+    raise typer.Exit(1)
 
 
 def recommend_cmd(
     scenario: Annotated[Path, typer.Argument(help="scenario file to tune (YAML or JSON)")],
     max_downtime: Annotated[str | None, typer.Option(
-        help="largest acceptable downtime, e.g. 500ms")] = None,
+        help="largest acceptable downtime, with a unit, e.g. 500ms")] = None,
     max_total: Annotated[str | None, typer.Option(
-        help="largest acceptable total migration time, e.g. 2min")] = None,
+        help="largest acceptable total migration time, with a unit, e.g. 2min")] = None,
     max_throttle: Annotated[float | None, typer.Option(
         help="highest auto-converge throttle the guest may see, in %")] = None,
     max_blocktime: Annotated[str | None, typer.Option(
-        help="largest postcopy blocktime the guest may see, e.g. 200ms")] = None,
+        help="largest postcopy blocktime the guest may see, with a unit, e.g. 200ms")
+    ] = None,
     allow_postcopy: Annotated[bool, typer.Option(
         "--allow-postcopy/--no-postcopy", help="whether postcopy may be recommended")
     ] = False,
@@ -209,6 +240,14 @@ def recommend_cmd(
     """
     from sim.recommend import Constraints, recommend
 
+    check_number(max_throttle, "--max-throttle", "a percentage from 0 to 100", lo=0.0,
+                 hi=100.0)
+    check_number(bandwidth_share, "--bandwidth-share",
+                 "a share of the link greater than 0 and at most 1, e.g. 0.5", lo=0.0,
+                 hi=1.0, lo_open=True)
+    check_int(trials, "--trials", 1)
+    check_int(workers, "--workers", 1)
+    check_int(seed, "--seed", 0, _SEED_MAX)
     try:
         cons = Constraints(
             max_downtime_ms=_ms(max_downtime, "--max-downtime"),
@@ -225,14 +264,16 @@ def recommend_cmd(
     cols = ["downtime_limit_ms", "bandwidth_share", "auto_converge", "multifd_channels",
             "postcopy_after_passes", "downtime_ms", "total_time_s", "guest_cost_s"]
     if as_json:
-        typer.echo(json.dumps({
+        typer.echo(json_text({
             "feasible": rec.feasible, "changes": rec.changes, "reasons": rec.reasons,
             "pareto": json.loads(rec.pareto[cols].to_json(orient="records")),
-            "seed": rec.seed, "method": rec.method}, indent=2))
+            "seed": rec.seed, "method": rec.method}))
     else:
         typer.echo("recommended changes:" if rec.feasible else "closest changes:")
         for path, value in rec.changes.items():
             typer.echo(f"  {path} = {json.dumps(value)}")
+        if not rec.changes:
+            typer.echo("  (none: the scenario's own settings are the answer)")
         typer.echo("")
         for text in rec.reasons:
             typer.echo(f"- {text}")

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import yaml
 
-from sim._exceptions import InvalidScenarioError, MiglabError, UnitError
+from sim._exceptions import InvalidScenarioError, MiglabError, Problem, UnitError
 from sim.scenario import POLICY_KINDS, Scenario, load_scenario, set_path
 from sim.units import parse_rate
 
@@ -212,7 +212,7 @@ def load_inventory(source: str | Path | Mapping[str, Any], *,
     Args:
         source: a ``.csv``/``.yaml``/``.yml``/``.json`` path or the YAML form as a mapping.
         default_link: the link of hosts that name none (else ``defaults.host.link``, else
-            the scenario default, 10Gbit/s).
+            the scenario default, 10Gbit/s); checked even when every host names one.
 
     Raises:
         FleetError: naming the row and the problem.
@@ -255,6 +255,14 @@ def load_inventory(source: str | Path | Mapping[str, Any], *,
     if not isinstance(hosts_raw, Mapping):
         raise FleetError(f"{where}: 'hosts' must map host names to {{link: …}}")
     fallback: Any = default_link
+    if default_link is not None:  # checked even when every host names its own link
+        try:
+            given = float(parse_rate(default_link, field="default_link"))
+        except UnitError as err:
+            raise FleetError(str(err)) from err
+        if not given > 0:
+            raise FleetError(f"default_link(={default_link!r}) must be a rate > 0, "
+                             f"e.g. 25Gbit/s")
     if fallback is None:
         fallback = (defaults.get("host") or {}).get("link", 10e9 / 8)
     vms: list[FleetVm] = []
@@ -370,6 +378,8 @@ class DrainPlan:
         seed: the seed every run used (``None``: each scenario's own).
         engine_runs: distinct engine runs made (after memoisation).
         peak_active: most migrations running at once.
+        problems: for each VM not moved because its settings are invalid, by name, the
+            validator's first problem (field, value and reason).
     """
 
     drain_time_s: float
@@ -380,6 +390,7 @@ class DrainPlan:
     seed: int | None
     engine_runs: int
     peak_active: int = 0
+    problems: dict[str, Problem] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """A flat record: drain time, counts by outcome, worst downtime, peak concurrency."""
@@ -390,6 +401,7 @@ class DrainPlan:
             "vms": len(v),
             "completed": int((v["outcome"] == "completed").sum()),
             "not_completed": int((v["outcome"] != "completed").sum()),
+            "invalid": int((v["outcome"] == "invalid").sum()),
             "max_downtime_ms": float(done["downtime_ms"].max()) if len(done) else math.nan,
             "mean_wait_s": float(v["wait_s"].mean()),
             "peak_active": self.peak_active,
@@ -470,6 +482,7 @@ def plan_drain(inventory: Inventory | str | Path | Mapping[str, Any], *,
     errors: list[str] = []
     keys: list[str] = []
     by_key: dict[str, Scenario | str] = {}
+    first_problem: dict[str, Problem] = {}
     for vm in inv.vms:
         data = _vm_scenario(inv, vm, policy)
         key = json.dumps({k: v for k, v in data.items() if k != "name"}, sort_keys=True,
@@ -479,7 +492,10 @@ def plan_drain(inventory: Inventory | str | Path | Mapping[str, Any], *,
                 by_key[key] = load_scenario(data)
             except InvalidScenarioError as err:
                 p = err.problems[0] if err.problems else None
-                by_key[key] = f"{p.field}: {p.message}" if p is not None else str(err)
+                if p is not None:
+                    first_problem[key] = p
+                by_key[key] = (f"{p.field}: {p.message} (got {p.value!r})" if p is not None
+                               else str(err))
         got = by_key[key]
         scenarios.append(got if isinstance(got, Scenario) else None)
         errors.append("" if isinstance(got, Scenario) else got)
@@ -591,4 +607,7 @@ def plan_drain(inventory: Inventory | str | Path | Mapping[str, Any], *,
     ends = [r["end_s"] for r in rows.values()]
     return DrainPlan(drain_time_s=max(ends, default=0.0), vms=vms_df, links=links_df,
                      limits=limits, order=order, seed=seed, engine_runs=len(cache),
-                     peak_active=peak)
+                     peak_active=peak,
+                     problems={vm.name: first_problem[keys[i]]
+                               for i, vm in enumerate(inv.vms)
+                               if scenarios[i] is None and keys[i] in first_problem})

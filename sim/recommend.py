@@ -54,6 +54,7 @@ __all__ = [
     "SearchSpace",
     "describe_knobs",
     "pareto_mask",
+    "real_changes",
     "recommend",
 ]
 
@@ -158,7 +159,8 @@ class Recommendation:
         feasible: whether some setting met every constraint.
         best: the chosen row (knobs, metrics) — or ``None`` when nothing is feasible.
         closest: when nothing is feasible, the row that misses the budget by the least.
-        changes: dotted scenario changes of ``best`` (or ``closest``).
+        changes: dotted scenario changes of ``best`` (or ``closest``): only those that
+            differ from the scenario's effective settings (QEMU's defaults included).
         pareto: the feasible Pareto set over :data:`METRICS` (when nothing is feasible,
             that of the converging settings), sorted by the objective.
         table: every setting tried, with metrics, ``feasible`` and ``violations``.
@@ -221,6 +223,8 @@ def _changes(knobs: Mapping[str, Any], link_Bps: float) -> dict[str, Any]:
     if passes is not None and not (isinstance(passes, float) and math.isnan(passes)):
         out["capabilities.postcopy-ram"] = True
         out["control.postcopy-after"] = {"passes": int(passes)}
+    else:
+        out["capabilities.postcopy-ram"] = False
     policy = knobs.get("policy")
     if isinstance(policy, str) and policy:
         out["control.policy"] = {"kind": policy}
@@ -411,6 +415,24 @@ def _optuna_table(base: dict[str, Any], link_Bps: float, space: SearchSpace,
     return table.drop_duplicates(subset="changes").reset_index(drop=True)
 
 
+def real_changes(scenario: Scenario, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``changes`` that alter ``scenario``'s effective settings (defaults included).
+
+    A change is dropped when applying it alone leaves the validated scenario equal to
+    ``scenario`` (e.g. ``capabilities.multifd: false`` on a scenario that never turned
+    multifd on, or ``parameters.downtime-limit: 300`` where QEMU's default 300 applies).
+    """
+    out: dict[str, Any] = {}
+    for path, value in changes.items():
+        try:
+            same = scenario.with_changes({path: value}) == scenario
+        except InvalidScenarioError:
+            same = False  # only valid together with the others: a real change
+        if not same:
+            out[path] = value
+    return out
+
+
 # ----------------------------------------------------------------------------- reasons
 
 
@@ -593,7 +615,7 @@ def recommend(scenario: Scenario | Mapping[str, Any] | str,
         feasible=best_i is not None,
         best=None if best_i is None else _row(table, best_i),
         closest=None if closest_i is None else _row(table, closest_i),
-        changes=json.loads(str(table["changes"].iat[chosen])),
+        changes=real_changes(sc, json.loads(str(table["changes"].iat[chosen]))),
         pareto=pareto, table=table, reasons=reasons, objective=objective,
         constraints=constraints, seed=seed, method=method, base=base)
 

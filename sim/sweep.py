@@ -56,6 +56,7 @@ __all__ = [
     "Progress",
     "Runner",
     "SweepError",
+    "check_axes",
     "expand",
     "fast_variant",
     "parse_axis",
@@ -195,7 +196,13 @@ def parse_axis(spec: str, *, seed: int = 0) -> Axis:
     if m is None:
         if ":" in rhs and "," not in rhs:
             raise AxisError(f"axis {name!r}: cannot read range {rhs!r}; expected {_ACCEPTED}")
-        values = tuple(_scalar(v) for v in rhs.split(",") if v.strip())
+        items = rhs.split(",")
+        empty = [i + 1 for i, v in enumerate(items) if not v.strip()]
+        if empty:
+            raise AxisError(f"axis {name!r}: value list {rhs!r} has an empty item (item "
+                            f"{empty[0]} of {len(items)}); give every value, e.g. "
+                            f"{name}=100,300,500")
+        values = tuple(_scalar(v) for v in items)
         return Axis(path, values, spec)
     lo_m, hi_m = _NUM_UNIT_RE.match(m["lo"]), _NUM_UNIT_RE.match(m["hi"])
     if lo_m is None or hi_m is None:
@@ -242,6 +249,85 @@ def expand(axes: Sequence[Axis]) -> list[dict[str, Any]]:
     for ax in axes:
         points = [p | {ax.path: v} for p in points for v in ax.values]
     return points
+
+
+_SECTIONS: Final = ("vm", "workload", "host", "parameters", "capabilities", "control")
+_TOP_SCALARS: Final = ("name", "qemu", "seed")
+_PATHS_ACCEPTED: Final = (
+    "parameters.<QEMU parameter> (or the bare QEMU name, e.g. downtime-limit), "
+    "capabilities.<QEMU capability> (e.g. capabilities.multifd), or a field of vm, "
+    "workload, host or control (e.g. vm.memory, workload.dirty-rate, host.link, "
+    "control.timeout), qemu or seed")
+
+
+def _axis_label(axis: Axis) -> str:
+    return f"axis {axis.spec!r}" if axis.spec else f"axis {axis.path!r}"
+
+
+def _close(name: str, known: Sequence[str]) -> str:
+    import difflib
+
+    near = difflib.get_close_matches(name, list(known), n=3)
+    return f" (did you mean {', '.join(near)}?)" if near else ""
+
+
+def check_axes(base: Scenario, axes: Sequence[Axis]) -> None:
+    """Refuse axes whose path the scenario does not have, before anything runs.
+
+    A path must name one field: ``parameters.<name>`` with a parameter of the base's QEMU
+    release, ``capabilities.<name>`` with one of its capabilities, a known key of
+    ``vm``/``workload``/``host``/``control`` (checked by validating the base with the
+    axis's first value: an "unknown key" there refuses the axis), or ``qemu``/``seed``/
+    ``name``. A whole section (``vm``) is refused. Values themselves are not judged here:
+    a value QEMU would refuse still becomes a row with ``valid=False``.
+
+    Raises:
+        AxisError: naming the axis, the path and what is accepted.
+    """
+    from sim.scenario import validate
+
+    for axis in axes:
+        label = _axis_label(axis)
+        parts = axis.path.split(".")
+        head = parts[0]
+        if any(not p for p in parts):
+            raise AxisError(f"{label}: {axis.path!r} is not a scenario path; expected "
+                            f"{_PATHS_ACCEPTED}")
+        if len(parts) == 1 and head in _SECTIONS:
+            raise AxisError(f"{label}: {head!r} is a whole section, not one field; vary one "
+                            f"of its fields, e.g. {head}.<key>; expected {_PATHS_ACCEPTED}")
+        if head == "parameters":
+            known = [p.name for p in base.qemu.parameters]
+            if len(parts) != 2 or parts[1] not in known:
+                raise AxisError(
+                    f"{label}: {axis.path!r} is not a migration parameter of QEMU "
+                    f"{base.qemu.name}{_close(parts[-1], known)}; expected "
+                    f"parameters.<name> with one of: {', '.join(known)}")
+            continue
+        if head == "capabilities":
+            known = [c.name for c in base.qemu.capabilities]
+            if len(parts) != 2 or parts[1] not in known:
+                raise AxisError(
+                    f"{label}: {axis.path!r} is not a migration capability of QEMU "
+                    f"{base.qemu.name}{_close(parts[-1], known)}; expected "
+                    f"capabilities.<name> with one of: {', '.join(known)}")
+            continue
+        if head not in _SECTIONS:
+            if len(parts) == 1 and head in _TOP_SCALARS:
+                continue
+            names = [p.name for p in base.qemu.parameters]
+            what = ("neither a QEMU migration parameter nor a scenario path"
+                    if len(parts) == 1 else "not a scenario path")
+            raise AxisError(f"{label}: {axis.path!r} is {what}"
+                            f"{_close(head, [*names, *_SECTIONS, *_TOP_SCALARS])}; "
+                            f"expected {_PATHS_ACCEPTED}")
+        data = base.to_dict()
+        set_path(data, axis.path, axis.values[0])
+        for problem in validate(data).problems:
+            if problem.message.startswith("unknown key") and (
+                    axis.path == problem.field or axis.path.startswith(problem.field + ".")):
+                raise AxisError(f"{label}: {axis.path!r} is not a scenario path: "
+                                f"{problem.field}: {problem.message}")
 
 
 # ----------------------------------------------------------------------------- running
@@ -517,9 +603,16 @@ def run_sweep(base: Scenario | Mapping[str, Any] | str | Path, axes: Sequence[Ax
         ``valid=False`` and the first problem in ``error``.
 
     Raises:
-        SweepError: an invalid base scenario, bad axes, or an unreachable scheduler.
+        SweepError: an invalid base scenario, bad axes (:class:`AxisError`: a path the
+            scenario does not have, see :func:`check_axes`), or an unreachable scheduler.
     """
-    return run_points(base, expand(axes), seed=seed, workers=workers, executor=executor,
+    points = expand(axes)
+    try:
+        validated = base if isinstance(base, Scenario) else load_scenario(base)
+    except InvalidScenarioError as err:
+        raise SweepError(f"the base scenario is invalid: {err}") from err
+    check_axes(validated, axes)
+    return run_points(validated, points, seed=seed, workers=workers, executor=executor,
                       scheduler=scheduler, chunk_size=chunk_size, progress=progress,
                       runner=runner)
 
