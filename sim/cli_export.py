@@ -7,6 +7,8 @@ user can cause is one ``miglab: …`` line on stderr and exit status 1.
     miglab export web.yaml --to virsh                 # the command line, gaps on stderr
     miglab export web.yaml --to qmp --out qmp/        # destination.jsonl + source.jsonl
     miglab import virsh.sh --from virsh --base web.yaml --out from-virsh.yaml
+    miglab import --from virsh "virsh migrate --live --bandwidth 500 vm1 qemu+ssh://b/system"
+    miglab import --from qmp qmp.log --qemu 7.2       # replayed as QEMU 7.2 would answer
     miglab report web.yaml --out report.html --pdf    # HTML with plotly inside, then PDF
 
 ``sim.cli`` registers the three functions as subcommands.
@@ -25,20 +27,30 @@ import yaml
 from sim._cliutil import fail as _fail
 from sim._exceptions import MiglabError
 from sim.export import FORMATS, ExportOptions, export
-from sim.imports import IMPORTERS, import_text
+from sim.imports import IMPORTERS, TEXT_STARTS, import_text, looks_like
 from sim.scenario import load_scenario, parse_scenario_text, read_scenario_file
 
 __all__ = ["export_cmd", "import_cmd", "report_cmd"]
 
 
 
+def _check_out(out: Path) -> None:
+    """Refuse an ``--out`` whose parent directory does not exist (nothing is created above
+    it: a typo in the path must not scatter new directories)."""
+    parent = out.parent
+    if not parent.is_dir():
+        raise _fail(f"--out {out}: directory {parent} does not exist; create it first or "
+                    "give a path in an existing directory")
+
+
 def _write_files(files: dict[str, str], out: Path) -> list[Path]:
-    """One file: write it to ``out``; several: ``out`` is a directory holding each."""
+    """One file: write it to ``out``; several: ``out`` is a directory holding each (created
+    when missing, inside an existing parent)."""
+    _check_out(out)
     if len(files) == 1:
-        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(next(iter(files.values())), encoding="utf-8")
         return [out]
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(exist_ok=True)
     written = []
     for name, body in files.items():
         (out / name).write_text(body, encoding="utf-8")
@@ -58,8 +70,9 @@ def export_cmd(
     domain: Annotated[str | None, typer.Option(
         help="libvirt domain / VM name (default: the scenario's name)")] = None,
     dest_host: Annotated[str, typer.Option(help="destination host for URIs")] = "dest-host",
-    port: Annotated[int, typer.Option(help="migration port on the destination")] = 4444,
-    vmid: Annotated[int, typer.Option(help="Proxmox VM id")] = 100,
+    port: Annotated[int, typer.Option(help="migration port on the destination (1-65535)")
+                    ] = 4444,
+    vmid: Annotated[int, typer.Option(help="Proxmox VM id (100-999999999)")] = 100,
 ) -> None:
     """Render a scenario's migration settings for QMP, HMP, virsh, KubeVirt, Nova, Proxmox
     or oVirt.
@@ -79,7 +92,11 @@ def export_cmd(
         typer.echo(json.dumps(result.as_dict(), indent=2))
         return
     if out is not None:
-        for path in _write_files(result.files, out):
+        try:
+            written = _write_files(result.files, out)
+        except OSError as err:
+            raise _fail(f"--out {err.filename or out}: {err.strerror}") from err
+        for path in written:
             typer.echo(f"wrote {path}", err=True)
     else:
         typer.echo(result.text, nl=False)
@@ -89,31 +106,42 @@ def export_cmd(
 
 def import_cmd(
     source: Annotated[str, typer.Argument(
-        help="file to read ('-' for standard input): a QMP log or query-migrate-parameters "
-             "output, virsh migrate command lines, or KubeVirt YAML")],
+        help="file to read, '-' for standard input, or the text itself (a line starting "
+             "with 'virsh', QMP JSON starting with '{'): a QMP log or "
+             "query-migrate-parameters output, virsh migrate command lines, or KubeVirt YAML")],
     fmt: Annotated[str, typer.Option("--from", help="input format: " + ", ".join(IMPORTERS))],
     base: Annotated[Path | None, typer.Option(
         help="scenario that supplies vm, workload and host (the import lays parameters, "
              "capabilities and control over it)")] = None,
     out: Annotated[Path | None, typer.Option(help="write the scenario YAML here")] = None,
+    qemu: Annotated[str | None, typer.Option(
+        help="QEMU release a QMP log is replayed as (default: the log's query-version, "
+             "else the base's qemu)")] = None,
 ) -> None:
     """Turn the migration settings you run today into a miglab scenario.
 
-    Without --base the scenario lacks vm and workload; add them before simulating. Anything
-    that could not be mapped is listed as "note" lines on stderr.
+    Without --base the scenario lacks vm and workload; add them before simulating. A QMP log
+    is replayed through miglab's QMP emulator, so what QEMU would refuse is not imported.
+    Anything that could not be mapped, and every refused command, is listed as "note" lines
+    on stderr.
     """
+    if out is not None:
+        _check_out(out)
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        text = _import_source(source, fmt)
         base_data = read_scenario_file(base) if base is not None else None
         notes: list[str] = []
-        data = import_text(text, fmt, base_data, notes=notes)
+        data = import_text(text, fmt, base_data, notes=notes, qemu=qemu)
     except OSError as err:
         raise _fail(f"{source}: {err.strerror}") from err
     except MiglabError as err:
         raise _fail(str(err)) from err
     body = yaml.safe_dump(data, sort_keys=False)
     if out is not None:
-        out.write_text(body, encoding="utf-8")
+        try:
+            out.write_text(body, encoding="utf-8")
+        except OSError as err:
+            raise _fail(f"--out {out}: {err.strerror}") from err
         typer.echo(f"wrote {out}", err=True)
     else:
         typer.echo(body, nl=False)
@@ -122,6 +150,24 @@ def import_cmd(
     if base is None:
         typer.echo("note: no --base given: add vm (memory) and workload before simulating",
                    err=True)
+
+
+def _import_source(source: str, fmt: str) -> str:
+    """The text to import: standard input for ``-``, an existing file's content, or
+    ``source`` itself when it is no file and reads as ``fmt`` (``virsh migrate …``)."""
+    if fmt not in IMPORTERS:
+        raise _fail(f"--from {fmt!r}: unknown import format; expected one of "
+                    + ", ".join(IMPORTERS))
+    if source == "-":
+        return sys.stdin.read()
+    path = Path(source)
+    if path.exists():
+        return path.read_text(encoding="utf-8")
+    if looks_like(source, fmt):
+        return source
+    starts = " or ".join(repr(s.strip()) for s in TEXT_STARTS[fmt])
+    raise _fail(f"{source}: no such file, and not {fmt} text either ({fmt} text starts "
+                f"with {starts}); give a file, '-' for standard input, or the text itself")
 
 
 def _load_report_input(path: Path, scenario: Path | None) -> tuple[Any, Any]:
@@ -178,13 +224,13 @@ def report_cmd(
     """
     from sim.report import render_html, write_pdf
 
+    _check_out(out)
     try:
         sc, result = _load_report_input(source, scenario)
         extra: dict[str, Any] = {}
         if sc is not None and (max_downtime is not None or max_total is not None):
             extra = _recommendation_sections(sc, result, max_downtime, max_total)
         html = render_html(sc, result, title=title, **extra)
-        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(html, encoding="utf-8")
         typer.echo(f"wrote {out}", err=True)
         if pdf:

@@ -60,6 +60,11 @@ NOVA_MIN_STEPS: Final = 3
 NOVA_MIN_DELAY_S_PER_GIB: Final = 3
 NOVA_MIN_DATA_GIB: Final = 2
 KUBEVIRT_MULTIFD_CHANNELS: Final = 8
+PORT_RANGE: Final = (1, 65535)
+PROXMOX_VMID_RANGE: Final = (100, 999_999_999)
+"""Proxmox VE accepts VM ids from 100 to 999999999."""
+OVIRT_BANDWIDTH_KEYS: Final = ("assignment_method", "custom_value")
+"""oVirt's cluster ``migration.bandwidth`` fields (REST API ``MigrationBandwidth``)."""
 
 DEST_PARAMETERS: Final = ("multifd-channels", "multifd-compression", "multifd-zlib-level",
                           "multifd-zstd-level", "multifd-qatzip-level")
@@ -145,6 +150,14 @@ class ExportOptions:
     uri: str | None = None
     listen_uri: str | None = None
     vmid: int = 100
+
+    def __post_init__(self) -> None:
+        if not PORT_RANGE[0] <= self.port <= PORT_RANGE[1]:
+            raise ExportError(f"--port {self.port}: not a TCP port; expected "
+                              f"{PORT_RANGE[0]}-{PORT_RANGE[1]}")
+        if not PROXMOX_VMID_RANGE[0] <= self.vmid <= PROXMOX_VMID_RANGE[1]:
+            raise ExportError(f"--vmid {self.vmid}: not a Proxmox VM id; expected "
+                              f"{PROXMOX_VMID_RANGE[0]}-{PROXMOX_VMID_RANGE[1]}")
 
 
 Renderer = Callable[[Scenario, ExportOptions], Export]
@@ -559,9 +572,20 @@ def _kubevirt_fields(sc: Scenario, gaps: _Gaps) -> dict[str, Any]:
         per_gib = max(1, math.ceil(budget_s / mem_gib))
         out["completionTimeoutPerGiB"] = per_gib
         if per_gib * mem_gib != budget_s:
-            gaps.add("control.timeout", f"{budget_s:g} s",
-                     f"whole seconds per GiB of RAM: {per_gib} s/GiB = {per_gib * mem_gib:g} s")
+            setting, wanted = _budget_source(sc, budget_s)
+            gaps.add(setting, wanted, f"completionTimeoutPerGiB takes whole seconds per GiB "
+                     f"of RAM: {per_gib} s/GiB = {per_gib * mem_gib:g} s")
     return out
+
+
+def _budget_source(sc: Scenario, budget_s: float) -> tuple[str, str]:
+    """The scenario field a completion budget came from, and its value in words: the
+    postcopy start time when the budget starts postcopy, else ``control.timeout``."""
+    after = sc.control.postcopy_after
+    if after is not None and after.seconds is not None and after.seconds == budget_s \
+            and sc.capabilities["postcopy-ram"]:
+        return "control.postcopy-after", _postcopy_words(sc)
+    return "control.timeout", f"{budget_s:g} s"
 
 
 def _kubevirt_gaps(sc: Scenario, gaps: _Gaps) -> None:
@@ -569,12 +593,17 @@ def _kubevirt_gaps(sc: Scenario, gaps: _Gaps) -> None:
     if dt != QEMU_DEFAULT_DOWNTIME_MS:
         gaps.add("parameters.downtime-limit", f"{dt} ms", "KubeVirt has no downtime knob "
                  f"(VEP 248 proposes maxDowntimeMs); QEMU's {QEMU_DEFAULT_DOWNTIME_MS} ms applies")
-    if sc.capabilities["multifd"] and sc.parameters.multifd_channels != KUBEVIRT_MULTIFD_CHANNELS:
+    if sc.capabilities["multifd"] and sc.parameters.multifd_channels != KUBEVIRT_MULTIFD_CHANNELS \
+            and not (sc.capabilities["postcopy-ram"] and sc.control.postcopy_after is not None):
         gaps.add("parameters.multifd-channels", str(sc.parameters.multifd_channels),
                  f"KubeVirt picks {KUBEVIRT_MULTIFD_CHANNELS} channels itself")
-    if not sc.capabilities["multifd"]:
+    post_copy_allowed = sc.capabilities["postcopy-ram"] and sc.control.postcopy_after is not None
+    if not sc.capabilities["multifd"] and not post_copy_allowed:
         gaps.add("capabilities.multifd", "off", "KubeVirt turns multifd on (8 channels) when "
                  "the VMI has no CPU limit and postcopy is not allowed")
+    elif sc.capabilities["multifd"] and post_copy_allowed:
+        gaps.add("capabilities.multifd", "on, with postcopy", "KubeVirt does not use multifd "
+                 "when postcopy is allowed (allowPostCopy: true); it migrates single-stream")
     if sc.capabilities["postcopy-ram"] and sc.control.postcopy_after is None:
         gaps.add("capabilities.postcopy-ram", "on, never started",
                  "allowPostCopy stays false: postcopy is never started anyway")
@@ -674,8 +703,9 @@ def _nova_timeout(sc: Scenario, gaps: _Gaps, data_gib: float) -> dict[str, Any]:
         per_gib = max(1, math.ceil(budget_s / data_gib))
         out["live_migration_completion_timeout"] = per_gib
         if per_gib * data_gib != budget_s:
-            gaps.add("control.timeout", f"{budget_s:g} s", f"whole seconds per GiB of data "
-                     f"(≥ 2 GiB): {per_gib} s/GiB = {per_gib * data_gib:g} s")
+            setting, wanted = _budget_source(sc, budget_s)
+            gaps.add(setting, wanted, f"live_migration_completion_timeout takes whole seconds "
+                     f"per GiB of data (≥ 2 GiB): {per_gib} s/GiB = {per_gib * data_gib:g} s")
     return out
 
 
@@ -744,11 +774,18 @@ def _render_proxmox(sc: Scenario, opts: ExportOptions) -> Export:
     vmid = opts.vmid
     downtime_s = sc.parameters.downtime_limit / 1000
     bw = _effective_bandwidth(sc)
-    speed_mib = _mib_per_s(sc, _Gaps(), "migrate_speed") if bw is not None else 0
     kib = max(1, round(bw / KiB)) if bw is not None else 0
+    # Proxmox applies the lower of migrate_speed (MB/s, read as MiB/s) and bwlimit (KiB/s):
+    # migrate_speed is rounded *up* to whole MiB/s so that bwlimit's finer value decides.
+    speed_mib = math.ceil(kib * KiB / MiB) if kib else 0
     if bw is not None and kib * KiB != bw:
         gaps.add("parameters.max-bandwidth", f"{bw} bytes/s",
                  f"bwlimit takes whole KiB/s: {kib} KiB/s")
+    if speed_mib * MiB != kib * KiB:
+        gaps.add("parameters.max-bandwidth", f"{bw} bytes/s",
+                 f"migrate_speed takes whole MB/s (MiB/s): {speed_mib}, rounded up; Proxmox "
+                 f"uses the lower of it and bwlimit, so bwlimit {kib} KiB/s is the limit "
+                 f"(migrate_speed alone would allow up to {speed_mib} MiB/s)")
     _proxmox_gaps(sc, gaps)
     qm = [*_header(sc, "Proxmox VE"), *gaps.as_comments(),
           f"qm set {vmid} --migrate_downtime {downtime_s:g} --migrate_speed {speed_mib}",
@@ -783,6 +820,11 @@ def _render_ovirt(sc: Scenario, opts: ExportOptions) -> Export:
     if bw is not None and mbps is not None and mbps * 1e6 / 8 != bw:
         gaps.add("parameters.max-bandwidth", f"{bw} bytes/s", f"the cluster's custom "
                  f"migration bandwidth takes whole Mbps: {mbps} Mbps")
+    if bw is None:
+        gaps.add("parameters.max-bandwidth", "unlimited", "oVirt has no 'unlimited': "
+                 "assignment_method hypervisor_default uses the hypervisor's configured value "
+                 "(vdsm.conf migration_max_bandwidth), which is not necessarily unlimited; "
+                 "set it to 0 on each host for libvirt's unlimited default")
     if sc.control.postcopy_after is not None:
         gaps.add("control.postcopy-after", _postcopy_words(sc), "oVirt switches to postcopy "
                  "as the last action, when the precopy schedule stalls out")
@@ -803,8 +845,11 @@ def _render_ovirt(sc: Scenario, opts: ExportOptions) -> Export:
         "description": f"miglab export of {sc.name} (QEMU {sc.qemu.name})",
         "config": _ovirt_schedule(sc),
     }
-    side = {"cluster": {"migration_bandwidth": "custom" if mbps else "hypervisor_default",
-                        "custom_migration_bandwidth_mbps": mbps},
+    method_key, value_key = OVIRT_BANDWIDTH_KEYS
+    bandwidth: dict[str, Any] = {method_key: "custom" if mbps else "hypervisor_default"}
+    if mbps:
+        bandwidth[value_key] = mbps
+    side = {"cluster": {"migration": {"bandwidth": bandwidth}},
             "gaps": [g.as_dict() for g in gaps.items]}
     files = {"migration-policy.json": json.dumps(policy, indent=2) + "\n",
              "cluster.json": json.dumps(side, indent=2) + "\n"}

@@ -12,8 +12,10 @@ along (or you add them afterwards)::
     >>> data["parameters"], data["capabilities"]
     ({'max-bandwidth': 134217728}, {'auto-converge': True})
 
-Each importer appends what it could not map to ``notes`` when a list is given, so nothing
-is dropped silently. ``import_text(text, fmt)`` picks the importer by name (:data:`IMPORTERS`).
+A QMP log is replayed through miglab's QMP emulator, so a value QEMU would refuse is not
+imported. Each importer appends what it could not map (and every refused command) to
+``notes`` when a list is given, so nothing is dropped silently. ``import_text(text, fmt)``
+picks the importer by name (:data:`IMPORTERS`).
 """
 
 from __future__ import annotations
@@ -22,17 +24,28 @@ import json
 import re
 import shlex
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import yaml
 
 from sim._exceptions import MiglabError
-from sim.qemu.catalog import PARAMETERS
+from sim.qemu.catalog import CAPABILITIES, PARAMETERS
+from sim.qemu.monitor import QmpMonitor
 from sim.qemu.versions import DEFAULT_VERSION, VERSIONS, profile
 from sim.units import GiB, MiB, parse_size
 
-__all__ = ["IMPORTERS", "ImportError_", "from_kubevirt", "from_qmp", "from_virsh",
-           "import_text", "merge"]
+__all__ = [
+    "IMPORTERS",
+    "TEXT_STARTS",
+    "ImportError_",
+    "from_kubevirt",
+    "from_qmp",
+    "from_virsh",
+    "import_text",
+    "looks_like",
+    "merge",
+]
 
 
 class ImportError_(MiglabError):  # the trailing _ avoids the builtin ImportError
@@ -80,8 +93,21 @@ def _finish(params: dict[str, Any], caps: dict[str, bool], control: dict[str, An
 # ------------------------------------------------------------------------- QMP
 
 
+@dataclass(frozen=True)
+class _Section:
+    """A ``==> name <==`` header: the lines after it came from another QEMU process."""
+
+    name: str
+
+
+_SECTION: Final = re.compile(r"^#?\s*==>\s*(.*?)\s*<==\s*$")
+
+
 def _json_objects(text: str) -> Iterator[Any]:
-    """Every JSON value in ``text``: one array, or one value per line (comments skipped)."""
+    """Every JSON value in ``text``: one array, or one value per line (comments skipped).
+
+    A ``==> name <==`` header (how an export joins its files) yields a :class:`_Section`.
+    """
     stripped = text.strip()
     if stripped.startswith("["):
         try:
@@ -97,6 +123,10 @@ def _json_objects(text: str) -> Iterator[Any]:
             pass
     for line in text.splitlines():
         line = line.strip()
+        header = _SECTION.match(line)
+        if header:
+            yield _Section(header.group(1))
+            continue
         if not line or line.startswith(("#", "==>", "//")):
             continue
         if line.startswith(("->", "<-")):  # qmp-shell / libvirt log arrows
@@ -116,62 +146,161 @@ def _is_capabilities(value: object) -> bool:
         isinstance(v, Mapping) and "capability" in v and "state" in v for v in value)
 
 
-def _non_default(values: Mapping[str, Any], version: str) -> dict[str, Any]:
-    prof = profile(version)
-    return {k: v for k, v in values.items()
-            if prof.has_parameter(k) and v != prof.parameter(k).default}
+def _reported_version(value: object) -> str | None:
+    """``"8.2"`` from a ``query-version`` reply, ``None`` for anything else."""
+    if isinstance(value, Mapping) and isinstance(value.get("qemu"), Mapping):
+        return f"{value['qemu'].get('major')}.{value['qemu'].get('minor')}"
+    return None
+
+
+def _log_version(objects: list[Any], version: str, notes: Notes) -> tuple[str, bool]:
+    """The release a ``query-version`` reply in the log names, else ``version``."""
+    for obj in objects:
+        value = obj.get("return", obj) if isinstance(obj, Mapping) else obj
+        reported = _reported_version(value)
+        if reported is None:
+            continue
+        if reported in VERSIONS:
+            return reported, True
+        _note(notes, f"QEMU {reported} has no profile; replayed as QEMU {version}")
+    return version, False
+
+
+@dataclass
+class _Replay:
+    """One emulated QEMU process replaying its part of the log.
+
+    ``params`` and ``caps`` are the names the log set (and QEMU accepted) or reported with
+    a non-default value; their values are read from the monitor's state at the end.
+    """
+
+    monitor: QmpMonitor
+    params: set[str] = field(default_factory=set)
+    caps: set[str] = field(default_factory=set)
+    kept: dict[str, Any] = field(default_factory=dict)
+
+    def state(self) -> tuple[dict[str, Any], dict[str, bool]]:
+        mon = self.monitor
+        defaults = mon.profile.default_parameters()
+        names = self.params | {k for k, v in mon.parameters.items()
+                               if k in defaults and v != defaults[k]}
+        params = {k: self.kept.get(k, mon.parameters[k]) for k in PARAMETERS if k in names}
+        cap_defaults = mon.profile.default_capabilities()
+        cap_names = self.caps | {k for k, v in mon.capabilities.items()
+                                 if v != cap_defaults.get(k, False)}
+        return params, {k: bool(mon.capabilities[k]) for k in CAPABILITIES if k in cap_names}
+
+
+def _short(obj: object) -> str:
+    text = json.dumps(obj)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def from_qmp(text: str, base: Mapping[str, Any] | None = None, *,
              qemu: str | None = None, notes: Notes = None) -> ScenarioDict:
     """A scenario from QMP: a command log, or ``query-migrate-parameters``/``-capabilities``.
 
-    Commands (``migrate-set-parameters``, ``migrate-set-capabilities``,
-    ``migrate-start-postcopy``) are replayed in order; query replies (``{"return": …}`` or
-    the bare object) contribute the values that differ from the release's defaults. A
-    ``query-version`` reply sets ``qemu``. Lines starting with ``#`` or ``==>`` and the
-    ``->``/``<-`` arrows of qmp-shell logs are skipped, so an export's text reads back.
+    The log is replayed through miglab's QMP emulator (:class:`~sim.qemu.QmpMonitor`) for
+    the release (``qemu``, else a ``query-version`` reply in the log, else the base's
+    ``qemu``), and the result is what that QEMU would then hold: a command QEMU refuses
+    (``multifd-channels: 256``, a ``downtime-limit`` beyond 2000 s, multifd with XBZRLE on
+    8.2) changes nothing, and each refusal is listed in ``notes`` with QEMU's reply. Query
+    replies (``{"return": …}`` or the bare object) are taken as the state QEMU reported.
+    The imported parameters and capabilities are those the log set or reported with a
+    value other than the release's default. A ``==> name <==`` header (as an export joins
+    its destination and source files) starts a new QEMU process; later ones win. Lines
+    starting with ``#`` and the ``->``/``<-`` arrows of qmp-shell logs are skipped.
 
     Args:
         text: JSON lines or one JSON array.
         base: a scenario to lay the result over (for vm, workload, host).
-        qemu: the release whose defaults query output is compared with.
-        notes: a list that receives what could not be mapped.
+        qemu: the release to replay as; overrides the log and the base.
+        notes: a list that receives refusals and what could not be mapped.
 
     Raises:
         ImportError_: a line that is not JSON.
     """
-    version = qemu or str((base or {}).get("qemu", DEFAULT_VERSION))
+    objects = list(_json_objects(text))
+    extra: dict[str, Any] = {}
+    if qemu is not None:
+        version = str(profile(qemu).name)
+        extra["qemu"] = version
+    else:
+        version, reported = _log_version(objects, str((base or {}).get("qemu", DEFAULT_VERSION)),
+                                         notes)
+        profile(version)  # an unknown release in the base is named here, not mid-replay
+        if reported:
+            extra["qemu"] = version
+    control: dict[str, Any] = {}
+    replays = [_Replay(QmpMonitor(version))]
+    for obj in objects:
+        if isinstance(obj, _Section):
+            replays.append(_Replay(QmpMonitor(version, incoming="destination" in obj.name)))
+            continue
+        if isinstance(obj, Mapping) and "execute" in obj:
+            _qmp_command(obj, replays[-1], control, notes)
+            continue
+        value = obj.get("return", obj) if isinstance(obj, Mapping) else obj
+        _qmp_reply(value, replays[-1])
     params: dict[str, Any] = {}
     caps: dict[str, bool] = {}
-    control: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    for obj in _json_objects(text):
-        value = obj.get("return", obj) if isinstance(obj, Mapping) else obj
-        if isinstance(obj, Mapping) and "execute" in obj:
-            _qmp_command(obj, params, caps, control, notes)
-        elif isinstance(value, Mapping) and isinstance(value.get("qemu"), Mapping):
-            major, minor = value["qemu"].get("major"), value["qemu"].get("minor")
-            if f"{major}.{minor}" in VERSIONS:
-                version = extra["qemu"] = f"{major}.{minor}"
-            else:
-                _note(notes, f"QEMU {major}.{minor} has no profile; kept qemu: {version}")
-        elif _is_parameters(value):
-            params.update(_non_default(value, version))
-        elif _is_capabilities(value):
-            caps.update({v["capability"]: True for v in value if v["state"]})
+    for replay in replays:
+        section_params, section_caps = replay.state()
+        params.update(section_params)
+        caps.update(section_caps)
     return _finish(params, caps, control, base, extra)
 
 
-def _qmp_command(obj: Mapping[str, Any], params: dict[str, Any], caps: dict[str, bool],
-                 control: dict[str, Any], notes: Notes) -> None:
-    name = obj["execute"]
+def _qmp_reply(value: object, replay: _Replay) -> None:
+    """A query reply in the log: the state QEMU reported replaces the emulated one."""
+    mon = replay.monitor
+    if _is_parameters(value):
+        assert isinstance(value, Mapping)
+        defaults = mon.profile.default_parameters()
+        for name, setting in value.items():
+            if name in defaults:
+                mon.parameters[name] = setting
+    elif _is_capabilities(value):
+        assert isinstance(value, list)
+        for item in value:
+            if item["capability"] in mon.capabilities:
+                mon.capabilities[item["capability"]] = bool(item["state"])
+
+
+def _keep_dropped_levels(args: Mapping[str, Any], replay: _Replay, notes: Notes) -> None:
+    """8.2 and earlier accept ``multifd-zlib/zstd-level`` over QMP but never apply them; the
+    value is kept (it takes ``-global migration.NAME=VALUE`` on the command line)."""
+    prof = replay.monitor.profile
+    if prof.multifd_levels_over_qmp:
+        return
+    for name in ("multifd-zlib-level", "multifd-zstd-level"):
+        if name in args:
+            replay.kept[name] = args[name]
+            _note(notes, f"{name} {args[name]}: QEMU {prof.name} accepts it over QMP but "
+                         f"ignores it; imported as given (set it with -global "
+                         f"migration.{name}={args[name]})")
+
+
+def _qmp_command(obj: Mapping[str, Any], replay: _Replay, control: dict[str, Any],
+                 notes: Notes) -> None:
+    name = obj.get("execute")
     args = obj.get("arguments") or {}
-    if name == "migrate-set-parameters":
-        params.update(args)
-    elif name == "migrate-set-capabilities":
-        for item in args.get("capabilities", []):
-            caps[item["capability"]] = bool(item["state"])
+    reply = replay.monitor.execute(obj)
+    error = reply.get("error")
+    if error is not None:
+        version = replay.monitor.profile.name
+        if error.get("class") == "CommandNotFound" and name != "qmp_capabilities":
+            _note(notes, f"{name}: not a migration command miglab emulates; skipped")
+        else:
+            _note(notes, f"{_short(dict(obj))} refused by QEMU {version}: {error.get('desc')} "
+                         "(not imported)")
+        return
+    if name == "migrate-set-parameters" and isinstance(args, Mapping):
+        replay.params.update(k for k in args if k in PARAMETERS)
+        _keep_dropped_levels(args, replay, notes)
+    elif name == "migrate-set-capabilities" and isinstance(args, Mapping):
+        replay.caps.update(str(item["capability"]) for item in args.get("capabilities", [])
+                           if isinstance(item, Mapping) and "capability" in item)
     elif name == "migrate-start-postcopy":
         control["postcopy-after"] = {"passes": 1}
         _note(notes, "migrate-start-postcopy: the log does not say when; assumed after the "
@@ -180,20 +309,26 @@ def _qmp_command(obj: Mapping[str, Any], params: dict[str, Any], caps: dict[str,
         _note(notes, "migrate_cancel: the log does not say when; set control.timeout")
 
 
+
 # ------------------------------------------------------------------------- virsh
 
+_MIBS: Final = "a whole number of MiB/s, e.g. 500"
+_PERCENT: Final = "a whole percentage, e.g. 20"
+_COUNT: Final = "a whole number, e.g. 4"
+_LEVEL: Final = "a whole compression level, e.g. 1"
 _VIRSH_VALUE_FLAGS: Final = {
-    "--bandwidth": ("max-bandwidth", MiB),
-    "--postcopy-bandwidth": ("max-postcopy-bandwidth", MiB),
-    "--auto-converge-initial": ("cpu-throttle-initial", 1),
-    "--auto-converge-increment": ("cpu-throttle-increment", 1),
-    "--parallel-connections": ("multifd-channels", 1),
-    "--comp-xbzrle-cache": ("xbzrle-cache-size", 1),
-    "--comp-mt-level": ("compress-level", 1),
-    "--comp-mt-threads": ("compress-threads", 1),
-    "--comp-mt-dthreads": ("decompress-threads", 1),
-    "--comp-zlib-level": ("multifd-zlib-level", 1),
-    "--comp-zstd-level": ("multifd-zstd-level", 1),
+    "--bandwidth": ("max-bandwidth", MiB, _MIBS),
+    "--postcopy-bandwidth": ("max-postcopy-bandwidth", MiB, _MIBS),
+    "--available-switchover-bandwidth": ("avail-switchover-bandwidth", MiB, _MIBS),
+    "--auto-converge-initial": ("cpu-throttle-initial", 1, _PERCENT),
+    "--auto-converge-increment": ("cpu-throttle-increment", 1, _PERCENT),
+    "--parallel-connections": ("multifd-channels", 1, _COUNT),
+    "--comp-xbzrle-cache": ("xbzrle-cache-size", 1, "a whole number of bytes, e.g. 67108864"),
+    "--comp-mt-level": ("compress-level", 1, _LEVEL),
+    "--comp-mt-threads": ("compress-threads", 1, _COUNT),
+    "--comp-mt-dthreads": ("decompress-threads", 1, _COUNT),
+    "--comp-zlib-level": ("multifd-zlib-level", 1, _LEVEL),
+    "--comp-zstd-level": ("multifd-zstd-level", 1, _LEVEL),
 }
 _VIRSH_CAP_FLAGS: Final = {"--auto-converge": "auto-converge", "--postcopy": "postcopy-ram",
                            "--parallel": "multifd"}
@@ -201,19 +336,53 @@ _VIRSH_OTHER_VALUE: Final = ("--timeout", "--comp-methods", "--migrateuri", "--l
                              "--graphicsuri", "--dname", "--xml", "--persistent-xml",
                              "--disks-port", "--disks-uri", "--migrate-disks", "--tls-destination",
                              "--desturi", "--domain")
+_VIRSH_NAMING_VALUE: Final = frozenset(_VIRSH_OTHER_VALUE) - {"--timeout", "--comp-methods",
+                                                               "--migrate-disks", "--disks-port",
+                                                               "--disks-uri"}
+"""Value flags that only name things (URIs, addresses, XML): nothing to simulate."""
+_VIRSH_BOOKKEEPING: Final = frozenset({
+    "--live", "--p2p", "--direct", "--verbose", "--persistent", "--undefinesource", "--async",
+    "--change-protection", "--unsafe", "--abort-on-error", "--postcopy-after-precopy",
+    "--compressed"})
+"""Flags that change nothing miglab simulates (or that the import handles itself)."""
+_VIRSH_KNOWN_UNMAPPED: Final = frozenset({
+    "--offline", "--tunnelled", "--suspend", "--copy-storage-all", "--copy-storage-inc",
+    "--copy-storage-synchronous-writes", "--rdma-pin-all", "--postcopy-resume", "--zerocopy",
+    "--timeout-suspend", "--timeout-postcopy", "--tls", "--disks-detect-zeroes"})
+
+
+def _whole(command: str, flag: str, value: str | None, accepted: str) -> int:
+    """``value`` as a non-negative integer, or an error naming the flag, value and form."""
+    if value is None:
+        raise ImportError_(f"{command} {flag} needs a value: {accepted}")
+    if not re.fullmatch(r"[0-9]+", value):
+        raise ImportError_(f"{command} {flag} {value!r}: not accepted; {flag} takes {accepted}")
+    return int(value)
+
+
+def _virsh_words(args: list[str]) -> list[str]:
+    """``--flag=value`` split into ``--flag value``, as virsh reads it."""
+    out: list[str] = []
+    for word in args:
+        if word.startswith("--") and "=" in word:
+            out += word.split("=", 1)
+        else:
+            out.append(word)
+    return out
 
 
 def _virsh_migrate(args: list[str], params: dict[str, Any], caps: dict[str, bool],
                    control: dict[str, Any], notes: Notes) -> None:
     methods: list[str] = []
     compressed = False
+    args = _virsh_words(args)
     i = 0
     while i < len(args):
         flag = args[i]
-        value = args[i + 1] if i + 1 < len(args) else ""
+        value = args[i + 1] if i + 1 < len(args) else None
         if flag in _VIRSH_VALUE_FLAGS:
-            name, mult = _VIRSH_VALUE_FLAGS[flag]
-            params[name] = int(value) * mult
+            name, mult, accepted = _VIRSH_VALUE_FLAGS[flag]
+            params[name] = _whole("virsh migrate", flag, value, accepted) * mult
             i += 2
             continue
         if flag in _VIRSH_CAP_FLAGS:
@@ -223,14 +392,17 @@ def _virsh_migrate(args: list[str], params: dict[str, Any], caps: dict[str, bool
         elif flag == "--compressed":
             compressed = True
         elif flag == "--comp-methods":
-            methods = value.split(",")
+            methods = (value or "").split(",")
         elif flag == "--timeout":
             _note(notes, f"--timeout {value} suspends the guest (or starts postcopy) instead of "
                          "cancelling; not imported")
-        if flag in _VIRSH_OTHER_VALUE:
-            i += 2
-        else:
-            i += 1
+        elif flag in ("--migrate-disks", "--disks-port", "--disks-uri"):
+            _note(notes, f"{flag} {value}: storage migration is not simulated; ignored")
+        elif flag in _VIRSH_KNOWN_UNMAPPED:
+            _note(notes, f"{flag}: not simulated by miglab; ignored")
+        elif flag.startswith("-") and flag not in _VIRSH_BOOKKEEPING | _VIRSH_NAMING_VALUE:
+            _note(notes, f"{flag}: not a virsh migrate option miglab knows; ignored")
+        i += 2 if flag in _VIRSH_OTHER_VALUE else 1
     if compressed:
         for method in methods or ["xbzrle"]:
             if method == "xbzrle":
@@ -239,6 +411,21 @@ def _virsh_migrate(args: list[str], params: dict[str, Any], caps: dict[str, bool
                 caps["compress"] = True
             elif method in ("zlib", "zstd"):
                 params["multifd-compression"] = method
+            else:
+                _note(notes, f"--comp-methods {method}: not a method miglab maps (xbzrle, mt, "
+                             "zlib, zstd); ignored")
+
+
+_TIMEOUT_MULT: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _timeout_seconds(value: str) -> float:
+    """timeout(1)'s duration (``600``, ``10m``, ``1.5h``) in seconds."""
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([smhd]?)", value)
+    if not match:
+        raise ImportError_(f"timeout {value!r}: not accepted; timeout(1) takes a duration "
+                           "such as 600, 600s, 10m or 1h")
+    return float(match.group(1)) * _TIMEOUT_MULT[match.group(2)]
 
 
 def from_virsh(text: str, base: Mapping[str, Any] | None = None, *,
@@ -272,7 +459,7 @@ def from_virsh(text: str, base: Mapping[str, Any] | None = None, *,
             continue
         words = shlex.split(line)
         if words[:1] == ["timeout"] and "virsh" in words:
-            control["timeout"] = float(words[words.index("virsh") - 1])
+            control["timeout"] = _timeout_seconds(words[words.index("virsh") - 1])
             words = words[words.index("virsh"):]
         if words[:1] != ["virsh"] or len(words) < 2:
             continue
@@ -281,14 +468,21 @@ def from_virsh(text: str, base: Mapping[str, Any] | None = None, *,
             seen_migrate = True
             _virsh_migrate(rest, params, caps, control, notes)
         elif sub == "migrate-setmaxdowntime" and len(rest) >= 2:
-            params["downtime-limit"] = int(rest[-1])
+            params["downtime-limit"] = _whole("virsh migrate-setmaxdowntime", "downtime",
+                                              rest[-1], "a whole number of milliseconds, "
+                                              "e.g. 500")
         elif sub == "migrate-setspeed" and rest:
             target = "max-postcopy-bandwidth" if "--postcopy" in rest else "max-bandwidth"
-            numbers = [w for w in rest if w.isdigit()]
-            if numbers:
-                params[target] = int(numbers[-1]) * MiB
+            words = [w for w in _virsh_words(rest) if w not in ("--postcopy", "--domain",
+                                                                  "--bandwidth")]
+            if len(words) >= 2:
+                params[target] = _whole("virsh migrate-setspeed", "bandwidth", words[-1],
+                                        _MIBS) * MiB
         elif sub == "migrate-compcache" and "--size" in rest:
-            params["xbzrle-cache-size"] = int(rest[rest.index("--size") + 1])
+            size = rest.index("--size") + 1
+            params["xbzrle-cache-size"] = _whole("virsh migrate-compcache", "--size",
+                                                 rest[size] if size < len(rest) else None,
+                                                 "a whole number of bytes, e.g. 67108864")
     if not seen_migrate and not params:
         raise ImportError_("no 'virsh migrate' command found")
     if seen_migrate and "max-bandwidth" not in params:
@@ -397,18 +591,49 @@ IMPORTERS: Final[dict[str, Importer]] = {
 """Every importer: name → function ``(text, base=None, *, notes=None) -> dict``."""
 
 
+TEXT_STARTS: Final[dict[str, tuple[str, ...]]] = {
+    "qmp": ("{", "[", "->", "<-"),
+    "virsh": ("virsh ", "timeout "),
+    "kubevirt": ("apiVersion:", "kind:", "migrations:", "---"),
+}
+"""How text (rather than a file name) of each format starts."""
+
+
+def looks_like(text: str, fmt: str) -> bool:
+    """Whether ``text`` starts the way ``fmt`` text does (a virsh line starts with ``virsh``,
+    QMP with ``{`` or ``[``, KubeVirt YAML with ``apiVersion:``/``kind:``/``migrations:``).
+
+    >>> looks_like("virsh migrate --live vm qemu+ssh://b/system", "virsh")
+    True
+    >>> looks_like("data/virsh.sh", "virsh")
+    False
+    """
+    return text.lstrip().startswith(TEXT_STARTS.get(fmt, ()))
+
+
 def import_text(text: str, fmt: str, base: Mapping[str, Any] | None = None, *,
-                notes: Notes = None) -> ScenarioDict:
+                notes: Notes = None, qemu: str | None = None) -> ScenarioDict:
     """Read ``text`` in format ``fmt`` (a key of :data:`IMPORTERS`) into a scenario dict.
 
+    ``qemu`` is the release a QMP log is replayed as (see :func:`from_qmp`); the other
+    formats do not depend on it and set it as the scenario's ``qemu``.
+
     Raises:
-        ImportError_: an unknown format, or text the importer cannot read.
+        ImportError_: an unknown format or release, or text the importer cannot read.
     """
     importer = IMPORTERS.get(fmt)
     if importer is None:
         raise ImportError_(f"unknown import format {fmt!r}; expected one of "
                            + ", ".join(IMPORTERS))
+    if qemu is not None and str(qemu) not in VERSIONS:
+        raise ImportError_(f"--qemu {qemu!r}: unknown QEMU release; expected one of "
+                           + ", ".join(VERSIONS))
     try:
-        return importer(text, base, notes=notes)
+        if importer is from_qmp:
+            return from_qmp(text, base, qemu=qemu, notes=notes)
+        data = importer(text, base, notes=notes)
     except (ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
         raise ImportError_(f"cannot read this as {fmt}: {err}") from err
+    if qemu is not None:
+        data["qemu"] = str(qemu)
+    return data

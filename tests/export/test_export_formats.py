@@ -245,7 +245,8 @@ def test_ovirt_policy_json(named: Callable[[str], Scenario]) -> None:
     assert policy["config"]["initialItems"] == [{"action": "setDowntime", "params": ["1000"]}]
     assert policy["config"]["lastItems"] == [{"action": "abort", "params": []}]
     side = json.loads(out.files["cluster.json"])
-    assert side["cluster"]["custom_migration_bandwidth_mbps"] == 1074  # 128 MiB/s in Mbit/s
+    assert side["cluster"]["migration"]["bandwidth"] == {  # 128 MiB/s in Mbit/s
+        "assignment_method": "custom", "custom_value": 1074}
     assert side["gaps"] == [g.as_dict() for g in out.gaps]
 
 
