@@ -296,21 +296,15 @@ def check_axes(base: Scenario, axes: Sequence[Axis]) -> None:
         if len(parts) == 1 and head in _SECTIONS:
             raise AxisError(f"{label}: {head!r} is a whole section, not one field; vary one "
                             f"of its fields, e.g. {head}.<key>; expected {_PATHS_ACCEPTED}")
-        if head == "parameters":
-            known = [p.name for p in base.qemu.parameters]
+        if head in ("parameters", "capabilities"):
+            what, items = (("parameter", base.qemu.parameters) if head == "parameters"
+                           else ("capability", base.qemu.capabilities))
+            known = [item.name for item in items]
             if len(parts) != 2 or parts[1] not in known:
                 raise AxisError(
-                    f"{label}: {axis.path!r} is not a migration parameter of QEMU "
+                    f"{label}: {axis.path!r} is not a migration {what} of QEMU "
                     f"{base.qemu.name}{_close(parts[-1], known)}; expected "
-                    f"parameters.<name> with one of: {', '.join(known)}")
-            continue
-        if head == "capabilities":
-            known = [c.name for c in base.qemu.capabilities]
-            if len(parts) != 2 or parts[1] not in known:
-                raise AxisError(
-                    f"{label}: {axis.path!r} is not a migration capability of QEMU "
-                    f"{base.qemu.name}{_close(parts[-1], known)}; expected "
-                    f"capabilities.<name> with one of: {', '.join(known)}")
+                    f"{head}.<name> with one of: {', '.join(known)}")
             continue
         if head not in _SECTIONS:
             if len(parts) == 1 and head in _TOP_SCALARS:

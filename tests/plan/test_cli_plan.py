@@ -6,19 +6,14 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import typer
 from typer.testing import CliRunner
 
-from sim.cli_plan import drain_cmd, recommend_cmd, sweep_cmd
+from sim.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = str(ROOT / "data" / "examples" / "web-8g.yaml")
 
-app = typer.Typer()
-app.command("sweep")(sweep_cmd)
-app.command("drain")(drain_cmd)
-app.command("recommend")(recommend_cmd)
-runner = CliRunner()
+runner = CliRunner()  # drives the real ``miglab`` app
 
 
 def test_sweep_writes_a_parquet_table(tmp_path: Path) -> None:

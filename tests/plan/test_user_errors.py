@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from sim.cli_plan import drain_cmd, recommend_cmd, sweep_cmd
+from sim.cli import app
 from sim.fleet import FleetError, load_inventory, plan_drain
 from sim.recommend import Constraints, SearchSpace, real_changes, recommend
 from sim.result import RamStats, Result
@@ -23,11 +22,7 @@ from sim.sweep import Axis, AxisError, check_axes, parse_axis, run_sweep
 ROOT = Path(__file__).resolve().parents[2]
 WEB = str(ROOT / "data" / "examples" / "web-8g.yaml")
 
-app = typer.Typer()
-app.command("sweep")(sweep_cmd)
-app.command("drain")(drain_cmd)
-app.command("recommend")(recommend_cmd)
-cli = CliRunner()
+cli = CliRunner()  # drives the real ``miglab`` app
 
 
 def _strict_json(text: str) -> Any:
