@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
+from sim._cliutil import check_int
 from sim._cliutil import fail as _fail
 from sim._exceptions import MiglabError
 from sim.qemu import VERSIONS, HostSupport, QmpMonitor
@@ -128,8 +129,7 @@ def simulate_cmd(
     from sim.engine import simulate
     from sim.summary import describe
 
-    if seed is not None and not 0 <= seed < 2**32:
-        raise _fail(f"--seed {seed}: expected a whole number from 0 to 2^32-1")
+    check_int(seed, "--seed", 0, 2**32 - 1)
     try:
         scenario = load_scenario(file)
         result = simulate(scenario, seed=seed)
