@@ -569,13 +569,21 @@ def _kubevirt_fields(sc: Scenario, gaps: _Gaps) -> dict[str, Any]:
                      "KubeVirt starts postcopy only when completionTimeoutPerGiB runs out; "
                      "set it from the predicted time of that pass")
     if budget_s is not None:
-        per_gib = max(1, math.ceil(budget_s / mem_gib))
-        out["completionTimeoutPerGiB"] = per_gib
-        if per_gib * mem_gib != budget_s:
-            setting, wanted = _budget_source(sc, budget_s)
-            gaps.add(setting, wanted, f"completionTimeoutPerGiB takes whole seconds per GiB "
-                     f"of RAM: {per_gib} s/GiB = {per_gib * mem_gib:g} s")
+        out["completionTimeoutPerGiB"] = _per_gib(sc, budget_s, mem_gib, gaps,
+                                                  "completionTimeoutPerGiB", "of RAM")
     return out
+
+
+def _per_gib(sc: Scenario, budget_s: float, gib: float, gaps: _Gaps, knob: str,
+             of_what: str) -> int:
+    """A completion budget as the whole seconds per GiB that KubeVirt and Nova take,
+    rounded up, with a gap when the rounding changes it."""
+    per_gib = max(1, math.ceil(budget_s / gib))
+    if per_gib * gib != budget_s:
+        setting, wanted = _budget_source(sc, budget_s)
+        gaps.add(setting, wanted, f"{knob} takes whole seconds per GiB {of_what}: "
+                 f"{per_gib} s/GiB = {per_gib * gib:g} s")
+    return per_gib
 
 
 def _budget_source(sc: Scenario, budget_s: float) -> tuple[str, str]:
@@ -700,12 +708,9 @@ def _nova_timeout(sc: Scenario, gaps: _Gaps, data_gib: float) -> dict[str, Any]:
     if budget_s is None:
         out["live_migration_completion_timeout"] = 0
     else:
-        per_gib = max(1, math.ceil(budget_s / data_gib))
-        out["live_migration_completion_timeout"] = per_gib
-        if per_gib * data_gib != budget_s:
-            setting, wanted = _budget_source(sc, budget_s)
-            gaps.add(setting, wanted, f"live_migration_completion_timeout takes whole seconds "
-                     f"per GiB of data (≥ 2 GiB): {per_gib} s/GiB = {per_gib * data_gib:g} s")
+        out["live_migration_completion_timeout"] = _per_gib(
+            sc, budget_s, data_gib, gaps, "live_migration_completion_timeout",
+            "of data (≥ 2 GiB)")
     return out
 
 
