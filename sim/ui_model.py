@@ -213,12 +213,21 @@ def form_fields(prof: VersionProfile) -> list[FormField]:
                   ("random", "sequential")),
         FormField("workload.zero-fraction", "zero pages (fraction)", "float", "workload",
                   "share of RAM pages that are all zero, 0 to 1"),
+        FormField("workload.zero-layout", "zero pages lie", "choice", "workload",
+                  "spread among the others (a guest that has run a while) or at the end of "
+                  "RAM (a freshly booted guest: QEMU sends them last)", ("spread", "end")),
         FormField("workload.compress-ratio", "compress ratio", "float", "workload",
                   "compressed/original size for zlib/zstd, 0.01 to 1"),
         FormField("host.link", "link", "rate", "host", "what the wire carries, e.g. 10Gbit/s"),
         FormField("host.rtt", "round-trip time", "ms", "host", "e.g. 200us or 1ms"),
         FormField("host.channel-rate", "per-channel rate", "rate", "host",
                   "what one sending thread can push, e.g. 1.5GiB/s"),
+        FormField("host.running-channel-rate", "per-channel rate, guest running", "rate",
+                  "host", "what one sending thread pushes while the vCPUs compete with it, "
+                  "e.g. 500MB/s (empty = the per-channel rate)"),
+        FormField("host.migration-cpus", "cores for sending", "float", "host",
+                  "cores the sending threads share while the guest runs, e.g. 1.5 "
+                  "(empty = one per thread)"),
         FormField("control.timeout", "timeout", "ms", "control",
                   "cancel after this long, e.g. 10min (empty = never)"),
         FormField("control.policy", "management policy", "choice", "control",

@@ -96,6 +96,29 @@ def test_form_round_trip_keeps_the_scenario() -> None:
     assert problems == []
 
 
+def test_form_has_the_zero_layout_and_contention_fields() -> None:
+    """``workload.zero-layout``, ``host.running-channel-rate`` and ``host.migration-cpus``
+    have widgets; typing into them writes the scenario, clearing them drops the keys."""
+    paths = {f.path for f in ui_model.form_fields(profile("8.2"))}
+    for key in ("workload.zero-layout", "host.running-channel-rate", "host.migration-cpus",
+                "host.link", "host.channel-rate", "workload.zero-fraction"):
+        assert key in paths
+    fields = ui_model.form_fields(profile("8.2"))
+    sc = ui_model.default_scenario()
+    values = {**ui_model.initial_values(fields, sc), "workload.zero-layout": "end",
+              "host.running-channel-rate": "500MB/s", "host.migration-cpus": "1.5"}
+    new, problems = ui_model.apply_form(sc, fields, values)
+    assert problems == []
+    loaded = load_scenario(new)
+    assert loaded.workload.zero_layout == "end"
+    assert loaded.host.running_channel_rate_Bps == 500e6
+    assert loaded.host.migration_cpus == 1.5
+    cleared, _ = ui_model.apply_form(new, fields, {**values, "host.running-channel-rate": "",
+                                                   "host.migration-cpus": ""})
+    assert "running-channel-rate" not in cleared["host"]
+    assert "migration-cpus" not in cleared["host"]
+
+
 def test_human_text_reads_back_exactly() -> None:
     """human_rate/human_size/human_ms give text that parses to the same number."""
     assert ui_model.human_rate(134217728) == "128MiB/s"
