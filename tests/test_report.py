@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -103,9 +102,7 @@ def _ink_fraction(pgm: Path) -> float:
     return sum(1 for p in pixels if p < 200) / len(pixels)
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(shutil.which("chromium") is None or shutil.which("pdftoppm") is None,
-                    reason="needs Debian's chromium and poppler-utils (scripts/system-deps.sh)")
+@pytest.mark.browser  # skipped without chromium and pdftoppm: tests/conftest.py
 def test_pdf_has_pages_that_are_not_blank(tmp_path: Path, scenario: Scenario,
                                           result: Result) -> None:
     """Chromium prints the report; pdftoppm renders each page to PNG, and every page has ink."""

@@ -33,10 +33,7 @@ PAGES = [  # url path, title, text that shows the page has rendered
     ("lab", "Lab", "Real QEMU migrations"),
 ]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
-]
+pytestmark = pytest.mark.browser  # skipped without chromium: tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ Only the processes started here are killed.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -24,11 +23,7 @@ from sim.export import ExportOptions, export
 from sim.lab.qmp import QMPClient
 from sim.scenario import Scenario
 
-pytestmark = [
-    pytest.mark.qemu,
-    pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None,
-                       reason="needs qemu-system-x86_64 (scripts/system-deps.sh installs it)"),
-]
+pytestmark = pytest.mark.qemu  # skipped without the binary: tests/conftest.py
 
 QEMU_72 = ["legacy-compress-72", "web-8g", "db-32g-postcopy", "multifd-zstd",
            "xbzrle-throttle", "postcopy-seconds", "odd-units"]

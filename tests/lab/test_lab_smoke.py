@@ -6,7 +6,6 @@ One converging precopy run and one that cannot converge and is cancelled by its
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,10 +20,7 @@ MiB = 1 << 20
 pytestmark = [
     pytest.mark.qemu,
     pytest.mark.timeout(60),
-    pytest.mark.skipif(
-        shutil.which("qemu-system-x86_64") is None,
-        reason="needs qemu-system-x86_64 (Debian's qemu-system-x86; bash scripts/system-deps.sh)",
-    ),
+    # skipped without qemu-system-x86_64: tests/conftest.py
 ]
 
 
