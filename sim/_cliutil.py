@@ -103,6 +103,12 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as its Python value; anything else JSON cannot hold as text."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
 def json_text(data: Any) -> str:
-    """Strict JSON (NaN and ±inf become ``null``; other objects become text)."""
-    return json.dumps(_finite(data), indent=2, default=str, allow_nan=False)
+    """Strict JSON for what a command prints: NaN and ±inf become ``null``, numpy scalars
+    their values, other objects text."""
+    return json.dumps(_finite(data), indent=2, default=_plain, allow_nan=False)

@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from sim._cliutil import check_int
+from sim._cliutil import check_int, json_text
 from sim._cliutil import fail as _fail
 from sim._exceptions import MiglabError
 from sim.qemu import VERSIONS, HostSupport, QmpMonitor
@@ -141,15 +141,9 @@ def simulate_cmd(
         except OSError as err:
             raise _fail(f"--timeline {timeline}: cannot write it: {err}") from err
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2, default=_json_default))
+        typer.echo(json_text(result.to_dict()))
     else:
         typer.echo(describe(scenario, result))
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
 
 
 @app.command("serve")
