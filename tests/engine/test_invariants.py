@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -93,12 +94,13 @@ def test_a_larger_downtime_limit_can_add_quick_resyncs() -> None:
     again (the "high frequency sync" that QEMU 9.0's commit 910c164736 trimmed).
 
     1 GiB guest, sequential 105 MiB/s over all RAM, 2.5 Gbit/s, unlimited. Each 50 ms
-    quantum sends 312.5 MB/s × 0.05 s × 4096/4104 = 15.6 MB of RAM while the sweep, far
-    slower than the sender, dirties 105 MiB/s × 51 ms = 5.6 MB of clean pages. At 200 ms the
-    threshold is 309.4 MB/s × 200 ms = 61.9 MB: the sync at 4.964 s leaves 75.2 MB (≥ 61.9),
-    the one 51 ms later 75.2 − 15.6 + 5.6 = 65.2 MB (≥ 61.9), the next 55.3 MB → switchover:
-    8 syncs. At 50 ms (15.6 MB) the last two syncs leave 24.8 and 14.8 MB: 7 syncs, yet the
-    200 ms run ends 69 ms sooner.
+    quantum sends 312.5 MB/s × 0.05 s × 4096/4104 = 15.59 MB of RAM while the sweep, far
+    slower than the sender, dirties 105 MiB/s × 51 ms (quantum + 1 ms sync) = 5.62 MB of
+    clean pages, so consecutive quick syncs leave 15.59 − 5.62 = 9.97 MB less each time.
+    A 100 ms window holding one 1 ms sync measures 312.5 × 0.99 = 309.4 MB/s, so at 200 ms
+    the threshold is 61.9 MB and at 50 ms 15.5 MB. With 200 ms the last three syncs come
+    51 ms apart, the first two leave at least 61.9 MB (so QEMU syncs again), the last less:
+    8 syncs. With 50 ms: 7 syncs. The 200 ms run still ends sooner.
     """
     data = {"vm": {"memory": "1G"},
             "workload": {"dirty-rate": "105MiB/s", "pattern": "sequential"},
@@ -108,9 +110,19 @@ def test_a_larger_downtime_limit_can_add_quick_resyncs() -> None:
     loose = simulate(load_scenario({**data, "parameters": {"max-bandwidth": 0,
                                                            "downtime-limit": 200}}))
     assert (tight.ram.dirty_sync_count, loose.ram.dirty_sync_count) == (7, 8)
-    assert loose.total_time_s == pytest.approx(tight.total_time_s - 0.069, abs=0.001)
-    last = [row["remaining_bytes"] for row in loose.timeline if row["event"] == "sync"][-3:]
-    assert last == pytest.approx([75.2e6, 65.2e6, 55.3e6], abs=0.1e6)
+    assert loose.total_time_s < tight.total_time_s
+    syncs = [row for row in loose.timeline if row["event"] == "sync"][-3:]
+    times = [row["time_s"] for row in syncs]
+    left = [row["remaining_bytes"] for row in syncs]
+    sent = 312.5e6 * 0.05 * 4096 / 4104
+    dirtied = 105 * 2**20 * 0.051
+    threshold = 312.5e6 * 0.99 * 0.2
+    assert [b - a for a, b in itertools.pairwise(times)] == pytest.approx([0.051, 0.051])
+    assert [a - b for a, b in itertools.pairwise(left)] == pytest.approx([sent - dirtied] * 2,
+                                                                    rel=1e-3)
+    assert left[0] >= threshold
+    assert left[1] >= threshold
+    assert left[2] < threshold
 
 
 @SETTINGS
