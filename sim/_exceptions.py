@@ -4,6 +4,8 @@
 MiglabError                     anything miglab refuses
  ├── UnitError (ValueError)     a size, rate or duration it cannot read
  ├── QemuError                  what QEMU itself would refuse, with QEMU's class and text
+ ├── InputError (ValueError)    an input refused before it is read: too large, not a regular
+ │                              file, not UTF-8, YAML/JSON beyond limits, a file outside data/
  ├── ScenarioError              a scenario file that cannot be read at all
  │    └── InvalidScenarioError  a scenario with problems; ``.problems`` lists each one
  └── LabError                   a real QEMU run that could not be set up or finished
@@ -17,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "InputError",
     "InvalidScenarioError",
     "LabError",
     "MiglabError",
@@ -45,8 +48,15 @@ class UnitError(MiglabError, ValueError):
         self.field = field
         self.value = value
         self.accepted = accepted
-        detail = f"{reason}; " if reason else ""
-        super().__init__(f"{field}: cannot read {value!r}: {detail}expected {accepted}")
+        self.reason = reason
+        super().__init__(f"{field}: cannot read {value!r}: {self.detail}")
+
+    @property
+    def detail(self) -> str:
+        """The reason and what is accepted, without the field and value: ``"unknown size
+        suffix 'x'; expected …"``."""
+        return f"{self.reason}; expected {self.accepted}" if self.reason else \
+            f"expected {self.accepted}"
 
 
 class QemuError(MiglabError):
@@ -67,6 +77,13 @@ class QemuError(MiglabError):
     def reply(self) -> dict[str, dict[str, str]]:
         """The QMP error reply, ``{"error": {"class": …, "desc": …}}``."""
         return {"error": {"class": self.error_class, "desc": self.desc}}
+
+
+class InputError(MiglabError, ValueError):
+    """An input refused before it is read (see :mod:`sim._bounded`): too large, not a
+    regular file, not UTF-8, YAML or JSON beyond miglab's limits, or a named file outside
+    the data folders. The message names the input and what is accepted, and echoes nothing
+    of a file it refused to read."""
 
 
 class ScenarioError(MiglabError):

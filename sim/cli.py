@@ -50,8 +50,18 @@ def _root(
     show_version: Annotated[bool, typer.Option(
         "--version", help="print miglab's version and exit", callback=_version,
         is_eager=True)] = False,
+    policy_dir: Annotated[list[Path] | None, typer.Option(
+        "--policy-dir", help="also accept control.policy.file names from this folder "
+        "(repeatable); otherwise only data/policies is read")] = None,
 ) -> None:
     """Predict, compare and check QEMU live-migration policies."""
+    if policy_dir:
+        from sim.policies import allow_policy_dirs
+
+        for d in policy_dir:
+            if not d.is_dir():
+                raise _fail(f"--policy-dir {d}: no such folder")
+        allow_policy_dirs(policy_dir)
 
 
 

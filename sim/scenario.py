@@ -30,14 +30,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-
+from sim._bounded import MAX_INPUT_BYTES, load_yaml, read_text
 from sim._exceptions import InvalidScenarioError, Problem, QemuError, ScenarioError, UnitError
 from sim.qemu import (
     HostSupport,
@@ -50,7 +48,19 @@ from sim.qemu import (
 from sim.qemu.catalog import PARAMETERS
 from sim.qemu.qapi import visit_capability_status
 from sim.qemu.versions import DEFAULT_VERSION
-from sim.units import GiB, KiB, MiB, parse_duration, parse_rate, parse_size
+from sim.units import (
+    MAX_DURATION_S,
+    GiB,
+    KiB,
+    MAX_RATE_Bps,
+    MiB,
+    MIN_RATE_Bps,
+    format_size,
+    is_finite,
+    parse_duration,
+    parse_rate,
+    parse_size,
+)
 
 __all__ = [
     "Capabilities",
@@ -70,9 +80,12 @@ __all__ = [
 
 DATA_DIR: Final = Path(__file__).resolve().parent.parent / "data"
 _PACKAGED_DATA: Final = Path(__file__).resolve().parent / "_data"
-MAX_FILE_BYTES: Final = 1 << 20
+MAX_FILE_BYTES: Final = MAX_INPUT_BYTES
 """Largest scenario file accepted (1 MiB)."""
 
+MAX_GUEST_BYTES: Final = 1 << 52
+"""The largest guest RAM accepted, 4 PiB: x86-64's 52-bit physical address space (QEMU's
+``-m`` cannot go past what the target can address)."""
 PAGE_SIZES: Final = (4 * KiB, 2 * MiB, GiB)
 POLICY_KINDS: Final = ("nova", "kubevirt", "ovirt", "proxmox", "downtime-ramp", "custom")
 
@@ -89,7 +102,7 @@ def preset_files(kind: str) -> list[str]:
     return sorted({p.stem for root in roots for p in root.joinpath(kind).glob("*.yaml")})
 
 
-MAX_TIMEOUT_S: Final = 30 * 86400.0
+MAX_TIMEOUT_S: Final = MAX_DURATION_S
 """The longest ``control.timeout`` accepted: the engine follows a run that long (closed-form
 jumps keep it cheap), and a migration still running after a month is not a plan."""
 
@@ -495,8 +508,34 @@ class _Reader:
         try:
             return parser(value, field=self.path(key))
         except UnitError as err:
-            self.report(key, value, f"cannot read this: {_reason(err)}")
+            self.report(key, value, f"cannot read this: {err.detail}")
             return default
+
+    def rate(self, key: str, default: Any, *, zero: str = "") -> Any:
+        """A rate in bytes/s from :data:`~sim.units.MIN_RATE_Bps` to
+        :data:`~sim.units.MAX_RATE_Bps`; 0 only where ``zero`` says what it means."""
+        before = len(self.problems)
+        value = self.unit(key, parse_rate, default)
+        if key not in self.raw or len(self.problems) > before:
+            return value
+        if not ((value >= MIN_RATE_Bps or (zero and value == 0)) and value <= MAX_RATE_Bps):
+            accepted = f"0 ({zero}) or " if zero else ""
+            self.report(key, self.raw[key], f"expected {accepted}a rate from 1 byte/s "
+                        "to 1PB/s, e.g. 10Gbit/s or 200MiB/s")
+            return default
+        return value
+
+    def duration(self, key: str, default: Any) -> Any:
+        """A duration in seconds from 0 to :data:`~sim.units.MAX_DURATION_S` (30 days)."""
+        before = len(self.problems)
+        value = self.unit(key, parse_duration, default)
+        if key not in self.raw or len(self.problems) > before:
+            return value
+        if value > MAX_DURATION_S:
+            self.report(key, self.raw[key], "expected a duration of at most 30 days, "
+                        "e.g. 300ms, 2min")
+            return default
+        return value
 
     def number(self, key: str, default: float, lo: float, hi: float, what: str) -> float:
         """A plain number in ``[lo, hi]``."""
@@ -504,8 +543,7 @@ class _Reader:
             self.seen.add(key)
             return default
         value = self.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                math.isfinite(value) and lo <= value <= hi):
+        if not is_finite(value) or not lo <= value <= hi:
             self.report(key, value, f"expected {what}")
             return default
         return float(value)
@@ -549,11 +587,6 @@ class _Reader:
                 self.report(str(key), self.raw[key], f"unknown key; known keys here: {known}")
 
 
-def _reason(err: UnitError) -> str:
-    text = str(err)
-    return text.split(": ", 2)[-1] if ": " in text else text
-
-
 _TOP_KEYS: Final = ("name", "qemu", "vm", "workload", "host", "parameters", "capabilities",
                     "control", "seed")
 
@@ -561,39 +594,25 @@ _TOP_KEYS: Final = ("name", "qemu", "vm", "workload", "host", "parameters", "cap
 def read_scenario_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML or JSON scenario file into a dict (no validation).
 
-    YAML is read with ``yaml.safe_load``: no Python objects are ever constructed.
+    The file is read through :mod:`sim._bounded`: a regular file of at most 1 MiB, UTF-8,
+    YAML 1.2 numbers, no duplicate keys, no Python objects, nesting and aliases capped.
 
     Raises:
         ScenarioError: the file is missing, too large, not YAML/JSON, or not a mapping.
     """
     p = Path(path)
-    try:
-        size = p.stat().st_size
-    except OSError as err:
-        raise ScenarioError(f"{p}: cannot read the scenario file: {err.strerror}") from err
-    if p.is_dir():
-        raise ScenarioError(f"{p}: is a directory; give a scenario file (YAML or JSON)")
-    if size > MAX_FILE_BYTES:
-        raise ScenarioError(f"{p}: {size} bytes is larger than the {MAX_FILE_BYTES} accepted")
-    try:
-        text = p.read_text(encoding="utf-8", errors="replace")
-    except OSError as err:
-        raise ScenarioError(f"{p}: cannot read the scenario file: {err.strerror}") from err
+    text = read_text(p, what="scenario file", limit=MAX_FILE_BYTES, error=ScenarioError)
     return parse_scenario_text(text, str(p))
 
 
 def parse_scenario_text(text: str, where: str = "scenario") -> dict[str, Any]:
-    """Parse scenario text (YAML, of which JSON is a subset) into a dict.
+    """Parse scenario text (YAML, of which JSON is a subset) into a dict, bounded as
+    :func:`read_scenario_file` is.
 
     Raises:
-        ScenarioError: not YAML/JSON, or not a mapping at the top.
+        ScenarioError: not YAML/JSON, beyond the limits, or not a mapping at the top.
     """
-    if len(text.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
-        raise ScenarioError(f"{where}: larger than the {MAX_FILE_BYTES} bytes accepted")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ScenarioError(f"{where}: not valid YAML or JSON: {err}") from err
+    data = load_yaml(text, where, limit=MAX_FILE_BYTES, error=ScenarioError)
     if not isinstance(data, dict):
         raise ScenarioError(f"{where}: a scenario must be a mapping (YAML/JSON object) "
                             f"with keys such as vm, workload, parameters; got "
@@ -611,7 +630,7 @@ def _load_preset(kind: str, name: object, problems: list[Problem], where: str) -
         problems.append(Problem(where, name, f"no such {kind} preset; available: "
                                               + (", ".join(available) or "none")))
         return {}
-    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    loaded = load_yaml(read_text(path, what=f"{kind} preset"), str(path))
     values = loaded.get("values", loaded) if isinstance(loaded, dict) else {}
     return dict(values) if isinstance(values, dict) else {}
 
@@ -621,8 +640,8 @@ def _read_vm(raw: object, problems: list[Problem]) -> Vm:
     if not r.has("memory"):
         r.report("memory", None, "required: the guest's RAM, e.g. 8GiB")
     memory = r.unit("memory", parse_size, GiB)
-    if r.has("memory") and memory < 1 * MiB:
-        r.report("memory", r.raw["memory"], "expected at least 1MiB of guest RAM")
+    if r.has("memory") and not 1 * MiB <= memory <= MAX_GUEST_BYTES:
+        r.report("memory", r.raw["memory"], "expected from 1MiB to 4PiB of guest RAM")
         memory = GiB
     page = r.unit("page-size", parse_size, 4 * KiB)
     if page not in PAGE_SIZES:
@@ -630,16 +649,25 @@ def _read_vm(raw: object, problems: list[Problem]) -> Vm:
         page = 4 * KiB
     if memory % page:
         r.report("memory", r.raw.get("memory"),
-                 f"must be a whole number of {r.raw.get('page-size')} pages")
+                 f"must be a whole number of {format_size(page)} pages")
     vm = Vm(
         memory_bytes=memory,
         vcpus=r.integer("vcpus", 1, 1, 4096),
         page_size_bytes=page,
-        device_state_bytes=r.unit("device-state", parse_size, 1 * MiB),
-        ack_ready_s=r.unit("ack-ready", parse_duration, 0.0),
+        device_state_bytes=_at_most(r, "device-state", r.unit("device-state", parse_size, MiB),
+                                    MiB),
+        ack_ready_s=r.duration("ack-ready", 0.0),
     )
     r.finish()
     return vm
+
+
+def _at_most(r: _Reader, key: str, value: int, default: int) -> int:
+    """``value`` when at most :data:`MAX_GUEST_BYTES`, else ``default`` and a problem."""
+    if value <= MAX_GUEST_BYTES:
+        return value
+    r.report(key, r.raw.get(key), "expected at most 4PiB")
+    return default
 
 
 def _read_curve(r: _Reader) -> tuple[tuple[float, float], ...] | None:
@@ -655,8 +683,7 @@ def _read_curve(r: _Reader) -> tuple[tuple[float, float], ...] | None:
     points: list[tuple[float, float]] = []
     for item in raw:
         ok = (isinstance(item, (list, tuple)) and len(item) == 2
-              and all(isinstance(x, (int, float)) and not isinstance(x, bool)
-                      and math.isfinite(x) for x in item))
+              and all(is_finite(x) for x in item))
         if not ok:
             r.report("dirty-curve", raw, f"expected {accepted}; bad point {item!r}")
             return None
@@ -682,7 +709,7 @@ def _read_workload(raw: object, vm: Vm, problems: list[Problem]) -> Workload:
     r = _Reader(problems, "workload", merged if isinstance(raw, Mapping) or raw is None else raw)
     r.get("preset")
     curve = _read_curve(r)
-    rate = r.unit("dirty-rate", parse_rate, 0.0)
+    rate = r.rate("dirty-rate", 0.0, zero="an idle guest")
     if curve is not None and r.has("dirty-rate") and base.get("dirty-curve") is not None:
         r.report("dirty-rate", r.raw["dirty-rate"],
                  "give either dirty-rate (with working-set) or dirty-curve, not both")
@@ -729,29 +756,25 @@ def _read_host(raw: object, problems: list[Problem]) -> Host:
     d = Host()
     support = _read_support(r.get("support"), problems)
     host = Host(
-        link_Bps=r.unit("link", parse_rate, d.link_Bps),
-        rtt_s=r.unit("rtt", parse_duration, d.rtt_s),
-        channel_rate_Bps=r.unit("channel-rate", parse_rate, d.channel_rate_Bps),
-        running_channel_rate_Bps=r.unit("running-channel-rate", parse_rate, None),
+        link_Bps=r.rate("link", d.link_Bps),
+        rtt_s=r.duration("rtt", d.rtt_s),
+        channel_rate_Bps=r.rate("channel-rate", d.channel_rate_Bps),
+        running_channel_rate_Bps=r.rate("running-channel-rate", None),
         migration_cpus=r.number("migration-cpus", 0.0, 1e-3, 1e6, "a number of cores > 0")
         or None,
-        setup_s=r.unit("setup", parse_duration, d.setup_s),
-        stop_s=r.unit("stop", parse_duration, d.stop_s),
-        resume_s=r.unit("resume", parse_duration, d.resume_s),
-        sync_s_per_gib=r.unit("sync-per-gib", parse_duration, d.sync_s_per_gib),
-        zero_scan_Bps=r.unit("zero-scan-rate", parse_rate, d.zero_scan_Bps),
-        zlib_Bps=r.unit("zlib-rate", parse_rate, d.zlib_Bps),
-        zstd_Bps=r.unit("zstd-rate", parse_rate, d.zstd_Bps),
-        xbzrle_Bps=r.unit("xbzrle-rate", parse_rate, d.xbzrle_Bps),
+        setup_s=r.duration("setup", d.setup_s),
+        stop_s=r.duration("stop", d.stop_s),
+        resume_s=r.duration("resume", d.resume_s),
+        sync_s_per_gib=r.duration("sync-per-gib", d.sync_s_per_gib),
+        zero_scan_Bps=r.rate("zero-scan-rate", d.zero_scan_Bps),
+        zlib_Bps=r.rate("zlib-rate", d.zlib_Bps),
+        zstd_Bps=r.rate("zstd-rate", d.zstd_Bps),
+        xbzrle_Bps=r.rate("xbzrle-rate", d.xbzrle_Bps),
         link_failure_per_hour=r.number("link-failure-rate", 0.0, 0.0, 1e6,
                                        "failures per hour, a number ≥ 0"),
         support=support,
         profile=name if isinstance(name, str) else None,
     )
-    for key, value in (("link", host.link_Bps), ("channel-rate", host.channel_rate_Bps),
-                       ("running-channel-rate", host.running_channel_rate_Bps)):
-        if r.has(key) and value is not None and value <= 0:
-            r.report(key, r.raw[key], "expected a rate > 0")
     for key in ("description", "source", "calibrated"):
         r.get(key)
     r.finish()
@@ -789,7 +812,7 @@ def _read_control(raw: object, problems: list[Problem]) -> Control:
                      "{seconds: S} (e.g. 30 or '30s')")
     else:
         r.get("postcopy-after")
-    timeout = r.unit("timeout", parse_duration, None)
+    timeout = r.duration("timeout", None)
     if timeout is not None and not 0 < timeout <= MAX_TIMEOUT_S:
         r.report("timeout", r.raw.get("timeout"),
                  "expected a duration > 0 and at most 30 days (e.g. 10min, 2h)")
@@ -802,9 +825,12 @@ def _read_control(raw: object, problems: list[Problem]) -> Control:
                      + ", ".join(POLICY_KINDS))
             policy = None
         else:
-            from sim.policies import check_policy  # imports sim.scenario itself
+            from sim.policies import check_policy, resolve_policy  # imports sim.scenario
 
-            problems.extend(check_policy(policy))
+            found = check_policy(policy)
+            problems.extend(found)
+            # keep the options a file gave, so that nothing later opens the file again
+            policy = None if found else resolve_policy(policy)
     r.finish()
     return Control(postcopy_after=after, timeout_s=timeout,
                    policy=dict(policy) if isinstance(policy, Mapping) else None)
@@ -949,7 +975,7 @@ def validate(source: str | Path | Mapping[str, Any]) -> ValidationReport:
     try:
         prof = profile(data.get("qemu", DEFAULT_VERSION))
     except UnitError as err:
-        problems.append(Problem("qemu", data.get("qemu"), _reason(err)))
+        problems.append(Problem("qemu", data.get("qemu"), err.detail))
         prof = profile(DEFAULT_VERSION)
     name = data.get("name", "scenario")
     if not isinstance(name, str):

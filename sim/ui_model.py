@@ -323,7 +323,7 @@ def parse_param_text(f: FormField, text: str) -> tuple[object, Problem | None]:
         if f.kind == "json":
             return json.loads(text), None
     except UnitError as err:
-        return text, Problem(f.path, text, f"cannot read this: {_unit_reason(err)}")
+        return text, Problem(f.path, text, f"cannot read this: {err.detail}")
     except ValueError:
         return text, Problem(f.path, text, f"cannot read this: expected {_ACCEPTS[f.kind]}")
     return text, None
@@ -331,11 +331,6 @@ def parse_param_text(f: FormField, text: str) -> tuple[object, Problem | None]:
 
 def _whole(x: float) -> int:
     return round(x)
-
-
-def _unit_reason(err: UnitError) -> str:
-    text = str(err)
-    return text.split(": ", 2)[-1] if ": " in text else text
 
 
 # ------------------------------------------------------------------- dict <-> form

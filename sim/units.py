@@ -30,10 +30,13 @@ from typing import Final
 from sim._exceptions import UnitError
 
 __all__ = [
+    "MAX_DURATION_S",
     "Bytes",
     "BytesPerSecond",
     "GiB",
     "KiB",
+    "MAX_RATE_Bps",
+    "MIN_RATE_Bps",
     "MiB",
     "Milliseconds",
     "Seconds",
@@ -41,6 +44,7 @@ __all__ = [
     "format_duration",
     "format_rate",
     "format_size",
+    "is_finite",
     "parse_duration",
     "parse_rate",
     "parse_size",
@@ -59,6 +63,33 @@ KiB: Final = 1 << 10
 MiB: Final = 1 << 20
 GiB: Final = 1 << 30
 TiB: Final = 1 << 40
+
+MAX_DURATION_S: Final = 30 * 86400.0
+"""The longest duration miglab accepts anywhere (30 days): a migration still running after
+a month is not a plan, and every simulation must end within a work budget."""
+MIN_RATE_Bps: Final = 1.0
+"""The smallest non-zero rate accepted: 1 byte/s. Below it a 1 GiB guest would take longer
+than the age of the universe to send, and the engine's arithmetic would lose its meaning."""
+MAX_RATE_Bps: Final = 1e15
+"""The largest rate accepted: 1 PB/s, well above any link or memory bus of today."""
+
+
+def is_finite(value: object) -> bool:
+    """True for an ``int`` or ``float`` that is a finite number (``bool`` is not a number).
+
+    Unlike :func:`math.isfinite` it never raises: an integer too large for a float
+    (``10**400``) is simply not finite here.
+
+        >>> is_finite(10**400), is_finite(1.5), is_finite(float("nan")), is_finite(True)
+        (False, True, False, False)
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
 
 _BINARY_LETTER = {"": 1, "b": 1, "k": KiB, "m": MiB, "g": GiB, "t": TiB, "p": 1 << 50, "e": 1 << 60}
 _IEC = {"kib": KiB, "mib": MiB, "gib": GiB, "tib": TiB}
@@ -124,7 +155,7 @@ def parse_size(value: object, *, field: str = "size") -> Bytes:
             raise UnitError(field, value, SIZE_HELP, "a size cannot be negative")
         return _at_most_2_64(value, field, value)
     if isinstance(value, float):
-        if not math.isfinite(value) or value < 0 or value != int(value):
+        if not is_finite(value) or value < 0 or value != int(value):
             raise UnitError(field, value, SIZE_HELP, "a byte count must be a whole number")
         return _at_most_2_64(int(value), field, value)
     if not isinstance(value, str):
@@ -188,7 +219,7 @@ def parse_rate(value: object, *, field: str = "rate") -> BytesPerSecond:
     if isinstance(value, bool):
         raise UnitError(field, value, RATE_HELP)
     if isinstance(value, (int, float)):
-        if not math.isfinite(value) or value < 0:
+        if not is_finite(value) or value < 0:
             raise UnitError(field, value, RATE_HELP, "a rate must be a finite number ≥ 0")
         return float(value) + 0.0  # + 0.0 turns -0.0 into 0.0
     if not isinstance(value, str):
@@ -212,6 +243,8 @@ def parse_rate(value: object, *, field: str = "rate") -> BytesPerSecond:
     factor = _rate_factor(unit, per_second)
     if factor is None:
         raise UnitError(field, value, RATE_HELP, f"unknown rate unit '{unit}'")
+    if not math.isfinite(number * factor):
+        raise UnitError(field, value, RATE_HELP, "too large")
     return number * factor
 
 
@@ -254,7 +287,7 @@ def parse_duration(value: object, *, field: str = "duration") -> Seconds:
     if isinstance(value, bool):
         raise UnitError(field, value, DURATION_HELP)
     if isinstance(value, (int, float)):
-        if not math.isfinite(value) or value < 0:
+        if not is_finite(value) or value < 0:
             raise UnitError(field, value, DURATION_HELP, "a duration must be a finite number ≥ 0")
         return float(value) + 0.0  # + 0.0 turns -0.0 into 0.0
     if not isinstance(value, str):
@@ -269,6 +302,8 @@ def parse_duration(value: object, *, field: str = "duration") -> Seconds:
     number = _number(match)
     if not math.isfinite(number):
         raise UnitError(field, value, DURATION_HELP)
+    if not math.isfinite(number * _DURATION_UNITS[unit]):
+        raise UnitError(field, value, DURATION_HELP, "too large")
     return number * _DURATION_UNITS[unit]
 
 

@@ -292,12 +292,13 @@ def test_load_scenario_raises_with_every_problem() -> None:
 
 
 def test_yaml_keys_that_are_not_text_are_reported(tmp_path: Path) -> None:
-    """YAML allows keys such as 1 or true; they are read as the text QMP would receive."""
+    """YAML allows keys such as 1 or true; every key is kept as the text written, as the
+    JSON object QMP receives would spell it."""
     path = tmp_path / "keys.yaml"
     path.write_text("vm: {memory: 1GiB}\nparameters: {1: 2}\ncapabilities: {true: true}\n")
     report = validate(path)
     assert [(p.field, p.message) for p in report.problems] == [
-        ("capabilities.True", "Parameter 'capability' does not accept value 'True'"),
+        ("capabilities.true", "Parameter 'capability' does not accept value 'true'"),
         ("parameters.1", "Parameter '1' is unexpected"),
     ]
 

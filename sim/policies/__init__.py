@@ -5,8 +5,9 @@ docstring: :mod:`~sim.policies.nova` (OpenStack), :mod:`~sim.policies.kubevirt`,
 :mod:`~sim.policies.ovirt` (convergence schedules), :mod:`~sim.policies.proxmox`,
 :mod:`~sim.policies.ramp` (a downtime ramp, KubeVirt VEP 291) and
 :mod:`~sim.policies.custom` (the user's own rules). A scenario picks one with
-``control.policy: {kind: …, options…}``; ``file: path.yaml`` reads the options from a file
-(``data/policies/`` holds examples), inline keys override it.
+``control.policy: {kind: …, options…}``; ``file: name`` reads the options from a file in
+``data/policies/`` (or a folder the caller allows, :func:`policy_dirs`), inline keys
+override it. No other file is ever opened because an input named it.
 
 Like a registry of driving instructors, this module finds the instructor for a ``kind``,
 checks their options (:func:`check_policy`, called by :mod:`sim.scenario` while loading) and
@@ -20,17 +21,19 @@ builds them (:func:`build_policy`, called by :func:`sim.engine.simulate`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-
-from sim._exceptions import InvalidScenarioError, Problem
+from sim._bounded import load_yaml, read_text, resolve_named_file
+from sim._exceptions import InputError, InvalidScenarioError, Problem
 from sim.policies import custom, kubevirt, nova, ovirt, proxmox, ramp
 from sim.policies.base import Option, Policy, check_options, read_options
 
-__all__ = ["KINDS", "Policy", "build_policy", "check_policy", "load_policy_file"]
+__all__ = ["KINDS", "Policy", "allow_policy_dirs", "build_policy", "check_policy",
+           "load_policy_file", "policy_dirs", "resolve_policy"]
 
 KINDS: Final[dict[str, tuple[type[Policy], Mapping[str, Option] | None]]] = {
     "nova": (nova.NovaPolicy, nova.OPTIONS),
@@ -43,34 +46,73 @@ KINDS: Final[dict[str, tuple[type[Policy], Mapping[str, Option] | None]]] = {
 """``kind`` → (policy class, its options; ``None``: custom reads its own shape)."""
 
 
+_EXTRA_DIRS: ContextVar[tuple[Path, ...]] = ContextVar("policy_dirs", default=())
+
+
 def _data_dir() -> Path:
     from sim.scenario import data_path
 
     return data_path("policies")
 
 
-def load_policy_file(path: str | Path) -> dict[str, Any]:
-    """Read a policy file (YAML/JSON mapping); a bare name is looked up in ``data/policies``.
+@contextmanager
+def policy_dirs(dirs: Iterable[str | Path]) -> Iterator[tuple[Path, ...]]:
+    """Let ``control.policy.file`` also name files in ``dirs`` while the block runs.
+
+    Policy files are otherwise looked up only in ``data/policies``: a scenario, an
+    inventory or a dashboard link can never make miglab open another file. The command
+    line's ``miglab --policy-dir DIR`` does the same for one run.
+
+        >>> with policy_dirs(["."]):
+        ...     pass
+    """
+    token = _EXTRA_DIRS.set((*_EXTRA_DIRS.get(), *(Path(d) for d in dirs)))
+    try:
+        yield _EXTRA_DIRS.get()
+    finally:
+        _EXTRA_DIRS.reset(token)
+
+
+def allow_policy_dirs(dirs: Iterable[str | Path]) -> None:
+    """Like :func:`policy_dirs`, for the rest of the current context (the CLI's flag)."""
+    _EXTRA_DIRS.set((*_EXTRA_DIRS.get(), *(Path(d) for d in dirs)))
+
+
+def load_policy_file(name: str | Path) -> dict[str, Any]:
+    """Read a policy file (YAML/JSON mapping) named inside ``data/policies`` or a folder
+    allowed by :func:`policy_dirs`; ``nova-default`` and ``nova-default.yaml`` both work.
 
     Raises:
-        InvalidScenarioError: the file is missing or not a mapping.
+        InvalidScenarioError: the name points outside those folders, the file is missing,
+            unreadable or not a mapping. The message echoes nothing of any file's content.
     """
-    p = Path(path)
-    candidates = [p, _data_dir() / p, _data_dir() / f"{p}.yaml"]
-    found = next((c for c in candidates if c.is_file()), None)
-    if found is None:
-        raise InvalidScenarioError([Problem("control.policy.file", str(path),
-                                            "no such policy file (looked in the working "
-                                            "directory and data/policies)")])
-    data = yaml.safe_load(found.read_text(encoding="utf-8"))
+    field = "control.policy.file"
+    try:
+        extra = _EXTRA_DIRS.get()
+        shelves = " or ".join(["data/policies", *(str(d) for d in extra)])
+        found = resolve_named_file(str(name), roots=(_data_dir(), *extra), field=field,
+                                   shelves=shelves)
+        data = load_yaml(read_text(found, what="policy file"), str(name))
+    except InputError as err:
+        raise InvalidScenarioError([Problem(field, str(name), _tail(str(err), field))]) from None
     if not isinstance(data, dict):
-        raise InvalidScenarioError([Problem("control.policy.file", str(path),
+        raise InvalidScenarioError([Problem(field, str(name),
                                             "expected a YAML mapping of policy options")])
     return data
 
 
-def _resolve(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Options from ``file`` overlaid with the inline ones."""
+def _tail(message: str, field: str) -> str:
+    """``message`` without a leading ``field: `` (the Problem names the field itself)."""
+    return message.removeprefix(f"{field}: ")
+
+
+def resolve_policy(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Options from ``file`` overlaid with the inline ones (no ``file`` key left).
+
+    Raises:
+        InvalidScenarioError: the file cannot be used (:func:`load_policy_file`) or is for
+            another kind.
+    """
     data = dict(raw)
     if "file" in data:
         base = load_policy_file(str(data.pop("file")))
@@ -88,7 +130,7 @@ def check_policy(raw: Mapping[str, Any]) -> list[Problem]:
     Each problem names the option, its value and what is accepted.
     """
     try:
-        data = _resolve(raw)
+        data = resolve_policy(raw)
     except InvalidScenarioError as err:
         return list(err.problems)
     kind = str(data.get("kind"))
@@ -109,7 +151,7 @@ def build_policy(raw: Mapping[str, Any]) -> Policy:
     problems = check_policy(raw)
     if problems:
         raise InvalidScenarioError(problems)
-    data = _resolve(raw)
+    data = resolve_policy(raw)
     cls, options = KINDS[str(data["kind"])]
     if options is None:
         return cls(custom.read_custom(data)[0])
