@@ -341,30 +341,32 @@ def load_yaml(text: str, where: str, *, limit: int = MAX_INPUT_BYTES,
         MiglabError: of type ``error``: ``where: not valid YAML or JSON: …`` with the line.
     """
     _check_length(text, where, limit, error)
-    loader = _Loader(text)
     try:
-        return loader.get_single_data()
+        loader = _Loader(text)  # the reader refuses control characters here already
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as err:
         raise error(f"{where}: not valid YAML or JSON: {_yaml_problem(err)}") from None
-    finally:
-        loader.dispose()
 
 
 def load_yaml_all(text: str, where: str, *, limit: int = MAX_INPUT_BYTES,
                   error: ErrorType = InputError) -> list[Any]:
     """Every document of a multi-document YAML stream (``---`` separated), bounded."""
     _check_length(text, where, limit, error)
-    loader = _Loader(text)
     docs: list[Any] = []
     try:
-        while loader.check_data():  # type: ignore[no-untyped-call]
-            docs.append(loader.get_data())
-            if loader.values_read > MAX_NODES:  # the count spans documents
-                raise error(f"{where}: more than {MAX_NODES} values in all")
+        loader = _Loader(text)
+        try:
+            while loader.check_data():  # type: ignore[no-untyped-call]
+                docs.append(loader.get_data())
+                if loader.values_read > MAX_NODES:  # the count spans documents
+                    raise error(f"{where}: more than {MAX_NODES} values in all")
+        finally:
+            loader.dispose()
     except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as err:
         raise error(f"{where}: not valid YAML: {_yaml_problem(err)}") from None
-    finally:
-        loader.dispose()
     return docs
 
 

@@ -3,13 +3,13 @@ for flag values that name the flag (not a Python parameter) when they refuse one
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Any, Final
 
 import typer
 
+from sim._bounded import dumps_json
 from sim._exceptions import UnitError
 
 __all__ = [
@@ -93,22 +93,7 @@ def check_number(value: float | None, flag: str, accepted: str, *, lo: float,
         raise fail(f"{flag} {value:g}: expected {accepted}")
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
-def _plain(value: Any) -> Any:
-    """A numpy scalar as its Python value; anything else JSON cannot hold as text."""
-    return value.item() if hasattr(value, "item") else str(value)
-
-
 def json_text(data: Any) -> str:
-    """Strict JSON for what a command prints: NaN and ±inf become ``null``, numpy scalars
-    their values, other objects text."""
-    return json.dumps(_finite(data), indent=2, default=_plain, allow_nan=False)
+    """Strict JSON for what a command prints (:func:`sim._bounded.dumps_json`): NaN and
+    ±inf become ``null``, numpy scalars their values, other objects text."""
+    return dumps_json(data, indent=2)

@@ -11,13 +11,12 @@ nothing prints a traceback at them.
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from sim._bounded import dumps_json, loads_json, read_stdin, read_text
 from sim._cliutil import check_int, json_text
 from sim._cliutil import fail as _fail
 from sim._exceptions import MiglabError
@@ -77,7 +76,7 @@ def validate_cmd(
     """
     report = validate(file)
     if as_json:
-        typer.echo(json.dumps(report.as_dict(), indent=2, default=str))
+        typer.echo(json_text(report.as_dict()))
     elif report.valid:
         typer.echo(f"{file}: valid")
         for text in report.assumptions:
@@ -89,7 +88,7 @@ def validate_cmd(
         typer.echo(f"{file}: {len(report.problems)} problem(s):")
         for p in report.problems:
             tag = "qemu" if p.source == "qemu" else "miglab"
-            typer.echo(f"  [{tag}] {p.field} = {json.dumps(p.value, default=str)}: {p.message}")
+            typer.echo(f"  [{tag}] {p.field} = {dumps_json(p.value)}: {p.message}")
     raise typer.Exit(0 if report.valid else 1)
 
 
@@ -109,22 +108,31 @@ def qmp_cmd(
     start with qmp_capabilities is taken as already negotiated.
     """
     try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        text = read_stdin(what="QMP input") if file == "-" else \
+            read_text(file, what="QMP input")
         mon = QmpMonitor(qemu, HostSupport(userfaultfd=not no_userfaultfd), incoming=incoming)
-    except (OSError, MiglabError) as err:
+    except MiglabError as err:
         raise _fail(str(err)) from err
-    stripped = text.strip()
-    if stripped.startswith("["):
-        try:
-            requests = json.loads(stripped)
-        except ValueError as err:
-            raise _fail(f"{file}: not a JSON array of commands: {err}") from err
+    if isinstance(requests := _json_array(text), list):
         for request in requests:
-            typer.echo(json.dumps(mon.execute(request)))
+            typer.echo(dumps_json(mon.execute(request)))
         return
-    for line in text.splitlines():
+    for line in text.split("\n"):  # only newline ends a request (not U+2028 or \v)
         if line.strip():
-            typer.echo(json.dumps(mon.execute_text(line)))
+            typer.echo(dumps_json(mon.execute_text(line)))
+
+
+def _json_array(text: str) -> list[object] | None:
+    """The commands of a QMP input written as one JSON array, else ``None`` (JSON lines,
+    where a line may itself start with ``[``)."""
+    stripped = text.strip()
+    if not stripped.startswith("["):
+        return None
+    try:
+        value = loads_json(stripped, "QMP input")
+    except MiglabError:
+        return None
+    return value if isinstance(value, list) else None
 
 
 @app.command("simulate")

@@ -16,19 +16,19 @@ user can cause is one ``miglab: …`` line on stderr and exit status 1.
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import yaml
 
+from sim._bounded import read_stdin, read_text
 from sim._cliutil import fail as _fail
+from sim._cliutil import json_text
 from sim._exceptions import MiglabError
 from sim.export import FORMATS, ExportOptions, export
 from sim.imports import IMPORTERS, TEXT_STARTS, import_text, looks_like
-from sim.scenario import load_scenario, parse_scenario_text, read_scenario_file
+from sim.scenario import load_scenario, read_scenario_file
 
 __all__ = ["export_cmd", "import_cmd", "report_cmd"]
 
@@ -89,7 +89,7 @@ def export_cmd(
     except MiglabError as err:
         raise _fail(str(err)) from err
     if as_json:
-        typer.echo(json.dumps(result.as_dict(), indent=2))
+        typer.echo(json_text(result.as_dict()))
         return
     if out is not None:
         try:
@@ -158,11 +158,14 @@ def _import_source(source: str, fmt: str) -> str:
     if fmt not in IMPORTERS:
         raise _fail(f"--from {fmt!r}: unknown import format; expected one of "
                     + ", ".join(IMPORTERS))
-    if source == "-":
-        return sys.stdin.read()
-    path = Path(source)
-    if path.exists():
-        return path.read_text(encoding="utf-8")
+    try:
+        if source == "-":
+            return read_stdin(what=f"{fmt} input")
+        path = Path(source)
+        if path.exists():
+            return read_text(path, what=f"{fmt} input")
+    except MiglabError as err:
+        raise _fail(str(err)) from None
     if looks_like(source, fmt):
         return source
     starts = " or ".join(repr(s.strip()) for s in TEXT_STARTS[fmt])
@@ -174,7 +177,7 @@ def _load_report_input(path: Path, scenario: Path | None) -> tuple[Any, Any]:
     """(scenario, result) from a scenario file or a saved ``simulate --json`` result."""
     from sim.report import result_from_dict
 
-    data = parse_scenario_text(path.read_text(encoding="utf-8"), str(path))
+    data = read_scenario_file(path)
     if "status" in data and "ram" in data:
         sc = load_scenario(scenario) if scenario is not None else None
         return sc, result_from_dict(data)

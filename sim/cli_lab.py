@@ -14,7 +14,6 @@ the engine's predictions against a corpus of such runs, and ``calibrate`` fits t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +21,7 @@ from typing import Annotated, Any
 import typer
 
 from sim._cliutil import fail as _fail
+from sim._cliutil import json_text
 from sim._exceptions import MiglabError
 from sim.lab.calibrate import calibrate, split_corpus, write_host_profile
 from sim.lab.compare import compare_corpus, format_summary, format_table, summarize
@@ -58,7 +58,7 @@ def run_cmd(
     if out is not None:
         append_record(out, record)
     shown: dict[str, Any] = {k: v for k, v in record.items() if k != "timeline"}
-    typer.echo(json.dumps(shown, indent=2, default=str))
+    typer.echo(json_text(shown))
 
 
 def _host(host: str | None) -> dict[str, Any] | None:

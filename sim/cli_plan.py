@@ -33,6 +33,11 @@ from sim._exceptions import MiglabError
 __all__ = ["drain_cmd", "recommend_cmd", "sweep_cmd"]
 
 
+def _max_workers() -> int:
+    from sim.sweep import MAX_WORKERS
+
+    return MAX_WORKERS
+
 
 @contextmanager
 def _progress_bar(label: str, enabled: bool) -> Iterator[Any]:
@@ -92,7 +97,7 @@ def sweep_cmd(
     from sim.sweep import AxisError, expand, parse_axis, run_sweep, save_table
 
     check_int(seed, "--seed", 0, _SEED_MAX)
-    check_int(workers, "--workers", 1)
+    check_int(workers, "--workers", 1, _max_workers())
     check_int(chunk_size, "--chunk-size", 1)
     try:
         axes = [parse_axis(v, seed=seed or 0) for v in vary]
@@ -246,7 +251,7 @@ def recommend_cmd(
                  "a share of the link greater than 0 and at most 1, e.g. 0.5", lo=0.0,
                  hi=1.0, lo_open=True)
     check_int(trials, "--trials", 1)
-    check_int(workers, "--workers", 1)
+    check_int(workers, "--workers", 1, _max_workers())
     check_int(seed, "--seed", 0, _SEED_MAX)
     try:
         cons = Constraints(

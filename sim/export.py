@@ -34,6 +34,7 @@ from typing import Any, Final
 
 import yaml
 
+from sim._bounded import dumps_json
 from sim._exceptions import MiglabError
 from sim.qemu.catalog import CAPABILITIES, PARAMETERS
 from sim.scenario import Scenario
@@ -286,7 +287,7 @@ def _qmp_line(command: str, arguments: Mapping[str, Any] | None = None) -> str:
     request: dict[str, Any] = {"execute": command}
     if arguments:
         request["arguments"] = dict(arguments)
-    return json.dumps(request)
+    return dumps_json(request)
 
 
 def _dest_caps(sc: Scenario) -> list[str]:

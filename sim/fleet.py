@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -46,8 +47,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-import yaml
-
+from sim._bounded import load_yaml, read_text
 from sim._exceptions import InvalidScenarioError, MiglabError, Problem, UnitError
 from sim.scenario import POLICY_KINDS, Scenario, load_scenario, set_path
 from sim.units import parse_rate
@@ -225,18 +225,22 @@ def load_inventory(source: str | Path | Mapping[str, Any], *,
         where = str(p)
         if not p.exists():
             raise FleetError(f"{p}: no such inventory file")
+        text = read_text(p, what="inventory", error=FleetError)
         if p.suffix.lower() == ".csv":
-            with p.open(newline="", encoding="utf-8") as fh:
-                rows = [{k.strip(): (_scalar(v) if v is not None and v.strip() else None)
+            try:
+                rows = [{str(k).strip(): (_scalar(v) if isinstance(v, str) and v.strip()
+                                          else None)
                          for k, v in r.items() if k is not None}
-                        for r in csv.DictReader(fh)]
+                        for r in csv.DictReader(io.StringIO(text, newline=""))]
+            except csv.Error as err:
+                raise FleetError(f"{p}: not a readable CSV file: {err}") from None
             for r in rows:  # names stay text even when they look like numbers
                 for key in ("name", "host"):
                     if r.get(key) is not None:
                         r[key] = str(r[key])
             data = {"name": p.stem, "vms": rows}
         else:
-            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+            loaded = load_yaml(text, str(p), error=FleetError)
             if not isinstance(loaded, dict):
                 raise FleetError(f"{p}: an inventory must be a mapping with a 'vms' list")
             data = loaded
@@ -263,10 +267,18 @@ def load_inventory(source: str | Path | Mapping[str, Any], *,
         if not given > 0:
             raise FleetError(f"default_link(={default_link!r}) must be a rate > 0, "
                              f"e.g. 25Gbit/s")
+    default_host = defaults.get("host") or {}
+    if not isinstance(default_host, Mapping):
+        raise FleetError(f"{where}: 'defaults.host' must be a mapping such as "
+                         f"{{link: 25Gbit/s}}, got {type(default_host).__name__}")
     if fallback is None:
-        fallback = (defaults.get("host") or {}).get("link", 10e9 / 8)
+        fallback = default_host.get("link", 10e9 / 8)
     vms: list[FleetVm] = []
-    links: dict[str, Any] = {h: (v or {}).get("link") for h, v in hosts_raw.items()}
+    for host_name, value in hosts_raw.items():
+        if value is not None and not (isinstance(value, Mapping) and set(value) <= {"link"}):
+            raise FleetError(f"{where}: 'hosts.{host_name}' must be a mapping {{link: …}} "
+                             f"such as {{link: 25Gbit/s}}")
+    links: dict[str, Any] = {str(h): (v or {}).get("link") for h, v in hosts_raw.items()}
     for i, row in enumerate(rows_raw):
         if not isinstance(row, Mapping):
             raise FleetError(f"{where}: VM #{i + 1} must be a mapping")

@@ -27,8 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import yaml
-
+from sim._bounded import load_yaml_all, loads_json
 from sim._exceptions import MiglabError
 from sim.qemu.catalog import CAPABILITIES, PARAMETERS
 from sim.qemu.monitor import QmpMonitor
@@ -109,19 +108,19 @@ def _json_objects(text: str) -> Iterator[Any]:
     A ``==> name <==`` header (how an export joins its files) yields a :class:`_Section`.
     """
     stripped = text.strip()
-    if stripped.startswith("["):
+    if stripped.startswith(("[", "{")):
         try:
-            yield from json.loads(stripped)
-            return
-        except ValueError:
-            pass
-    if stripped.startswith("{") and "\n" in stripped:
-        try:
-            yield json.loads(stripped)
-            return
-        except ValueError:
-            pass
-    for line in text.splitlines():
+            whole = loads_json(stripped, "QMP log", error=ImportError_)
+        except ImportError_:
+            pass  # JSON lines, where a line may start with [ or {
+        else:
+            if isinstance(whole, list):
+                yield from whole
+                return
+            if "\n" in stripped:
+                yield whole
+                return
+    for line in text.split("\n"):  # only a newline ends a line (not U+2028 or \v)
         line = line.strip()
         header = _SECTION.match(line)
         if header:
@@ -132,9 +131,9 @@ def _json_objects(text: str) -> Iterator[Any]:
         if line.startswith(("->", "<-")):  # qmp-shell / libvirt log arrows
             line = line[2:].strip()
         try:
-            yield json.loads(line)
-        except ValueError as err:
-            raise ImportError_(f"not a QMP JSON line: {line[:80]!r} ({err})") from err
+            yield loads_json(line, "QMP line", error=ImportError_)
+        except ImportError_ as err:
+            raise ImportError_(f"not a QMP JSON line: {line[:80]!r} ({err})") from None
 
 
 def _is_parameters(value: object) -> bool:
@@ -513,21 +512,32 @@ def _kubevirt_migrations(text: str) -> dict[str, Any]:
     """The migration fields of every document: cluster config first, policies over it."""
     cluster: dict[str, Any] = {}
     policy: dict[str, Any] = {}
-    for doc in yaml.safe_load_all(text):
+    for doc in load_yaml_all(text, "KubeVirt YAML", error=ImportError_):
         if not isinstance(doc, Mapping):
             continue
         kind = doc.get("kind")
         if kind == "MigrationPolicy":
-            policy.update({k: v for k, v in (doc.get("spec") or {}).items()
+            policy.update({k: v for k, v in _mapping(doc, "spec").items()
                            if k != "selectors"})
         elif kind == "KubeVirt":
-            cluster.update(((doc.get("spec") or {}).get("configuration") or {})
-                           .get("migrations") or {})
+            configuration = _mapping(_mapping(doc, "spec"), "configuration")
+            cluster.update(_mapping(configuration, "migrations"))
         elif "migrations" in doc and isinstance(doc["migrations"], Mapping):
             cluster.update(doc["migrations"])
         else:
             cluster.update(doc)
     return {**cluster, **policy}
+
+
+def _mapping(doc: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``doc[key]`` when it is a mapping, ``{}`` when absent; anything else is refused."""
+    value = doc.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ImportError_(f"KubeVirt YAML: {key} must be a mapping, got "
+                           f"{type(value).__name__}")
+    return value
 
 
 def from_kubevirt(text: str, base: Mapping[str, Any] | None = None, *,
@@ -630,10 +640,26 @@ def import_text(text: str, fmt: str, base: Mapping[str, Any] | None = None, *,
                            + ", ".join(VERSIONS))
     try:
         if importer is from_qmp:
-            return from_qmp(text, base, qemu=qemu, notes=notes)
-        data = importer(text, base, notes=notes)
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
+            data = from_qmp(text, base, qemu=qemu, notes=notes)
+        else:
+            data = importer(text, base, notes=notes)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError,
+            OverflowError) as err:
         raise ImportError_(f"cannot read this as {fmt}: {err}") from err
-    if qemu is not None:
+    if qemu is not None and importer is not from_qmp:
         data["qemu"] = str(qemu)
+    _check_imported(data, fmt)
     return data
+
+
+def _check_imported(data: ScenarioDict, fmt: str) -> None:
+    """Refuse an import whose scenario miglab would refuse: the same checks as
+    :func:`sim.scenario.validate` (QEMU's words first), with a stand-in ``vm`` when the
+    import had no base to give one, so that nothing is written that cannot be loaded."""
+    from sim.scenario import validate
+
+    stand_in = {**data, "vm": data.get("vm") or {"memory": "1GiB"}}
+    problems = validate(stand_in).problems
+    if problems:
+        lines = "; ".join(f"{p.field} = {p.value!r}: {p.message}" for p in problems[:5])
+        raise ImportError_(f"the {fmt} input gives settings miglab cannot use: {lines}")

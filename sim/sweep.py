@@ -84,6 +84,12 @@ _ACCEPTED: Final = ("NAME=a,b,c (a list), NAME=lo:hi:N (N linear steps), NAME=lo
                     "is a dotted scenario path such as host.link or a bare parameter name "
                     "such as downtime-limit; values may carry units (1Gbit/s, 8GiB, 300ms)")
 
+MAX_AXIS_VALUES: Final = 10_000
+"""Most values on one axis (a range's step count or a list's length)."""
+MAX_SWEEP_POINTS: Final = 1_000_000
+"""Most scenarios in one sweep: ~20 min of the engine on 2 cores at ~1 ms each."""
+MAX_WORKERS: Final = 256
+"""Most local worker processes (each holds a Python interpreter, ~100 MiB)."""
 _RANGE_RE: Final = re.compile(r"^(?P<lo>[^:]+):(?P<hi>[^:]+):(?P<kind>log|rand)?(?P<n>\d+)$")
 _NUM_UNIT_RE: Final = re.compile(
     r"^\s*(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>[^\d\s].*)?$")
@@ -202,6 +208,9 @@ def parse_axis(spec: str, *, seed: int = 0) -> Axis:
             raise AxisError(f"axis {name!r}: value list {rhs!r} has an empty item (item "
                             f"{empty[0]} of {len(items)}); give every value, e.g. "
                             f"{name}=100,300,500")
+        if len(items) > MAX_AXIS_VALUES:
+            raise AxisError(f"axis {name!r}: {len(items)} values; at most {MAX_AXIS_VALUES} "
+                            f"per axis")
         values = tuple(_scalar(v) for v in items)
         return Axis(path, values, spec)
     lo_m, hi_m = _NUM_UNIT_RE.match(m["lo"]), _NUM_UNIT_RE.match(m["hi"])
@@ -212,9 +221,13 @@ def parse_axis(spec: str, *, seed: int = 0) -> Axis:
     if unit != (hi_m["unit"] or "").strip():
         raise AxisError(f"axis {name!r}: both range ends must use the same unit "
                         f"(got {m['lo']!r} and {m['hi']!r})")
+    if len(m["n"]) > 6 or not 1 <= int(m["n"]) <= MAX_AXIS_VALUES:
+        raise AxisError(f"axis {name!r}: the number of steps must be from 1 to "
+                        f"{MAX_AXIS_VALUES}, got {m['n']}")
     lo, hi, n, kind = float(lo_m["num"]), float(hi_m["num"]), int(m["n"]), m["kind"] or "lin"
-    if n < 1:
-        raise AxisError(f"axis {name!r}: the number of steps must be ≥ 1, got {n}")
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise AxisError(f"axis {name!r}: range ends {m['lo']!r}, {m['hi']!r} must be finite "
+                        f"numbers; expected {_ACCEPTED}")
     if kind == "log" and (lo <= 0 or hi <= 0):
         raise AxisError(f"axis {name!r}: a log range needs ends > 0, got {lo:g} and {hi:g}")
     if kind == "lin":
@@ -245,6 +258,11 @@ def expand(axes: Sequence[Axis]) -> list[dict[str, Any]]:
     dupes = sorted({p for p in paths if paths.count(p) > 1})
     if dupes:
         raise AxisError(f"axes {dupes} given more than once; give each field one axis")
+    total = math.prod(len(a.values) for a in axes)
+    if total > MAX_SWEEP_POINTS:
+        sizes = " × ".join(str(len(a.values)) for a in axes)
+        raise AxisError(f"the axes make {sizes} = {total} scenarios; at most "
+                        f"{MAX_SWEEP_POINTS} in one sweep (use fewer steps, or split it)")
     points: list[dict[str, Any]] = [{}]
     for ax in axes:
         points = [p | {ax.path: v} for p in points for v in ax.values]
@@ -496,8 +514,12 @@ def run_points(base: Scenario | Mapping[str, Any] | str | Path,
         except InvalidScenarioError as err:
             raise SweepError(f"the base scenario is invalid: {err}") from err
     n = len(points)
-    if workers is not None and workers < 1:
-        raise SweepError(f"workers(={workers}) must be ≥ 1")
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise SweepError(f"workers(={workers}) must be from 1 to {MAX_WORKERS}")
+    if scheduler is not None and not re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://\S+",
+                                                  scheduler):
+        raise SweepError(f"scheduler(={scheduler!r}) must be a Dask scheduler address such "
+                         f"as tcp://127.0.0.1:8786")
     if chunk_size is not None and chunk_size < 1:
         raise SweepError(f"chunk_size(={chunk_size}) must be ≥ 1")
     rows: list[list[dict[str, Any]]] = []
@@ -535,7 +557,7 @@ def _run_parallel(base: dict[str, Any], points: Sequence[Mapping[str, Any]],
                              "pip install 'miglab[cluster]'") from err
         try:
             client = Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
-        except OSError as err:
+        except (OSError, ValueError, TypeError) as err:
             raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from err
         executor = client.get_executor()
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))

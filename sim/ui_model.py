@@ -18,8 +18,8 @@ reads uploads safely (:func:`parse_upload`, :func:`parse_dirty_measurement`)::
     >>> new["parameters"]["max-bandwidth"]
     1073741824
 
-Uploads are size-limited and parsed with ``yaml.safe_load`` / ``json.loads`` only; a bad
-upload raises :class:`~sim.ScenarioError` and changes nothing.
+Uploads are size-limited and parsed by :mod:`sim._bounded` (safe, capped YAML and strict
+JSON); a bad upload raises :class:`~sim.ScenarioError` and changes nothing.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from typing import Any, Final, Literal
 
 import yaml
 
+from sim._bounded import decode_utf8, dumps_json, load_yaml, loads_json, read_text
 from sim._exceptions import Problem, ScenarioError, UnitError
 from sim.qemu.catalog import PARAMETERS as _CATALOG
 from sim.qemu.catalog import Capability, Parameter
@@ -321,7 +322,7 @@ def parse_param_text(f: FormField, text: str) -> tuple[object, Problem | None]:
         if f.kind == "int":
             return int(text), None
         if f.kind == "json":
-            return json.loads(text), None
+            return loads_json(text, f.path), None
     except UnitError as err:
         return text, Problem(f.path, text, f"cannot read this: {err.detail}")
     except ValueError:
@@ -508,13 +509,13 @@ def problems_by_field(problems: Sequence[Problem]) -> dict[str, list[Problem]]:
 
 def scenario_json(scenario: Mapping[str, Any]) -> str:
     """Canonical JSON of a scenario (sorted keys): a stable cache key and a file body."""
-    return json.dumps(scenario, sort_keys=True, separators=(",", ":"), default=str)
+    return dumps_json(scenario, sort_keys=True, separators=(",", ":"))
 
 
 def dump_scenario(scenario: Mapping[str, Any], fmt: Literal["yaml", "json"] = "yaml") -> str:
     """The scenario as a YAML or JSON file body."""
     if fmt == "json":
-        return json.dumps(scenario, indent=2, default=str) + "\n"
+        return dumps_json(scenario, indent=2) + "\n"
     return yaml.safe_dump(dict(scenario), sort_keys=False, allow_unicode=True)
 
 
@@ -541,23 +542,31 @@ def decode_scenario(token: str) -> dict[str, Any]:
         if inflater.unconsumed_tail:
             raise ScenarioError("the scenario in the link unpacks to more than "
                                 f"{_MAX_TOKEN_JSON} bytes")
-        data = json.loads(text.decode("utf-8"))
+        data = loads_json(text.decode("utf-8"), "the scenario in the link")
     except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError) as err:
         raise ScenarioError(f"the scenario in the link cannot be read: {err}") from err
     if not isinstance(data, dict):
         raise ScenarioError("the scenario in the link is not a JSON object")
+    _refuse_named_files(data)
     return data
+
+
+def _refuse_named_files(data: Mapping[str, Any]) -> None:
+    """A link may pick a shipped policy preset by name, never name a file."""
+    control = data.get("control")
+    policy = control.get("policy") if isinstance(control, Mapping) else None
+    if isinstance(policy, Mapping) and "file" in policy \
+            and policy["file"] not in _preset_names("policies"):
+        raise ScenarioError("the scenario in the link names a policy file; a link may only "
+                            "name one of the shipped policy presets: "
+                            + ", ".join(_preset_names("policies")))
 
 
 def _check_size(data: bytes, name: str) -> str:
     if len(data) > MAX_UPLOAD_BYTES:
         raise ScenarioError(f"{name}: {len(data)} bytes is larger than the "
                             f"{MAX_UPLOAD_BYTES} accepted")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ScenarioError(f"{name}: not UTF-8 text ({err.reason} at byte {err.start})"
-                            ) from err
+    return decode_utf8(data, name, error=ScenarioError)
 
 
 def parse_upload(data: bytes, name: str = "upload") -> dict[str, Any]:
@@ -590,10 +599,7 @@ def parse_dirty_measurement(data: bytes | str, memory_bytes: int,
     if not stripped:
         raise ScenarioError(f"{name}: empty")
     if stripped.startswith("{"):
-        try:
-            obj = json.loads(stripped)
-        except ValueError as err:
-            raise ScenarioError(f"{name}: not valid JSON: {err}") from err
+        obj = loads_json(stripped, name, error=ScenarioError)
         inner = obj.get("return", obj) if isinstance(obj, dict) else None
         rate = inner.get("dirty-rate") if isinstance(inner, dict) else None
         if isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate >= 0:
@@ -777,7 +783,8 @@ def read_preset(kind: PresetKind, name: str) -> dict[str, Any]:
     if name not in _preset_names(kind):
         raise ScenarioError(f"no {kind} preset named {name!r}; shipped: "
                             + (", ".join(_preset_names(kind)) or "none"))
-    data = yaml.safe_load(data_path(kind, f"{name}.yaml").read_text(encoding="utf-8"))
+    path = data_path(kind, f"{name}.yaml")
+    data = load_yaml(read_text(path, what=f"{kind} preset"), str(path))
     if kind == "hosts" and isinstance(data, dict):
         data = data.get("values", data)
     if not isinstance(data, dict):
@@ -1020,10 +1027,7 @@ def parse_inventory_upload(data: bytes, name: str = "inventory"
             raise ScenarioError(f"{name}: a CSV inventory needs a header with at least "
                                 "name, host, memory and one row per VM")
         return rows, {}
-    try:
-        loaded = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ScenarioError(f"{name}: not valid YAML or CSV: {err}") from err
+    loaded = load_yaml(text, name, error=ScenarioError)
     if not isinstance(loaded, dict) or not isinstance(loaded.get("vms"), list) \
             or not loaded["vms"]:
         raise ScenarioError(f"{name}: an inventory is a mapping with a non-empty 'vms' list "

@@ -168,7 +168,8 @@ def test_unknown_keys_are_rejected_and_named(data: dict[str, Any], field: str,
 
 
 @pytest.mark.parametrize(("host", "field", "words"), [
-    ({"running-channel-rate": "0B/s"}, "host.running-channel-rate", "expected a rate > 0"),
+    ({"running-channel-rate": "0B/s"}, "host.running-channel-rate",
+         "expected a rate from 1 byte/s"),
     ({"running-channel-rate": "fast"}, "host.running-channel-rate", "cannot read this"),
     ({"migration-cpus": 0}, "host.migration-cpus", "a number of cores > 0"),
     ({"migration-cpus": "two"}, "host.migration-cpus", "a number of cores > 0"),

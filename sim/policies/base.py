@@ -20,7 +20,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sim._exceptions import InvalidScenarioError, Problem, UnitError
-from sim.units import parse_duration, parse_rate, parse_size
+from sim.units import (
+    MAX_DURATION_S,
+    MAX_RATE_Bps,
+    MIN_RATE_Bps,
+    is_finite,
+    parse_duration,
+    parse_rate,
+    parse_size,
+)
 
 if TYPE_CHECKING:
     from sim.engine.precopy import ProcessGenerator, Run
@@ -62,9 +70,9 @@ def integer(lo: int = 0, hi: int = 2**53) -> Reader:
 
 
 def number(lo: float = 0.0, hi: float = 1e18) -> Reader:
-    """A number in ``[lo, hi]``."""
+    """A finite number in ``[lo, hi]``."""
     def read(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
+        if not is_finite(v) or not lo <= v <= hi:
             raise ValueError(f"expected a number from {lo:g} to {hi:g}")
         return float(v)
     return read
@@ -86,18 +94,25 @@ def choice(*accepted: str) -> Reader:
     return read
 
 
-def _unit(parser: Callable[[Any], float], what: str) -> Reader:
+def _unit(parser: Callable[[Any], float], what: str,
+          ok: Callable[[float], bool] = lambda _: True) -> Reader:
     def read(v: Any) -> float:
         try:
-            return float(parser(v))
+            value = float(parser(v))
         except (UnitError, TypeError, ValueError) as err:
             raise ValueError(f"expected {what}") from err
+        if not ok(value):
+            raise ValueError(f"expected {what}")
+        return value
     return read
 
 
-rate_Bps = _unit(parse_rate, "a rate such as 1GiB/s, 10Gbit/s or bytes/s")
+rate_Bps = _unit(parse_rate, "0 (no limit) or a rate from 1 byte/s to 1PB/s such as 1GiB/s, "
+                 "10Gbit/s or bytes/s",
+                 lambda x: x == 0 or MIN_RATE_Bps <= x <= MAX_RATE_Bps)
 size_bytes = _unit(parse_size, "a size such as 1GiB or bytes")
-duration_s = _unit(parse_duration, "a duration such as 30s, 2min or seconds")
+duration_s = _unit(parse_duration, "a duration of at most 30 days such as 30s, 2min or "
+                   "seconds", lambda x: x <= MAX_DURATION_S)
 
 
 def check_options(kind: str, raw: Mapping[str, Any], options: Mapping[str, Option],

@@ -37,6 +37,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from sim._exceptions import Problem
+from sim.engine.constants import BUFFER_DELAY_S
 from sim.policies.base import Policy, duration_s, integer, rate_Bps, size_bytes
 
 if TYPE_CHECKING:
@@ -71,6 +72,11 @@ ACTIONS: Final[dict[str, Callable[[Any], Any]]] = {
 """Action name → reader of its value."""
 
 TOP_KEYS: Final = ("kind", "file", "poll-s", "setup", "rules")
+
+MIN_POLL_S: Final = BUFFER_DELAY_S
+"""The shortest poll interval accepted: one rate-limit window (``BUFFER_DELAY`` in QEMU's
+migration/migration.c). ``query-migrate``'s figures change once per window, so a faster
+poller sees nothing new, and a 1 ns poller would wake 10⁹ times per simulated second."""
 
 
 def _section(problems: list[Problem], where: str, raw: Any, readers: Mapping[str, Any],
@@ -108,10 +114,12 @@ def read_custom(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
     if "poll-s" in raw:
         try:
             poll = duration_s(raw["poll-s"])
-            if poll <= 0:
-                raise ValueError("expected a duration > 0")
+            if poll < MIN_POLL_S:
+                raise ValueError(f"expected at least {MIN_POLL_S * 1000:g}ms: QEMU updates "
+                                 "what a poller reads once per 100 ms window")
         except ValueError as err:
             problems.append(Problem(f"{where}.poll-s", raw["poll-s"], str(err)))
+            poll = 1.0
     setup = raw.get("setup") or {}
     if not isinstance(setup, Mapping) or set(setup) - {"capabilities", "parameters"}:
         problems.append(Problem(f"{where}.setup", setup, "expected a mapping with "

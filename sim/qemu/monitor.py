@@ -16,11 +16,11 @@ set and capability changes are refused while a migration is "running".
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sim._exceptions import QemuError
+from sim._bounded import loads_json
+from sim._exceptions import InputError, QemuError
 from sim.qemu._qobject import first_unvisited, qdict_order, qdict_sorted
 from sim.qemu.checks import check_capabilities, check_parameters
 from sim.qemu.host import HostSupport
@@ -100,9 +100,13 @@ class QmpMonitor:
     def execute_text(self, line: str) -> Reply:
         """Answer one request given as JSON text (a parse error gets QEMU's reply)."""
         try:
-            request = json.loads(line)
-        except ValueError:
-            return QemuError("JSON parse error, expecting value").reply()
+            # strict JSON as QEMU's parser (qobject/json-parser.c) reads it: no NaN or
+            # Infinity, unique keys. Real 7.2 echoes "id": 1e999 back as `inf`, which is
+            # not JSON; miglab refuses it instead, so that every reply it prints parses.
+            request = loads_json(line, "QMP")
+        except InputError as err:
+            what = "duplicate key" if "duplicate key" in str(err) else "expecting value"
+            return QemuError(f"JSON parse error, {what}").reply()
         return self.execute(request)
 
     def _dispatch(self, request: object) -> Reply:
