@@ -156,8 +156,9 @@ def resolve_named_file(name: object, *, roots: Iterable[Path], field: str, shelv
         MiglabError: of type ``error``.
     """
     roots = [Path(r).resolve() for r in roots]
-    if not isinstance(name, str) or not name.strip() or "\x00" in name:
-        raise error(f"{field}: expected the name of a file in {shelves}, got {name!r}")
+    if not isinstance(name, str) or not name.strip() or "\x00" in name or len(name) > 255:
+        raise error(f"{field}: expected the name of a file in {shelves} (at most 255 "
+                    f"characters), got {name!r:.80}")
     rel = Path(name)
     if rel.is_absolute() or ".." in rel.parts:
         raise error(f"{field}: {name!r} is outside the data folders; name a file in "
@@ -166,9 +167,12 @@ def resolve_named_file(name: object, *, roots: Iterable[Path], field: str, shelv
         for candidate in (root / rel, *(root / f"{rel}{s}" for s in suffixes)):
             if candidate.suffix not in suffixes:
                 continue
-            real = candidate.resolve()
-            if real.is_relative_to(root) and real.is_file():
-                return real
+            try:
+                real = candidate.resolve()
+                if real.is_relative_to(root) and real.is_file():
+                    return real
+            except OSError:  # a component too long, a symlink loop: not a usable name
+                continue
     raise error(f"{field}: no such file {name!r} in {shelves} (accepted suffixes: "
                 f"{', '.join(suffixes)})")
 

@@ -34,7 +34,7 @@ import json
 import math
 import re
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -610,8 +610,9 @@ def parse_dirty_measurement(data: bytes | str, memory_bytes: int,
     if virsh:
         return {"dirty-rate": f"{float(virsh.group(1)):g}MiB/s"}
     points: list[list[float]] = []
-    rows = csv.reader(io.StringIO(stripped.replace("\t", ",")), skipinitialspace=True)
-    for lineno, row in enumerate(rows, 1):
+    rows = csv.reader(io.StringIO(stripped.replace("\t", ","), newline=""),
+                      skipinitialspace=True)
+    for lineno, row in enumerate(_csv_rows(rows, name), 1):
         cells = [c for cell in row for c in cell.split()] if len(row) < 2 else row
         cells = [c.strip() for c in cells if c.strip()]
         if not cells or cells[0].startswith("#"):
@@ -633,6 +634,14 @@ def parse_dirty_measurement(data: bytes | str, memory_bytes: int,
         raise ScenarioError(f"{name}: no measurement found; paste a query-dirty-rate reply, "
                             "virsh domstats --dirtyrate output, or 'seconds,fraction' lines")
     return {"dirty-curve": points}
+
+
+def _csv_rows(rows: Iterator[list[str]], name: str) -> Iterator[list[str]]:
+    """``rows``, with the csv module's error as a ScenarioError naming the upload."""
+    try:
+        yield from rows
+    except csv.Error as err:
+        raise ScenarioError(f"{name}: not readable as columns: {err}") from None
 
 
 def _fraction(cell: str, memory_bytes: int, name: str, lineno: int) -> float:
@@ -1020,9 +1029,11 @@ def parse_inventory_upload(data: bytes, name: str = "inventory"
     """
     text = _check_size(data, name)
     if name.lower().endswith(".csv"):
-        reader = csv.DictReader(io.StringIO(text))
-        rows = [{str(k).strip(): (v or "").strip() for k, v in r.items() if k is not None}
-                for r in reader]
+        try:
+            rows = [{str(k).strip(): (v or "").strip() for k, v in r.items() if k is not None}
+                    for r in csv.DictReader(io.StringIO(text, newline=""))]
+        except csv.Error as err:
+            raise ScenarioError(f"{name}: not a readable CSV file: {err}") from None
         if not rows or "name" not in rows[0] or "host" not in rows[0]:
             raise ScenarioError(f"{name}: a CSV inventory needs a header with at least "
                                 "name, host, memory and one row per VM")

@@ -78,7 +78,7 @@ def allow_policy_dirs(dirs: Iterable[str | Path]) -> None:
     _EXTRA_DIRS.set((*_EXTRA_DIRS.get(), *(Path(d) for d in dirs)))
 
 
-def load_policy_file(name: str | Path) -> dict[str, Any]:
+def load_policy_file(name: object) -> dict[str, Any]:
     """Read a policy file (YAML/JSON mapping) named inside ``data/policies`` or a folder
     allowed by :func:`policy_dirs`; ``nova-default`` and ``nova-default.yaml`` both work.
 
@@ -90,13 +90,13 @@ def load_policy_file(name: str | Path) -> dict[str, Any]:
     try:
         extra = _EXTRA_DIRS.get()
         shelves = " or ".join(["data/policies", *(str(d) for d in extra)])
-        found = resolve_named_file(str(name), roots=(_data_dir(), *extra), field=field,
+        found = resolve_named_file(name, roots=(_data_dir(), *extra), field=field,
                                    shelves=shelves)
         data = load_yaml(read_text(found, what="policy file"), str(name))
     except InputError as err:
-        raise InvalidScenarioError([Problem(field, str(name), _tail(str(err), field))]) from None
+        raise InvalidScenarioError([Problem(field, name, _tail(str(err), field))]) from None
     if not isinstance(data, dict):
-        raise InvalidScenarioError([Problem(field, str(name),
+        raise InvalidScenarioError([Problem(field, name,
                                             "expected a YAML mapping of policy options")])
     return data
 
@@ -115,7 +115,7 @@ def resolve_policy(raw: Mapping[str, Any]) -> dict[str, Any]:
     """
     data = dict(raw)
     if "file" in data:
-        base = load_policy_file(str(data.pop("file")))
+        base = load_policy_file(data.pop("file"))
         if base.get("kind", data.get("kind")) != data.get("kind"):
             raise InvalidScenarioError([Problem("control.policy.file", raw["file"],
                                                 f"the file is for kind {base.get('kind')}, "
