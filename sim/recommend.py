@@ -676,7 +676,7 @@ def _row_bandwidth_Bps(target: Target, row: Mapping[str, Any], link_Bps: float) 
 
 
 def _nondefault(target: Target, row: Mapping[str, Any]) -> int:
-    return sum(1 for k in target.knobs if row.get(k.name, k.default) != k.default)
+    return sum(1 for k in target.knobs if row.get(k.name, k.default) != k.default_in(row))
 
 
 def _target_rows(target: Target, stage: int, constraints: Constraints, link_Bps: float,
@@ -685,8 +685,13 @@ def _target_rows(target: Target, stage: int, constraints: Constraints, link_Bps:
     fixed = {k.name: k.default for k in target.knobs} | dict(start or {})
     axes = [(k.name, _knob_values(k, constraints, link_Bps))
             for k in target.knobs if k.stage == stage]
-    return [fixed | dict(zip([n for n, _ in axes], combo, strict=True))
+    rows = [fixed | dict(zip([n for n, _ in axes], combo, strict=True))
             for combo in itertools.product(*(v for _, v in axes))]
+    for row in rows:  # an unset knob that follows another is written out as it applies
+        for knob in target.knobs:
+            if row.get(knob.name) is None and knob.follows is not None:
+                row[knob.name] = knob.default_in(row)
+    return rows
 
 
 def _refine_target(target: Target, row: Mapping[str, Any], constraints: Constraints,
@@ -727,7 +732,7 @@ def _knob_value(knob: Knob, number: int) -> Any:
 def _describe_target(target: Target, row: Mapping[str, Any] | pd.Series[Any]) -> str:
     parts = [f"{k.name} {format_knob(k, _plain(row.get(k.name, k.default)))}"
              for k in target.knobs
-             if k.stage == 1 or _plain(row.get(k.name, k.default)) != k.default]
+             if k.stage == 1 or _plain(row.get(k.name, k.default)) != k.default_in(row)]
     return ", ".join(parts)
 
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sim.units import MiB
+from sim.units import MiB, format_rate
 
 __all__ = [
     "OVIRT_MAX_MIGRATIONS",
@@ -39,6 +39,7 @@ __all__ = [
     "Target",
     "default_target",
     "format_knob",
+    "setting_lines",
 ]
 
 BITS_PER_MBIT: Final = 1_000_000
@@ -99,6 +100,9 @@ class Knob:
         scenario_path: ``None`` = an option of ``control.policy``; else the dotted scenario
             path the value sets (through ``to_scenario``).
         to_scenario: value (and the whole row) → the scenario value at ``scenario_path``.
+        show: how a chosen value reads (default: value and unit, "unlimited" for the
+            knob's unlimited value).
+        follows: when the default is ``None`` (unset), the knob whose value it takes.
     """
 
     name: str
@@ -114,6 +118,14 @@ class Knob:
     refine: bool = False
     scenario_path: str | None = None
     to_scenario: Callable[[Any, Mapping[str, Any]], Any] | None = None
+    show: Callable[[Any], str] | None = None
+    follows: str | None = None
+
+    def default_in(self, row: Mapping[str, Any]) -> Any:
+        """The value that applies when the knob is not written, given the other values."""
+        if self.default is None and self.follows is not None:
+            return row.get(self.follows)
+        return self.default
 
 
 @dataclass(frozen=True)
@@ -156,6 +168,7 @@ class Target:
             are taken out of the scenario before the search.
         lacks: knobs it does not have, tried when the budget cannot be met.
         not_searched: what it exposes but the search leaves alone, and why.
+        syntax: how one setting is written in the target's files (``{name}``, ``{value}``).
     """
 
     name: str
@@ -167,6 +180,7 @@ class Target:
     owns: tuple[str, ...]
     lacks: tuple[Lack, ...] = ()
     not_searched: str = ""
+    syntax: str = "{name}: {value}"
 
     def knob(self, name: str) -> Knob:
         """The knob called ``name``."""
@@ -191,19 +205,23 @@ TARGETS: Final[dict[str, Target]] = {
             Knob("downtime-limit", QEMU_DOWNTIME_LIMITS_MS, 300, "ms",
                  "the longest pause QEMU plans for at switchover", refine=True),
             Knob("max-bandwidth", QEMU_BANDWIDTH_SHARES, 1.0, "share of the link",
-                 "QEMU's precopy rate limit", refine=True),
+                 "QEMU's precopy rate limit (bytes/s; searched as shares of the link)",
+                 refine=True, show=format_rate),
             Knob("auto-converge", (False, True), False, "",
                  "throttle the guest's vCPUs when the migration does not converge"),
             Knob("multifd-channels", QEMU_MULTIFD_CHANNELS, 0, "channels (0 = off)",
-                 "parallel sending threads"),
+                 "parallel sending threads",
+                 show=lambda v: "multifd off" if v == 0 else f"{v} channels"),
             Knob("postcopy-after", QEMU_POSTCOPY_AFTER_PASSES, None, "passes",
-                 "switch to postcopy after this many passes", postcopy=(1,)),
+                 "switch to postcopy after this many passes", postcopy=(1,),
+                 show=lambda v: f"migrate-start-postcopy after {v} pass(es)"),
         ),
         owns=("parameters.downtime-limit", "parameters.max-bandwidth",
               "parameters.multifd-channels", "capabilities.auto-converge",
               "capabilities.multifd", "capabilities.postcopy-ram",
               "control.postcopy-after"),
-        not_searched="compression, XBZRLE and throttle steps keep the scenario's values"),
+        not_searched="compression, XBZRLE and throttle steps keep the scenario's values",
+        syntax="{name} = {value}"),
     "kubevirt": Target(
         "kubevirt", "KubeVirt", "kubevirt", "kubevirt", "kubevirt-policy",
         knobs=(
@@ -223,7 +241,8 @@ TARGETS: Final[dict[str, Target]] = {
                  "start postcopy when the budget runs out", postcopy=(True,), stage=2),
             Knob("allowWorkloadDisruption", (False, True), None, "",
                  "when the budget runs out, force the end (postcopy, else pause) instead "
-                 "of aborting; unset follows allowPostCopy", stage=2),
+                 "of aborting; unset follows allowPostCopy", stage=2,
+                 follows="allowPostCopy"),
         ),
         owns=_MANAGED,
         lacks=(Lack("downtime-limit", "parameters.downtime-limit",
@@ -260,7 +279,8 @@ TARGETS: Final[dict[str, Target]] = {
                     (2, 4, 8), "connections",
                     "parallel connections (multifd) exist from Nova 33.0.0 (2026.1) only",
                     extra={"capabilities.multifd": True}),),
-        not_searched="max_concurrent_live_migrations matters only for drains"),
+        not_searched="max_concurrent_live_migrations matters only for drains",
+        syntax="{name} = {value}"),
     "proxmox": Target(
         "proxmox", "Proxmox VE", "proxmox", "proxmox", "proxmox",
         knobs=(
@@ -273,7 +293,8 @@ TARGETS: Final[dict[str, Target]] = {
         owns=(*_MANAGED, "capabilities.xbzrle", "parameters.xbzrle-cache-size",
               "capabilities.multifd"),
         not_searched="the migration type (secure/insecure) is not simulated; Proxmox "
-                     "always turns on auto-converge and XBZRLE"),
+                     "always turns on auto-converge and XBZRLE",
+        syntax="--{name} {value}"),
     "ovirt": Target(
         "ovirt", "oVirt/RHV", "ovirt", "ovirt", "ovirt",
         knobs=(
@@ -317,6 +338,8 @@ def format_knob(knob: Knob, value: Any) -> str:
     >>> format_knob(TARGETS["nova"].knob("live_migration_downtime"), 300)
     '300 ms'
     """
+    if knob.show is not None and value is not None:
+        return knob.show(value)
     if isinstance(value, bool) or value is None:
         return {True: "true", False: "false", None: "unset"}[value]
     if knob.unlimited is not None and value == knob.unlimited:
@@ -327,3 +350,37 @@ def format_knob(knob: Knob, value: Any) -> str:
     if unit.startswith("Kubernetes"):
         unit = ""
     return f"{value} {unit}".strip()
+
+
+def _raw(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def setting_lines(target: Target, settings: Mapping[str, Any]) -> list[str]:
+    """Each setting as the target writes it, with its meaning where that adds something.
+
+    >>> setting_lines(TARGETS["nova"], {"live_migration_bandwidth": 0})
+    ['live_migration_bandwidth = 0  # unlimited']
+    >>> setting_lines(TARGETS["kubevirt"], {"allowWorkloadDisruption": None})
+    ['allowWorkloadDisruption: (not written: follows allowPostCopy)']
+    """
+    out = []
+    for name, value in settings.items():
+        knob = next((k for k in target.knobs if k.name == name), None)
+        if value is None:
+            what = {"allowWorkloadDisruption": "(not written: follows allowPostCopy)",
+                    "postcopy-after": "never"}.get(name, "(not written)")
+            out.append(target.syntax.format(name=name, value=what))
+            continue
+        line = target.syntax.format(name=name, value=_raw(value))
+        shown = format_knob(knob, value) if knob is not None else _raw(value)
+        if name == "schedule":
+            shown = OVIRT_SCHEDULE_NAMES.get(str(value), shown)
+        if shown != _raw(value) and not isinstance(value, bool):
+            line += f"  # {shown.replace(f' ({value})', '')}"
+        out.append(line)
+    return out
