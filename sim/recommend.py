@@ -730,9 +730,9 @@ def _knob_value(knob: Knob, number: int) -> Any:
 
 
 def _describe_target(target: Target, row: Mapping[str, Any] | pd.Series[Any]) -> str:
-    parts = [f"{k.name} {format_knob(k, _plain(row.get(k.name, k.default)))}"
-             for k in target.knobs
-             if k.stage == 1 or _plain(row.get(k.name, k.default)) != k.default_in(row)]
+    values = {k.name: _plain(row.get(k.name, k.default)) for k in target.knobs}
+    parts = [f"{k.name} {format_knob(k, values[k.name])}" for k in target.knobs
+             if k.stage == 1 or values[k.name] != k.default_in(values)]
     return ", ".join(parts)
 
 
