@@ -13,6 +13,7 @@ registers them::
         --vary host.link=1Gbit/s,10Gbit/s,25Gbit/s --out sweep.parquet
     miglab drain data/fleets/two-racks.csv --policy kubevirt --order smallest-first
     miglab recommend web.yaml --max-downtime 500ms --max-total 2min
+    miglab recommend web.yaml --for kubevirt --max-downtime 150ms --out policy.yaml
 """
 
 from __future__ import annotations
@@ -299,9 +300,10 @@ def recommend_cmd(
             "pareto": json.loads(rec.pareto[knob_cols + metrics].to_json(orient="records")),
             "seed": rec.seed, "method": rec.method}))
     else:
-        how = ("the scenario's own policy" if target is None and tgt.policy_kind is not None
-               else "--for" if target is not None else "no platform policy in the scenario")
-        typer.echo(f"target: {tgt.title} (--for {tgt.name}; {how})")
+        how = ("given on the command line" if target is not None
+               else "the scenario's policy" if tgt.policy_kind is not None
+               else "the scenario has no platform policy")
+        typer.echo(f"target: {tgt.title} (--for {tgt.name}: {how})")
         typer.echo(f"{'recommended' if rec.feasible else 'closest'} {tgt.title} settings:")
         for line in setting_lines(tgt, rec.settings):
             typer.echo(f"  {line}")

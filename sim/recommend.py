@@ -8,8 +8,15 @@ blocking, in vCPU-seconds). The budget rules out some routes (``--max-downtime 5
 picks one, and the trade-off between the three meters is the Pareto set: the routes that
 no other route beats on every meter at once.
 
-The search is deterministic by default: a grid over ``downtime-limit``, ``max-bandwidth``
-(as a share of the link), ``auto-converge``, multifd channels and postcopy (when allowed),
+A recommendation is *for a target* (:data:`sim.targets.TARGETS`): plain QEMU/libvirt, or a
+platform — KubeVirt, Nova, oVirt, Proxmox — whose own knobs are searched in its own names
+and units, every candidate simulated through that platform's policy, so the predicted
+outcome is the outcome of exactly the settings :meth:`Recommendation.export` writes. When a
+platform cannot meet the budget, the knobs it lacks (KubeVirt has no downtime limit) are
+tried on its closest settings and both outcomes are reported.
+
+For ``qemu`` the search is deterministic by default: a grid over ``downtime-limit``,
+``max-bandwidth`` (as a share of the link), ``auto-converge``, multifd channels and postcopy,
 each point validated as QEMU would and run in the engine, then one refinement round of
 ``downtime-limit`` and bandwidth around the winner. ``method="optuna"`` uses optuna's
 NSGA-II multi-objective sampler over the same space instead. The answer comes with plain
@@ -20,8 +27,8 @@ nothing fits — that the budget is impossible and which setting comes closest::
     from sim.scenario import load_scenario
 
     rec = recommend(load_scenario("data/examples/web-8g.yaml"),
-                    Constraints(max_downtime_ms=500, max_total_s=120), seed=1)
-    print(rec.changes, *rec.reasons, sep="\\n")
+                    Constraints(max_downtime_ms=500, max_total_s=120), target="kubevirt")
+    print(rec.settings, *rec.reasons, rec.export().text, sep="\\n")
 """
 
 from __future__ import annotations

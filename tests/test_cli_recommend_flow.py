@@ -114,7 +114,7 @@ def test_recommend_prints_settings_in_the_targets_syntax(tmp_path: Path) -> None
     res = CliRunner().invoke(app, ["recommend", str(scenario), "--for", "nova",
                                    "--max-downtime", "150ms", "--workers", "1"])
     assert res.exit_code == 0, res.output
-    assert "target: OpenStack Nova (--for nova; --for)" in res.output
+    assert "target: OpenStack Nova (--for nova: given on the command line)" in res.output
     assert "  live_migration_downtime = " in res.output
     assert "predicted (these settings simulated through the nova policy)" in res.output
     assert "[libvirt]" in res.output
