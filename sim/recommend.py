@@ -307,14 +307,16 @@ def format_metric(value: float, unit: str) -> str:
 
     >>> format_metric(139.916781, "ms"), format_metric(7.905917, "s"), format_metric(4.2, "ms")
     ('140 ms', '7.9 s', '4.2 ms')
+    >>> format_metric(5.0, "ms"), format_metric(120.0, "s")
+    ('5 ms', '120 s')
     """
     v = float(value)
     if not math.isfinite(v):
         return f"– {unit}"
+    if v.is_integer() or unit == "%":
+        return f"{v:.0f} {unit}"
     if unit == "ms":
         return f"{v:.0f} ms" if abs(v) >= 10 else f"{v:.1f} ms"
-    if unit == "%":
-        return f"{v:.0f} %"
     return f"{v:.0f} {unit}" if abs(v) >= 100 else f"{v:.1f} {unit}"
 
 
@@ -859,12 +861,11 @@ def _beyond_reason(target: Target, beyond: Mapping[str, Any],
     head = (f"On {target.title} the budget cannot be met: its closest setting gives "
             f"{_metrics(closest)}. {beyond['why'][0].upper()}{beyond['why'][1:]}.")
     if beyond["feasible"]:
-        return (f"{head} With {knob} (not a {target.title} knob) the same settings "
-                f"({_describe_target(target, row)}) would give {_metrics(row)} and meet "
-                f"the budget.")
-    return (f"{head} Even with {beyond['knob']} (not a {target.title} knob; "
-            f"{beyond['tried']} settings tried) the budget is missed: the closest, {knob}, "
-            f"gives {_metrics(row)} ({row['violations']}).")
+        return (f"{head} With {knob} the same settings ({_describe_target(target, row)}) "
+                f"would give {_metrics(row)} and meet the budget.")
+    return (f"{head} Even with {beyond['knob']} ({beyond['tried']} settings tried) the "
+            f"budget is missed: the closest, {knob}, gives {_metrics(row)} "
+            f"({row['violations']}).")
 
 
 # ----------------------------------------------------------------------------- search

@@ -277,7 +277,8 @@ TARGETS: Final[dict[str, Target]] = {
         owns=_MANAGED,
         lacks=(Lack("live_migration_parallel_connections", "parameters.multifd-channels",
                     (2, 4, 8), "connections",
-                    "parallel connections (multifd) exist from Nova 33.0.0 (2026.1) only",
+                    "Nova opens parallel connections (multifd) only from 33.0.0 (2026.1) "
+                    "on, a release miglab's Nova policy does not model",
                     extra={"capabilities.multifd": True}),),
         not_searched="max_concurrent_live_migrations matters only for drains",
         syntax="{name} = {value}"),
