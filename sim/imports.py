@@ -593,12 +593,35 @@ def from_kubevirt(text: str, base: Mapping[str, Any] | None = None, *,
 
 
 def _with_policy(policy: Mapping[str, Any], base: Mapping[str, Any] | None,
-                 extra: Mapping[str, Any] | None = None) -> ScenarioDict:
-    """``base`` with ``control.policy`` replaced by ``policy`` (and ``extra`` sections)."""
+                 extra: Mapping[str, Any] | None = None, notes: Notes = None
+                 ) -> ScenarioDict:
+    """``base`` with ``control.policy`` replaced by ``policy`` (and ``extra`` sections).
+
+    What the platform decides itself (:attr:`sim.targets.Target.owns`: bandwidth, downtime,
+    auto-converge, postcopy, timeouts) is taken out of the base first, as the recommender
+    does, so the imported configuration alone decides them.
+    """
+    from sim.targets import TARGETS, default_target
+
+    trimmed: ScenarioDict = json.loads(json.dumps(dict(base or {}), default=str))
+    target = TARGETS[default_target(policy)]
+    dropped = []
+    for path in target.owns:
+        section, _, key = path.partition(".")
+        node = trimmed.get(section)
+        if isinstance(node, dict) and key in node:
+            node.pop(key)
+            if path != "control.policy":
+                dropped.append(path)
+            if not node:
+                trimmed.pop(section)
+    if dropped:
+        _note(notes, f"{target.title} decides {', '.join(dropped)} itself; the base's "
+                     "values were left out")
     imported: ScenarioDict = {"control": {"policy": dict(policy)}}
     for key, value in (extra or {}).items():
         imported[key] = value
-    return merge(base, imported)
+    return merge(trimmed, imported)
 
 
 def from_kubevirt_policy(text: str, base: Mapping[str, Any] | None = None, *,
@@ -622,7 +645,7 @@ def from_kubevirt_policy(text: str, base: Mapping[str, Any] | None = None, *,
             policy[key] = value
         else:
             _note(notes, f"{key}: not part of miglab's KubeVirt policy; ignored")
-    return _with_policy(policy, base)
+    return _with_policy(policy, base, notes=notes)
 
 
 def _ini_value(text: str) -> Any:
@@ -673,7 +696,7 @@ def from_nova(text: str, base: Mapping[str, Any] | None = None, *,
     if cfg.has_option("DEFAULT", "max_concurrent_live_migrations"):
         _note(notes, "max_concurrent_live_migrations limits a drain (miglab drain "
                      "--per-node), not one migration")
-    return _with_policy(policy, base, extra)
+    return _with_policy(policy, base, extra, notes)
 
 
 _PROXMOX_QM: Final = re.compile(r"^qm\s+(set|migrate)\s+(.*)$")
@@ -735,7 +758,7 @@ def from_proxmox(text: str, base: Mapping[str, Any] | None = None, *,
                 _note(notes, f"bwlimit {min(limits_kib)} KiB/s is not whole MiB/s; "
                              f"imported as migrate_speed {whole}")
             policy["migrate_speed"] = whole
-    return _with_policy(policy, base)
+    return _with_policy(policy, base, notes=notes)
 
 
 def from_ovirt(text: str, base: Mapping[str, Any] | None = None, *,
@@ -794,7 +817,7 @@ def from_ovirt(text: str, base: Mapping[str, Any] | None = None, *,
     elif bandwidth:
         _note(notes, f"bandwidth {bandwidth.get('assignment_method')}: the hypervisor's "
                      "own limit applies; not imported")
-    return _with_policy(policy, base, {"parameters": params} if params else None)
+    return _with_policy(policy, base, {"parameters": params} if params else None, notes)
 
 
 # ------------------------------------------------------------------------- registry

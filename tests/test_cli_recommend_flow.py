@@ -73,7 +73,7 @@ def _predicted_equals_import(tmp_path: Path, kind: str, fmt: str) -> str:
     assert res.exit_code == 0, res.output
     answer = json.loads(res.stdout)
     assert answer["target"] == kind
-    base = {k: v for k, v in load_scenario(scenario).to_dict().items() if k != "control"}
+    base = load_scenario(scenario).to_dict()  # the user's own file, policy and all
     back = load_scenario(import_text(out.read_text(encoding="utf-8"), fmt, base))
     got = simulate(back, timeline=False).summary()
     assert got["downtime_ms"] == answer["predicted"]["downtime_ms"]

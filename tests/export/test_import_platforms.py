@@ -48,7 +48,8 @@ def test_nova_conf_becomes_a_nova_policy() -> None:
                       "live_migration_timeout_action": "force_complete"}
     assert data["capabilities"] == {"multifd": True}
     assert data["parameters"] == {"multifd-channels": 4}
-    assert data["control"]["timeout"] == "10min"  # the base's own, kept
+    assert "timeout" not in data["control"]  # Nova's completion timeout decides instead
+    assert any("control.timeout" in n for n in notes)
     assert any("virt_type" in n for n in notes)
     assert any("max_concurrent_live_migrations" in n for n in notes)
     sc = load_scenario(data)
@@ -137,3 +138,19 @@ spec:
 def test_import_text_knows_the_new_formats(fmt: str, text: str) -> None:
     """The registry reaches each new importer by name, and the result loads."""
     load_scenario(import_text(text, fmt, BASE))
+
+
+def test_platform_import_leaves_out_what_the_platform_decides() -> None:
+    """A base written for plain QEMU (its own bandwidth, downtime, auto-converge, timeout)
+    under an imported KubeVirt policy: those settings are KubeVirt's to decide, so they are
+    dropped (and noted); the guest's other settings (multifd) stay."""
+    base = BASE | {"parameters": {"max-bandwidth": 1, "downtime-limit": 50,
+                                  "multifd-channels": 4},
+                   "capabilities": {"auto-converge": True, "multifd": True}}
+    notes: list[str] = []
+    data = from_kubevirt_policy("kind: MigrationPolicy\nspec: {allowAutoConverge: false}\n",
+                                base, notes=notes)
+    assert data["parameters"] == {"multifd-channels": 4}
+    assert data["capabilities"] == {"multifd": True}
+    assert data["control"] == {"policy": {"kind": "kubevirt", "allowAutoConverge": False}}
+    assert any("parameters.max-bandwidth" in n and "control.timeout" in n for n in notes)
