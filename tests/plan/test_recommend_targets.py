@@ -242,3 +242,20 @@ def test_unknown_target_and_optuna_on_a_platform_are_refused() -> None:
         recommend(guest(), target="vmware")
     with pytest.raises(RecommendError, match="optuna"):
         recommend(guest(), target="nova", method="optuna")
+
+
+@pytest.mark.parametrize("name", [n for n, t in TARGETS.items() if t.policy_kind])
+def test_bandwidth_share_bounds_what_the_platform_sets(name: str) -> None:
+    """With at most half the link, every candidate — after the platform's own setup, which
+    is what QEMU receives — is rate-limited to at most half the link (never unlimited)."""
+    from sim.policies import build_policy
+
+    rec = recommend(guest(), Constraints(max_bandwidth_share=0.5), target=name,
+                    refine=False)
+    link = load_scenario(guest()).host.link_Bps
+    base = load_scenario(rec.base)
+    for text in rec.table["changes"]:
+        sc = base.with_changes(json.loads(text))
+        assert sc.control.policy is not None
+        applied = build_policy(sc.control.policy).setup(sc)
+        assert 10 <= applied.parameters.max_bandwidth <= 0.5 * link, text
