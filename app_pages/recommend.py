@@ -1,4 +1,5 @@
-"""Recommend & export: constraints in; the recommended settings, reasons and exports out."""
+"""Recommend & export: constraints and a target platform in; that platform's settings, the
+outcome predicted for exactly them, the reasons and their export out."""
 
 from __future__ import annotations
 
@@ -26,7 +27,18 @@ sc = scenario()
 report = require_valid(sc)
 if report is not None and not not_available("sim.recommend", "Recommendations"):
     rec_mod = module("sim.recommend")
+    targets = module("sim.targets")
+    names = list(targets.TARGETS)
+    implied = targets.default_target(sc.get("control", {}).get("policy")
+                                     if isinstance(sc.get("control"), dict) else None)
     with st.form("constraints_form"):
+        target = st.selectbox(
+            "recommend for", names, index=names.index(implied), key="c_target",
+            format_func=lambda n: f"{targets.TARGETS[n].title} ({n})",
+            help="the platform whose own knobs are searched; every candidate is simulated "
+                 "through its policy. Default: the scenario's policy. Knobs: " + "; ".join(
+                     f"{t.title}: {', '.join(k.name for k in t.knobs)}"
+                     for t in targets.TARGETS.values()))
         st.markdown("**Constraints** (empty = no limit)")
         c1, c2, c3 = st.columns(3)
         downtime = c1.text_input("max downtime", "500ms", key="c_downtime")
@@ -54,49 +66,88 @@ if report is not None and not not_available("sim.recommend", "Recommendations"):
             def progress(done: int, n: int) -> None:
                 bar.progress(done / n, text=f"{done} of {n} settings tried")
 
-            rec = rec_mod.recommend(sc, constraints, objective=objective, workers=1,
-                                    progress=progress)
+            try:
+                rec = rec_mod.recommend(sc, constraints, target=target, objective=objective,
+                                        workers=1, progress=progress)
+            except MiglabError as err:
+                st.error(f"Cannot search: {err}")
+                rec = None
             bar.empty()
-            st.session_state["recommendation"] = rec
+            if rec is not None:
+                st.session_state["recommendation"] = rec
     rec: Any = st.session_state.get("recommendation")
     chosen: Scenario = report.scenario  # type: ignore[assignment]
+    exported: Any = None
     if rec is not None:
+        tgt = targets.TARGETS[rec.target]
         (st.success if rec.feasible else st.error)(
-            "A setting meets every constraint." if rec.feasible
-            else "Nothing meets every constraint; the closest setting is shown.")
+            f"A {tgt.title} setting meets every constraint." if rec.feasible
+            else f"Nothing on {tgt.title} meets every constraint; the closest setting is "
+                 "shown.")
+        row = rec.chosen
+        st.markdown(f"**{'Recommended' if rec.feasible else 'Closest'} {tgt.title} "
+                    f"settings**, predicted by simulating exactly these"
+                    + (f" through the {tgt.policy_kind} policy" if tgt.policy_kind else "")
+                    + ":")
+        st.code("\n".join(targets.setting_lines(tgt, rec.settings)), language=None)
+        m1, m2, m3 = st.columns(3)
+        m1.metric("downtime", rec_mod.format_metric(row["downtime_ms"], "ms"))
+        m2.metric("total time", rec_mod.format_metric(row["total_time_s"], "s"))
+        m3.metric("guest cost", rec_mod.format_metric(row["guest_cost_s"], "vCPU·s"))
         st.markdown("\n".join(f"- {r}" for r in rec.reasons))
         st.markdown("**Changes:** " + ", ".join(f"`{k}` = {v}" for k, v in rec.changes.items()))
         if not not_available("sim.plots", "Plotting") and len(rec.pareto):
             plot(module("sim.plots").pareto_figure(rec.table[rec.table["converged"]],
                                                    "total_time_s", "downtime_ms"),
                  key="rec_pareto")
-        if st.button("Load the recommended settings into the scenario", key="load_rec"):
-            set_scenario(ui_model.apply_changes(sc, rec.changes))
-            st.session_state.pop("recommendation")
-            st.switch_page("app_pages/scenario.py")
         try:
-            chosen = load_scenario(ui_model.apply_changes(sc, rec.changes))
+            chosen = rec.scenario()
+            exported = rec.export()
         except MiglabError as err:
             st.error(f"The recommended settings cannot be exported: {err}")
+        if st.button("Load the recommended settings into the scenario", key="load_rec"):
+            set_scenario(chosen.to_dict())
+            st.session_state.pop("recommendation")
+            st.switch_page("app_pages/scenario.py")
 
     st.subheader("Export" + (" the recommended settings" if rec is not None else ""))
     if not not_available("sim.export", "Exports"):
         exp = module("sim.export")
         suffix = {"qmp": "jsonl", "hmp": "txt", "virsh": "sh", "kubevirt": "yaml",
                   "nova": "conf", "proxmox": "txt", "ovirt": "json"}
-        cols = st.columns(4)
-        for i, fmt in enumerate(exp.FORMATS):
-            out = exp.export(chosen, fmt)
-            with cols[i % 4]:
-                st.download_button(f"{fmt}", out.text, key=f"dl_{fmt}",
-                                   file_name=f"{chosen.name}-{fmt}.{suffix.get(fmt, 'txt')}",
-                                   on_click="ignore", width="stretch")
-                if out.gaps:
-                    st.caption(f"{len(out.gaps)} gap(s): "
-                               + "; ".join(str(g) for g in out.gaps))
-        with st.expander("Preview"):
-            fmt = st.selectbox("format", exp.FORMATS, key="preview_fmt")
-            st.code(exp.export(chosen, fmt).text, language=None)
+        if exported is not None:
+            # exactly what was recommended and simulated: the target's own files
+            st.caption(f"{targets.TARGETS[rec.target].title}: the files below are the "
+                       "settings above; importing them back gives the same prediction.")
+            cols = st.columns(max(2, len(exported.files) + 1))
+            cols[0].download_button(
+                exported.format, exported.text, key=f"dl_{exported.format}",
+                file_name=f"{chosen.name}-{exported.format}."
+                          f"{suffix.get(exported.format, 'txt')}",
+                on_click="ignore", width="stretch", type="primary")
+            for i, (name, body) in enumerate(exported.files.items(), start=1):
+                cols[i].download_button(name, body, key=f"dl_file_{name}", file_name=name,
+                                        on_click="ignore", width="stretch")
+            if exported.gaps:
+                st.caption(f"{len(exported.gaps)} gap(s): "
+                           + "; ".join(str(g) for g in exported.gaps))
+            with st.expander("Preview", expanded=True):
+                st.code(exported.text, language=None)
+        else:
+            cols = st.columns(4)
+            for i, fmt in enumerate(exp.FORMATS):
+                out = exp.export(chosen, fmt)
+                with cols[i % 4]:
+                    st.download_button(f"{fmt}", out.text, key=f"dl_{fmt}",
+                                       file_name=f"{chosen.name}-{fmt}."
+                                                 f"{suffix.get(fmt, 'txt')}",
+                                       on_click="ignore", width="stretch")
+                    if out.gaps:
+                        st.caption(f"{len(out.gaps)} gap(s): "
+                                   + "; ".join(str(g) for g in out.gaps))
+            with st.expander("Preview"):
+                fmt = st.selectbox("format", exp.FORMATS, key="preview_fmt")
+                st.code(exp.export(chosen, fmt).text, language=None)
     if not not_available("sim.report", "Reports"):
         rep = module("sim.report")
         result = simulate_json(ui_model.scenario_json(sc))

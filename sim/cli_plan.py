@@ -13,6 +13,7 @@ registers them::
         --vary host.link=1Gbit/s,10Gbit/s,25Gbit/s --out sweep.parquet
     miglab drain data/fleets/two-racks.csv --policy kubevirt --order smallest-first
     miglab recommend web.yaml --max-downtime 500ms --max-total 2min
+    miglab recommend web.yaml --for kubevirt --max-downtime 150ms --out policy.yaml
 """
 
 from __future__ import annotations
@@ -207,8 +208,18 @@ def _report_invalid(invalid: list[dict[str, Any]]) -> None:
     raise typer.Exit(1)
 
 
+def _targets_help() -> str:
+    from sim.targets import TARGETS
+
+    return ("the platform to recommend for, in its own knobs (default: the scenario's "
+            "policy kind, else qemu): " + "; ".join(
+                f"{t.name} ({', '.join(k.name for k in t.knobs)})" for t in TARGETS.values()))
+
+
 def recommend_cmd(
     scenario: Annotated[Path, typer.Argument(help="scenario file to tune (YAML or JSON)")],
+    target: Annotated[str | None, typer.Option(
+        "--for", help=_targets_help(), show_default=False)] = None,
     max_downtime: Annotated[str | None, typer.Option(
         help="largest acceptable downtime, with a unit, e.g. 500ms")] = None,
     max_total: Annotated[str | None, typer.Option(
@@ -226,7 +237,8 @@ def recommend_cmd(
     objective: Annotated[str, typer.Option(
         help="what to minimise: downtime, total-time or guest-cost")] = "total-time",
     method: Annotated[str, typer.Option(
-        help="grid (deterministic grid and refine) or optuna (NSGA-II)")] = "grid",
+        help="grid (deterministic grid and refine) or optuna (NSGA-II; --for qemu only)")
+    ] = "grid",
     trials: Annotated[int, typer.Option(help="trials for --method optuna")] = 200,
     seed: Annotated[int | None, typer.Option(help="seed of every run and of optuna")
     ] = None,
@@ -234,16 +246,22 @@ def recommend_cmd(
         help="local processes for the grid (default: all CPUs)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON answer")] = False,
     out: Annotated[Path | None, typer.Option(
-        help="write the recommended scenario (YAML) here, ready for 'miglab export'")] = None,
+        help="write the export of the recommended settings here (the target's own "
+             "format: MigrationPolicy YAML, nova.conf, qm lines, oVirt JSON, QMP)")] = None,
+    scenario_out: Annotated[Path | None, typer.Option(
+        help="write the recommended scenario (YAML) here, for 'miglab simulate'")] = None,
 ) -> None:
-    """Find the settings that meet a downtime/time budget; show the trade-off and why.
+    """Find the settings that meet a downtime/time budget on a platform; show why.
 
-    Prints the recommended changes (dotted scenario paths), plain-language reasons (which
-    constraint binds, what the next-best costs) and the Pareto set of downtime × total time
-    × guest cost. When the budget is impossible it says so, names the closest setting and
-    exits with status 3.
+    Prints the recommended setting in the target's own names and units, the outcome
+    predicted by simulating exactly that setting (through the platform's policy), plain
+    reasons (which constraint binds, what the next-best costs), the Pareto set of
+    downtime × total time × guest cost, and the export of that setting. When the budget is
+    impossible on the platform it says so, names the closest setting, shows what a knob
+    the platform lacks would give, and exits with status 3.
     """
-    from sim.recommend import Constraints, recommend
+    from sim.recommend import Constraints, format_metric, recommend
+    from sim.targets import TARGETS, setting_lines
 
     check_number(max_throttle, "--max-throttle", "a percentage from 0 to 100", lo=0.0,
                  hi=100.0)
@@ -253,6 +271,9 @@ def recommend_cmd(
     check_int(trials, "--trials", 1)
     check_int(workers, "--workers", 1, _max_workers())
     check_int(seed, "--seed", 0, _SEED_MAX)
+    if target is not None and target not in TARGETS:
+        raise _fail(f"--for {target!r}: unknown target; expected one of "
+                    + ", ".join(TARGETS))
     try:
         cons = Constraints(
             max_downtime_ms=_ms(max_downtime, "--max-downtime"),
@@ -262,33 +283,61 @@ def recommend_cmd(
             max_blocktime_ms=_ms(max_blocktime, "--max-blocktime"),
             allow_postcopy=allow_postcopy, max_bandwidth_share=bandwidth_share)
         with _progress_bar("searching", not as_json) as progress:
-            rec = recommend(str(scenario), cons, objective=objective, method=method,
-                            n_trials=trials, seed=seed, workers=workers, progress=progress)
+            rec = recommend(str(scenario), cons, target=target, objective=objective,
+                            method=method, n_trials=trials, seed=seed, workers=workers,
+                            progress=progress)
+        exported = rec.export()
     except MiglabError as err:
         raise _fail(str(err)) from err
-    cols = ["downtime_limit_ms", "bandwidth_share", "auto_converge", "multifd_channels",
-            "postcopy_after_passes", "downtime_ms", "total_time_s", "guest_cost_s"]
+    tgt = TARGETS[rec.target]
+    row = rec.chosen
+    metrics = ["downtime_ms", "total_time_s", "guest_cost_s"]
+    knob_cols = ([k.name for k in tgt.knobs] if tgt.policy_kind is not None else
+                 ["downtime_limit_ms", "bandwidth_share", "auto_converge",
+                  "multifd_channels", "postcopy_after_passes"])
+    predicted = {c: float(row[c]) for c in metrics}
     if as_json:
         typer.echo(json_text({
-            "feasible": rec.feasible, "changes": rec.changes, "reasons": rec.reasons,
-            "pareto": json.loads(rec.pareto[cols].to_json(orient="records")),
+            "target": rec.target, "feasible": rec.feasible, "settings": rec.settings,
+            "predicted": predicted, "changes": rec.changes, "reasons": rec.reasons,
+            "export": exported.as_dict(), "beyond": None if rec.beyond is None else
+            {k: v for k, v in rec.beyond.items() if k != "row"},
+            "pareto": json.loads(rec.pareto[knob_cols + metrics].to_json(orient="records")),
             "seed": rec.seed, "method": rec.method}))
     else:
-        typer.echo("recommended changes:" if rec.feasible else "closest changes:")
-        for path, value in rec.changes.items():
-            typer.echo(f"  {path} = {json.dumps(value)}")
-        if not rec.changes:
-            typer.echo("  (none: the scenario's own settings are the answer)")
+        how = ("given on the command line" if target is not None
+               else "the scenario's policy" if tgt.policy_kind is not None
+               else "the scenario has no platform policy")
+        typer.echo(f"target: {tgt.title} (--for {tgt.name}: {how})")
+        typer.echo(f"{'recommended' if rec.feasible else 'closest'} {tgt.title} settings:")
+        for line in setting_lines(tgt, rec.settings):
+            typer.echo(f"  {line}")
+        through = (f"through the {tgt.policy_kind} policy" if tgt.policy_kind is not None
+                   else "as QEMU runs them")
+        typer.echo(f"predicted (these settings simulated {through}): downtime "
+                   f"{format_metric(predicted['downtime_ms'], 'ms')}, total "
+                   f"{format_metric(predicted['total_time_s'], 's')}, guest cost "
+                   f"{format_metric(predicted['guest_cost_s'], 'vCPU·s')}")
         typer.echo("")
         for text in rec.reasons:
             typer.echo(f"- {text}")
         typer.echo("\ntrade-off (Pareto set):")
-        typer.echo(rec.pareto[cols].to_string(index=False, max_rows=30))
+        shown = rec.pareto[knob_cols + metrics].copy()
+        shown["downtime_ms"] = shown["downtime_ms"].round(0)
+        shown["total_time_s"] = shown["total_time_s"].round(1)
+        shown["guest_cost_s"] = shown["guest_cost_s"].round(1)
+        typer.echo(shown.to_string(index=False, max_rows=30))
+        typer.echo(f"\nexport for {tgt.title} ({exported.format}) of exactly these "
+                   f"settings:")
+        typer.echo(exported.text.rstrip("\n"))
     if out is not None:
+        out.write_text(exported.text, encoding="utf-8")
+        typer.echo(f"wrote {out}", err=True)
+    if scenario_out is not None:
         import yaml
 
-        out.write_text(yaml.safe_dump(rec.scenario().to_dict(), sort_keys=False),
-                       encoding="utf-8")
-        typer.echo(f"wrote {out}", err=True)
+        scenario_out.write_text(yaml.safe_dump(rec.scenario().to_dict(), sort_keys=False),
+                                encoding="utf-8")
+        typer.echo(f"wrote {scenario_out}", err=True)
     if not rec.feasible:
         raise typer.Exit(3)

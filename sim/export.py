@@ -624,6 +624,8 @@ def _kubevirt_gaps(sc: Scenario, gaps: _Gaps) -> None:
 
 def _render_kubevirt(sc: Scenario, opts: ExportOptions) -> Export:
     """A ``MigrationPolicy`` and the ``KubeVirt`` CR's ``spec.configuration.migrations``."""
+    if _policy_kind(sc) == "kubevirt":
+        return _render_kubevirt_policy(sc, opts)
     gaps = _Gaps()
     fields = _kubevirt_fields(sc, gaps)
     _kubevirt_gaps(sc, gaps)
@@ -717,6 +719,8 @@ def _nova_timeout(sc: Scenario, gaps: _Gaps, data_gib: float) -> dict[str, Any]:
 
 def _render_nova(sc: Scenario, opts: ExportOptions) -> Export:
     """``nova.conf`` ``[DEFAULT]`` and ``[libvirt]`` options."""
+    if _policy_kind(sc) == "nova":
+        return _render_nova_policy(sc, opts)
     gaps = _Gaps()
     data_gib = max(NOVA_MIN_DATA_GIB, sc.vm.memory_bytes / GiB)
     libvirt: dict[str, Any] = {}
@@ -776,6 +780,8 @@ def _proxmox_gaps(sc: Scenario, gaps: _Gaps) -> None:
 
 def _render_proxmox(sc: Scenario, opts: ExportOptions) -> Export:
     """``qm set``/``qm migrate`` options and ``datacenter.cfg`` lines."""
+    if _policy_kind(sc) == "proxmox":
+        return _render_proxmox_policy(sc, opts)
     gaps = _Gaps()
     vmid = opts.vmid
     downtime_s = sc.parameters.downtime_limit / 1000
@@ -820,6 +826,8 @@ def _ovirt_schedule(sc: Scenario) -> dict[str, Any]:
 
 def _render_ovirt(sc: Scenario, opts: ExportOptions) -> Export:
     """An oVirt migration policy (engine-config ``MigrationPolicies`` entry) as JSON."""
+    if _policy_kind(sc) == "ovirt":
+        return _render_ovirt_policy(sc, opts)
     gaps = _Gaps()
     bw = _effective_bandwidth(sc)
     mbps = max(1, round(bw * 8 / 1e6)) if bw is not None else None
@@ -860,6 +868,175 @@ def _render_ovirt(sc: Scenario, opts: ExportOptions) -> Export:
     files = {"migration-policy.json": json.dumps(policy, indent=2) + "\n",
              "cluster.json": json.dumps(side, indent=2) + "\n"}
     return Export("ovirt", files, tuple(gaps.items))
+
+
+# ------------------------------------------------------------------------- platform policies
+#
+# A scenario whose ``control.policy`` is the target's own kind is exported as that policy's
+# configuration, every option written out (the product's defaults change between releases),
+# so importing the files back gives the same policy and the same simulation. The scenario's
+# own QEMU settings that the policy turns on are folded in (auto-converge on in the scenario
+# means the platform must allow it); the rest that the platform cannot set are gaps.
+
+
+def _policy_kind(sc: Scenario) -> str | None:
+    policy = sc.control.policy
+    return None if policy is None else str(policy.get("kind"))
+
+
+def _policy_options(sc: Scenario) -> dict[str, Any]:
+    """The scenario's policy options, typed, with the product's defaults filled in."""
+    from sim.policies import build_policy
+
+    assert sc.control.policy is not None
+    return build_policy(sc.control.policy).options
+
+
+def _policy_gaps(sc: Scenario, gaps: _Gaps, target: str, handled: Iterable[str]) -> None:
+    """Gaps for scenario settings beside the policy that the platform cannot set."""
+    _not_expressible(sc, gaps, target, handled)
+    _control_gaps(sc, gaps, target, policy=False)
+
+
+def _render_kubevirt_policy(sc: Scenario, opts: ExportOptions) -> Export:
+    """A KubeVirt policy as ``MigrationPolicy`` (its fields) and CR (``progressTimeout``)."""
+    o = _policy_options(sc)
+    gaps = _Gaps()
+    auto_converge = bool(o["allowAutoConverge"] or sc.capabilities["auto-converge"])
+    fields: dict[str, Any] = {
+        "bandwidthPerMigration": k8s_quantity(int(o["bandwidthPerMigration"])) or "0Mi",
+        "allowAutoConverge": auto_converge,
+        "completionTimeoutPerGiB": int(o["completionTimeoutPerGiB"]),
+        "allowPostCopy": bool(o["allowPostCopy"]),
+        "allowWorkloadDisruption": bool(o["allowWorkloadDisruption"]),
+    }
+    if fields["bandwidthPerMigration"] == "0":
+        fields["bandwidthPerMigration"] = "0Mi"
+    dt = sc.parameters.downtime_limit
+    if dt != QEMU_DEFAULT_DOWNTIME_MS:
+        gaps.add("parameters.downtime-limit", f"{dt} ms", "KubeVirt has no downtime knob "
+                 f"(VEP 248 proposes maxDowntimeMs); QEMU's {QEMU_DEFAULT_DOWNTIME_MS} ms "
+                 "applies")
+    if o["downtimeTuning"] is not None:
+        gaps.add("control.policy.downtimeTuning", "set", "behind the MigrationDowntimeTuning "
+                 "feature gate (VEP 291); not written")
+    if not sc.capabilities["multifd"] and not o["allowPostCopy"]:
+        gaps.add("capabilities.multifd", "off", "KubeVirt turns multifd on (8 channels) when "
+                 "the VMI has no CPU limit and postcopy is not allowed; the prediction is "
+                 "for a VMI with a CPU limit")
+    _policy_gaps(sc, gaps, "KubeVirt", ("max-bandwidth", "downtime-limit", "auto-converge",
+                                        "postcopy-ram", "multifd", "multifd-channels"))
+    name = _k8s_name(sc.name)
+    policy = {
+        "apiVersion": "migrations.kubevirt.io/v1alpha1",
+        "kind": "MigrationPolicy",
+        "metadata": {"name": name},
+        "spec": {"selectors": {"virtualMachineInstanceSelector": {
+            "matchLabels": {"miglab/policy": name}}}, **fields},
+    }
+    cr = {
+        "apiVersion": "kubevirt.io/v1",
+        "kind": "KubeVirt",
+        "metadata": {"name": "kubevirt", "namespace": "kubevirt"},
+        "spec": {"configuration": {"migrations": {
+            "progressTimeout": int(o["progressTimeout"])}}},
+    }
+    head = [*_header(sc, "KubeVirt"), *gaps.as_comments()]
+    dump = yaml.safe_dump
+    files = {
+        "migration-policy.yaml": "\n".join(head) + "\n" + dump(policy, sort_keys=False),
+        "kubevirt-cr.yaml": "\n".join(head) + "\n# progressTimeout is cluster-wide (no "
+                            "MigrationPolicy field); merge into your KubeVirt CR "
+                            "(kubectl patch --type merge)\n" + dump(cr, sort_keys=False),
+    }
+    return Export("kubevirt", files, tuple(gaps.items), separator="---\n# {name}")
+
+
+def _render_nova_policy(sc: Scenario, opts: ExportOptions) -> Export:
+    """A Nova policy as ``nova.conf`` ``[libvirt]`` options, every one written."""
+    from sim.policies.nova import OPTIONS
+
+    o = _policy_options(sc)
+    gaps = _Gaps()
+    libvirt: dict[str, Any] = {name: o[name] for name in OPTIONS}
+    if sc.capabilities["auto-converge"] and not o["live_migration_permit_auto_converge"]:
+        libvirt["live_migration_permit_auto_converge"] = True
+    if libvirt["live_migration_permit_auto_converge"] and o["live_migration_permit_post_copy"]:
+        gaps.add("capabilities.auto-converge", "on with post-copy permitted",
+                 "Nova uses auto-converge only when post-copy is not permitted")
+    if sc.capabilities["multifd"]:
+        libvirt["live_migration_parallel_connections"] = sc.parameters.multifd_channels
+        gaps.add("capabilities.multifd", "on", "live_migration_parallel_connections exists "
+                 "from Nova 33.0.0 (2026.1) only; older Nova ignores it")
+    _policy_gaps(sc, gaps, "Nova", ("max-bandwidth", "downtime-limit", "auto-converge",
+                                    "postcopy-ram", "multifd", "multifd-channels"))
+    lines = [*_header(sc, "OpenStack Nova (nova.conf)"), *gaps.as_comments(), "",
+             "[DEFAULT]", "# one migration at a time per compute host (Nova's default)",
+             "max_concurrent_live_migrations = 1", "", "[libvirt]"]
+    for key, value in libvirt.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        lines.append(f"{key} = {text}")
+    return Export("nova", {"nova.conf": "\n".join(lines) + "\n"}, tuple(gaps.items))
+
+
+def _render_proxmox_policy(sc: Scenario, opts: ExportOptions) -> Export:
+    """A Proxmox policy as ``qm set``/``qm migrate`` and ``datacenter.cfg`` (same speed)."""
+    o = _policy_options(sc)
+    gaps = _Gaps()
+    vmid = opts.vmid
+    speed_mib = int(o["migrate_speed"])
+    kib = speed_mib * MiB // KiB
+    _policy_gaps(sc, gaps, "Proxmox", ("max-bandwidth", "downtime-limit", "auto-converge",
+                                       "xbzrle", "xbzrle-cache-size"))
+    qm = [*_header(sc, "Proxmox VE"), *gaps.as_comments(),
+          f"qm set {vmid} --migrate_downtime {float(o['migrate_downtime']):g} "
+          f"--migrate_speed {speed_mib}",
+          f"qm migrate {vmid} {shlex.quote(opts.dest_host)} --online"
+          + (f" --bwlimit {kib}" if kib else "")]
+    dc = ["# datacenter.cfg: cluster-wide defaults (bwlimit in KiB/s)",
+          "migration: type=secure"]
+    if kib:
+        dc.append(f"bwlimit: migration={kib}")
+    files = {"qm.sh": "\n".join(qm) + "\n", "datacenter.cfg": "\n".join(dc) + "\n"}
+    return Export("proxmox", files, tuple(gaps.items), separator="# ==> {name} <==")
+
+
+def _render_ovirt_policy(sc: Scenario, opts: ExportOptions) -> Export:
+    """An oVirt policy as the cluster's migration settings and Vdsm's per-GiB limit.
+
+    The cluster's custom bandwidth is shared by the policy's concurrent migrations
+    (``maxMigrations``), so it is the scenario's ``max-bandwidth`` times that count.
+    """
+    from sim.targets import BITS_PER_MBIT, OVIRT_MAX_MIGRATIONS, OVIRT_SCHEDULE_NAMES
+
+    o = _policy_options(sc)
+    gaps = _Gaps()
+    schedule = str(o["schedule"])
+    share = OVIRT_MAX_MIGRATIONS[schedule]
+    bw = _effective_bandwidth(sc)
+    bandwidth: dict[str, Any]
+    if bw is None:
+        bandwidth = {"assignment_method": "hypervisor_default"}
+        gaps.add("parameters.max-bandwidth", "unlimited", "oVirt has no 'unlimited': "
+                 "hypervisor_default uses vdsm.conf migration_max_bandwidth")
+    else:
+        mbps = max(1, round(bw * share * 8 / BITS_PER_MBIT))
+        if mbps * BITS_PER_MBIT / 8 / share != bw:
+            gaps.add("parameters.max-bandwidth", f"{bw} bytes/s", f"the cluster's custom "
+                     f"bandwidth takes whole Mbit/s: {mbps} Mbit/s shared by {share}")
+        bandwidth = {"assignment_method": "custom", "custom_value": mbps}
+    _policy_gaps(sc, gaps, "oVirt", ("max-bandwidth", "downtime-limit", "auto-converge",
+                                     "xbzrle", "postcopy-ram"))
+    cluster = {"cluster": {"migration": {
+        "policy": {"name": OVIRT_SCHEDULE_NAMES[schedule]},
+        "bandwidth": bandwidth}},
+        "note": f"maxMigrations of this policy: {share}; the bandwidth is shared by them",
+        "gaps": [g.as_dict() for g in gaps.items]}
+    vdsm = [*_header(sc, "oVirt (vdsm.conf on every host)"), "[vars]",
+            f"migration_max_time_per_gib_mem = {int(o['max_time_per_gib_mem'])}"]
+    files = {"cluster.json": json.dumps(cluster, indent=2) + "\n",
+             "vdsm.conf": "\n".join(vdsm) + "\n"}
+    return Export("ovirt", files, tuple(gaps.items), separator="# ==> {name} <==")
 
 
 # ------------------------------------------------------------------------- registry

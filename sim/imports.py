@@ -21,6 +21,7 @@ picks the importer by name (:data:`IMPORTERS`).
 from __future__ import annotations
 
 import json
+import math
 import re
 import shlex
 from collections.abc import Callable, Iterator, Mapping
@@ -32,13 +33,17 @@ from sim._exceptions import MiglabError
 from sim.qemu.catalog import CAPABILITIES, PARAMETERS
 from sim.qemu.monitor import QmpMonitor
 from sim.qemu.versions import DEFAULT_VERSION, VERSIONS, profile
-from sim.units import GiB, MiB, parse_size
+from sim.units import GiB, KiB, MiB, parse_size
 
 __all__ = [
     "IMPORTERS",
     "TEXT_STARTS",
     "ImportError_",
     "from_kubevirt",
+    "from_kubevirt_policy",
+    "from_nova",
+    "from_ovirt",
+    "from_proxmox",
     "from_qmp",
     "from_virsh",
     "import_text",
@@ -589,6 +594,242 @@ def from_kubevirt(text: str, base: Mapping[str, Any] | None = None, *,
     return _finish(params, caps, control, base)
 
 
+# ------------------------------------------------------------------------- platform policies
+#
+# The readers below take a platform's own configuration as *its policy*: the result is a
+# ``control.policy`` of that kind laid over the base, simulated through the policy exactly as
+# ``miglab recommend --for …`` simulated it. (``from_kubevirt`` above translates KubeVirt's
+# fields into QEMU settings instead, for a scenario without a policy.)
+
+
+def _with_policy(policy: Mapping[str, Any], base: Mapping[str, Any] | None,
+                 extra: Mapping[str, Any] | None = None, notes: Notes = None
+                 ) -> ScenarioDict:
+    """``base`` with ``control.policy`` replaced by ``policy`` (and ``extra`` sections).
+
+    What the platform decides itself (:attr:`sim.targets.Target.owns`: bandwidth, downtime,
+    auto-converge, postcopy, timeouts) is taken out of the base first, as the recommender
+    does, so the imported configuration alone decides them.
+    """
+    from sim.targets import TARGETS, default_target
+
+    trimmed: ScenarioDict = json.loads(json.dumps(dict(base or {}), default=str))
+    target = TARGETS[default_target(policy)]
+    dropped = []
+    for path in target.owns:
+        section, _, key = path.partition(".")
+        node = trimmed.get(section)
+        if isinstance(node, dict) and key in node:
+            node.pop(key)
+            if path != "control.policy":
+                dropped.append(path)
+            if not node:
+                trimmed.pop(section)
+    if dropped:
+        _note(notes, f"{target.title} decides {', '.join(dropped)} itself; the base's "
+                     "values were left out")
+    imported: ScenarioDict = {"control": {"policy": dict(policy)}}
+    for key, value in (extra or {}).items():
+        imported[key] = value
+    return merge(trimmed, imported)
+
+
+def from_kubevirt_policy(text: str, base: Mapping[str, Any] | None = None, *,
+                         notes: Notes = None) -> ScenarioDict:
+    """A ``kubevirt`` policy from a ``MigrationPolicy`` and/or the CR's ``migrations`` block.
+
+    The policy's fields override the cluster's (as KubeVirt applies them); each field of
+    :data:`sim.policies.kubevirt.OPTIONS` is kept as written, the others are noted.
+
+    Args:
+        text: YAML, one or more documents.
+        base: a scenario to lay the result over.
+        notes: a list that receives what could not be mapped.
+    """
+    from sim.policies.kubevirt import OPTIONS
+
+    mig = _kubevirt_migrations(text)
+    policy: dict[str, Any] = {"kind": "kubevirt"}
+    for key, value in mig.items():
+        if key in OPTIONS:
+            policy[key] = value
+        else:
+            _note(notes, f"{key}: not part of miglab's KubeVirt policy; ignored")
+    return _with_policy(policy, base, notes=notes)
+
+
+def _ini_value(text: str) -> Any:
+    """An oslo.config value: ``true``/``false``, a whole number, else the text."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if re.fullmatch(r"-?[0-9]+", low):
+        return int(low)
+    return text.strip()
+
+
+def from_nova(text: str, base: Mapping[str, Any] | None = None, *,
+              notes: Notes = None) -> ScenarioDict:
+    """A ``nova`` policy from ``nova.conf``'s ``[libvirt]`` section.
+
+    Every ``live_migration_*`` option of :data:`sim.policies.nova.OPTIONS` is read;
+    ``live_migration_parallel_connections`` (Nova 33.0.0+) turns multifd on with that many
+    channels; ``[DEFAULT] max_concurrent_live_migrations`` is a drain limit and is noted.
+
+    Raises:
+        ImportError_: no ``[libvirt]`` section.
+    """
+    import configparser
+
+    from sim.policies.nova import OPTIONS
+
+    cfg = configparser.ConfigParser(interpolation=None)
+    try:
+        cfg.read_string(text)
+    except configparser.Error as err:
+        raise ImportError_(f"not a nova.conf: {err}") from err
+    if not cfg.has_section("libvirt"):
+        raise ImportError_("no [libvirt] section in this nova.conf")
+    policy: dict[str, Any] = {"kind": "nova"}
+    extra: dict[str, Any] = {}
+    for key, raw in cfg.items("libvirt", raw=True):
+        value = _ini_value(raw)
+        if key in OPTIONS:
+            policy[key] = value
+        elif key == "live_migration_parallel_connections":
+            extra = {"capabilities": {"multifd": True},
+                     "parameters": {"multifd-channels": value}}
+        elif key in cfg.defaults():
+            continue
+        else:
+            _note(notes, f"[libvirt] {key}: not simulated by miglab; ignored")
+    if cfg.has_option("DEFAULT", "max_concurrent_live_migrations"):
+        _note(notes, "max_concurrent_live_migrations limits a drain (miglab drain "
+                     "--per-node), not one migration")
+    return _with_policy(policy, base, extra, notes)
+
+
+_PROXMOX_QM: Final = re.compile(r"^qm\s+(set|migrate)\s+(.*)$")
+
+
+def from_proxmox(text: str, base: Mapping[str, Any] | None = None, *,
+                 notes: Notes = None) -> ScenarioDict:
+    """A ``proxmox`` policy from ``qm set``/``qm migrate`` lines and ``datacenter.cfg``.
+
+    ``migrate_downtime`` (s) and ``migrate_speed`` (MB/s, read as MiB/s) come from ``qm
+    set``; a ``bwlimit`` (KiB/s, on ``qm migrate`` or ``bwlimit: migration=`` in
+    datacenter.cfg) caps the speed: Proxmox uses the lower limit. The migration type is
+    noted (not simulated).
+
+    Raises:
+        ImportError_: neither a ``qm`` line nor a datacenter.cfg migration line.
+    """
+    policy: dict[str, Any] = {"kind": "proxmox"}
+    limits_kib: list[int] = []
+    seen = False
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        qm = _PROXMOX_QM.match(line)
+        if qm:
+            seen = True
+            words = _virsh_words(shlex.split(qm.group(2)))
+            for i, word in enumerate(words):
+                value = words[i + 1] if i + 1 < len(words) else None
+                if word == "--migrate_downtime" and value is not None:
+                    policy["migrate_downtime"] = float(value)
+                elif word == "--migrate_speed" and value is not None:
+                    policy["migrate_speed"] = _whole("qm set", word, value, _MIBS)
+                elif word == "--bwlimit" and value is not None:
+                    limits_kib.append(_whole("qm migrate", word, value,
+                                             "a whole number of KiB/s"))
+            continue
+        key, _, value = line.partition(":")
+        if key.strip() == "bwlimit":
+            seen = True
+            for item in value.split(","):
+                name, _, number = item.strip().partition("=")
+                if name == "migration":
+                    limits_kib.append(_whole("datacenter.cfg bwlimit", "migration", number,
+                                             "a whole number of KiB/s"))
+        elif key.strip() == "migration":
+            seen = True
+            _note(notes, f"migration: {value.strip()}: the migration type and network are "
+                         "not simulated")
+    if not seen:
+        raise ImportError_("no 'qm set', 'qm migrate' or datacenter.cfg migration line found")
+    if limits_kib:
+        cap_mib = min(limits_kib) * KiB / MiB
+        speed = int(policy.get("migrate_speed", 0))
+        if speed == 0 or cap_mib < speed:
+            whole = max(1, math.floor(cap_mib))
+            if whole != cap_mib:
+                _note(notes, f"bwlimit {min(limits_kib)} KiB/s is not whole MiB/s; "
+                             f"imported as migrate_speed {whole}")
+            policy["migrate_speed"] = whole
+    return _with_policy(policy, base, notes=notes)
+
+
+def from_ovirt(text: str, base: Mapping[str, Any] | None = None, *,
+               notes: Notes = None) -> ScenarioDict:
+    """An ``ovirt`` policy from the cluster's migration settings (JSON) and ``vdsm.conf``.
+
+    The cluster's ``migration.policy.name`` picks the built-in schedule; a ``custom``
+    bandwidth in Mbit/s, shared by the policy's ``maxMigrations``, becomes
+    ``max-bandwidth``; ``migration_max_time_per_gib_mem`` comes from vdsm.conf.
+
+    Raises:
+        ImportError_: no cluster migration settings in the text.
+    """
+    from sim.targets import BITS_PER_MBIT, OVIRT_MAX_MIGRATIONS, OVIRT_SCHEDULE_NAMES
+
+    by_name = {v: k for k, v in OVIRT_SCHEDULE_NAMES.items()}
+    policy: dict[str, Any] = {"kind": "ovirt"}
+    params: dict[str, Any] = {}
+    migration: Mapping[str, Any] | None = None
+    chunk: list[str] = []
+
+    def flush() -> None:
+        nonlocal migration
+        body = "\n".join(chunk).strip()
+        chunk.clear()
+        if body.startswith("{"):
+            data = json.loads(body)
+            found = (data.get("cluster") or {}).get("migration")
+            if isinstance(found, Mapping):
+                migration = found
+
+    for line in text.splitlines():
+        if _SECTION.match(line.strip()):
+            flush()
+            continue
+        vdsm = re.match(r"^\s*migration_max_time_per_gib_mem\s*=\s*([0-9]+)\s*$", line)
+        if vdsm:
+            policy["max_time_per_gib_mem"] = int(vdsm.group(1))
+            continue
+        chunk.append(line)
+    flush()
+    if migration is None:
+        raise ImportError_("no cluster migration settings ({\"cluster\": {\"migration\": "
+                           "…}}) found")
+    name = (migration.get("policy") or {}).get("name")
+    if name is not None:
+        if name not in by_name:
+            raise ImportError_(f"migration policy {name!r}: not a built-in oVirt policy "
+                               "miglab simulates; expected one of " + ", ".join(by_name))
+        policy["schedule"] = by_name[name]
+    bandwidth = migration.get("bandwidth") or {}
+    if bandwidth.get("assignment_method") == "custom":
+        share = OVIRT_MAX_MIGRATIONS[str(policy.get("schedule", "minimal-downtime"))]
+        params["max-bandwidth"] = round(int(bandwidth["custom_value"]) * BITS_PER_MBIT / 8
+                                        / share)
+    elif bandwidth:
+        _note(notes, f"bandwidth {bandwidth.get('assignment_method')}: the hypervisor's "
+                     "own limit applies; not imported")
+    return _with_policy(policy, base, {"parameters": params} if params else None, notes)
+
+
 # ------------------------------------------------------------------------- registry
 
 Importer = Callable[..., ScenarioDict]
@@ -597,6 +838,10 @@ IMPORTERS: Final[dict[str, Importer]] = {
     "qmp": from_qmp,
     "virsh": from_virsh,
     "kubevirt": from_kubevirt,
+    "kubevirt-policy": from_kubevirt_policy,
+    "nova": from_nova,
+    "proxmox": from_proxmox,
+    "ovirt": from_ovirt,
 }
 """Every importer: name → function ``(text, base=None, *, notes=None) -> dict``."""
 
@@ -605,6 +850,10 @@ TEXT_STARTS: Final[dict[str, tuple[str, ...]]] = {
     "qmp": ("{", "[", "->", "<-"),
     "virsh": ("virsh ", "timeout "),
     "kubevirt": ("apiVersion:", "kind:", "migrations:", "---"),
+    "kubevirt-policy": ("apiVersion:", "kind:", "migrations:", "---", "#"),
+    "nova": ("[", "#"),
+    "proxmox": ("qm ", "bwlimit:", "migration:", "#"),
+    "ovirt": ("{", "#"),
 }
 """How text (rather than a file name) of each format starts."""
 

@@ -8,8 +8,15 @@ blocking, in vCPU-seconds). The budget rules out some routes (``--max-downtime 5
 picks one, and the trade-off between the three meters is the Pareto set: the routes that
 no other route beats on every meter at once.
 
-The search is deterministic by default: a grid over ``downtime-limit``, ``max-bandwidth``
-(as a share of the link), ``auto-converge``, multifd channels and postcopy (when allowed),
+A recommendation is *for a target* (:data:`sim.targets.TARGETS`): plain QEMU/libvirt, or a
+platform — KubeVirt, Nova, oVirt, Proxmox — whose own knobs are searched in its own names
+and units, every candidate simulated through that platform's policy, so the predicted
+outcome is the outcome of exactly the settings :meth:`Recommendation.export` writes. When a
+platform cannot meet the budget, the knobs it lacks (KubeVirt has no downtime limit) are
+tried on its closest settings and both outcomes are reported.
+
+For ``qemu`` the search is deterministic by default: a grid over ``downtime-limit``,
+``max-bandwidth`` (as a share of the link), ``auto-converge``, multifd channels and postcopy,
 each point validated as QEMU would and run in the engine, then one refinement round of
 ``downtime-limit`` and bandwidth around the winner. ``method="optuna"`` uses optuna's
 NSGA-II multi-objective sampler over the same space instead. The answer comes with plain
@@ -20,8 +27,8 @@ nothing fits — that the budget is impossible and which setting comes closest::
     from sim.scenario import load_scenario
 
     rec = recommend(load_scenario("data/examples/web-8g.yaml"),
-                    Constraints(max_downtime_ms=500, max_total_s=120), seed=1)
-    print(rec.changes, *rec.reasons, sep="\\n")
+                    Constraints(max_downtime_ms=500, max_total_s=120), target="kubevirt")
+    print(rec.settings, *rec.reasons, rec.export().text, sep="\\n")
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import itertools
 import json
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -40,10 +47,24 @@ import numpy as np
 from sim._exceptions import InvalidScenarioError, MiglabError
 from sim.scenario import Scenario, load_scenario
 from sim.sweep import Progress, Runner, run_points
+from sim.targets import (
+    LINK_SHARES,
+    QEMU_BANDWIDTH_SHARES,
+    QEMU_DOWNTIME_LIMITS_MS,
+    QEMU_MULTIFD_CHANNELS,
+    QEMU_POSTCOPY_AFTER_PASSES,
+    TARGETS,
+    Knob,
+    Target,
+    default_target,
+    format_knob,
+)
 from sim.units import format_rate
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from sim.export import Export, ExportOptions
 
 __all__ = [
     "METRICS",
@@ -53,6 +74,8 @@ __all__ = [
     "Recommendation",
     "SearchSpace",
     "describe_knobs",
+    "format_delta",
+    "format_metric",
     "pareto_mask",
     "real_changes",
     "recommend",
@@ -130,7 +153,7 @@ class Constraints:
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """The settings tried.
+    """The settings tried for the ``qemu`` target (defaults: :data:`sim.targets.TARGETS`).
 
     Attributes:
         downtime_limits_ms: ``downtime-limit`` values.
@@ -143,11 +166,11 @@ class SearchSpace:
         policies: management policy kinds to try (``None`` = the scenario's own).
     """
 
-    downtime_limits_ms: tuple[int, ...] = (100, 300, 500, 1000, 2000)
-    bandwidth_shares: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
+    downtime_limits_ms: tuple[int, ...] = QEMU_DOWNTIME_LIMITS_MS
+    bandwidth_shares: tuple[float, ...] = QEMU_BANDWIDTH_SHARES
     auto_converge: tuple[bool, ...] = (False, True)
-    multifd_channels: tuple[int, ...] = (0, 2, 4, 8)
-    postcopy_after_passes: tuple[int | None, ...] = (None, 2)
+    multifd_channels: tuple[int, ...] = QEMU_MULTIFD_CHANNELS
+    postcopy_after_passes: tuple[int | None, ...] = QEMU_POSTCOPY_AFTER_PASSES
     policies: tuple[str | None, ...] = (None,)
 
 
@@ -169,6 +192,15 @@ class Recommendation:
         constraints: the budget.
         seed: the seed every run used.
         method: ``"grid"`` or ``"optuna"``.
+        base: the scenario the candidates were applied to: the given one, without what
+            the target decides itself (:attr:`sim.targets.Target.owns`).
+        target: the ``--for`` target (a key of :data:`sim.targets.TARGETS`).
+        settings: the chosen setting in the target's own names and units.
+        applied: every change the chosen setting makes to ``base`` (``scenario()`` applies
+            them; ``changes`` is the part that differs from the given scenario).
+        beyond: when the budget cannot be met on the target, what a knob it lacks would
+            give: ``{"knob", "value", "unit", "why", "row", "feasible"}``; else ``None``.
+        notes: what was taken out of the scenario because the target decides it.
     """
 
     feasible: bool
@@ -183,10 +215,28 @@ class Recommendation:
     seed: int | None
     method: str
     base: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    target: str = "qemu"
+    settings: dict[str, Any] = field(default_factory=dict)
+    applied: dict[str, Any] = field(default_factory=dict)
+    beyond: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def chosen(self) -> dict[str, Any]:
+        """The recommended row, or the closest when nothing is feasible."""
+        row = self.best if self.best is not None else self.closest
+        assert row is not None
+        return row
 
     def scenario(self) -> Scenario:
-        """The base scenario with the recommended (or closest) changes applied."""
-        return load_scenario(self.base).with_changes(self.changes)
+        """The base scenario with the recommended (or closest) setting applied."""
+        return load_scenario(self.base).with_changes(self.applied or self.changes)
+
+    def export(self, options: ExportOptions | None = None) -> Export:
+        """The chosen setting in the target's own files (:func:`sim.export.export`)."""
+        from sim.export import export
+
+        return export(self.scenario(), TARGETS[self.target].export_format, options)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -249,9 +299,43 @@ def describe_knobs(row: Mapping[str, Any] | pd.Series[Any], link_Bps: float) -> 
     return ", ".join(parts)
 
 
+_MINUS: Final = "\u2212"
+
+
+def format_metric(value: float, unit: str) -> str:
+    """A metric with sensible precision: ``140 ms``, ``7.9 s``, ``312 s``, ``0.3 vCPU·s``.
+
+    >>> format_metric(139.916781, "ms"), format_metric(7.905917, "s"), format_metric(4.2, "ms")
+    ('140 ms', '7.9 s', '4.2 ms')
+    >>> format_metric(5.0, "ms"), format_metric(120.0, "s")
+    ('5 ms', '120 s')
+    """
+    v = float(value)
+    if not math.isfinite(v):
+        return f"– {unit}"
+    if v.is_integer() or unit == "%":
+        return f"{v:.0f} {unit}"
+    if unit == "ms":
+        return f"{v:.0f} ms" if abs(v) >= 10 else f"{v:.1f} ms"
+    return f"{v:.0f} {unit}" if abs(v) >= 100 else f"{v:.1f} {unit}"
+
+
+def format_delta(value: float, unit: str) -> str:
+    """A signed difference: ``+17 ms``, ``−0.7 s``, ``±0 ms`` (with a real minus sign).
+
+    >>> format_delta(17.2, "ms"), format_delta(-0.66, "s"), format_delta(0.004, "s")
+    ('+17 ms', '\u22120.7 s', '±0 s')
+    """
+    text = format_metric(abs(value), unit)
+    if text.split(" ")[0].strip("0.") == "":
+        return "±" + text.replace("0.0", "0")
+    return ("+" if value > 0 else _MINUS) + text
+
+
 def _metrics(row: Mapping[str, Any] | pd.Series[Any]) -> str:
-    return (f"downtime {row['downtime_ms']:.0f} ms, total {row['total_time_s']:.1f} s, "
-            f"guest cost {row['guest_cost_s']:.1f} vCPU·s")
+    return (f"downtime {format_metric(row['downtime_ms'], 'ms')}, total "
+            f"{format_metric(row['total_time_s'], 's')}, guest cost "
+            f"{format_metric(row['guest_cost_s'], 'vCPU·s')}")
 
 
 def _row(table: pd.DataFrame, i: int) -> dict[str, Any]:
@@ -288,14 +372,18 @@ def _grid(space: SearchSpace, constraints: Constraints) -> list[dict[str, Any]]:
         tuple(dict.fromkeys(space.policies)))]
 
 
-def _evaluate(base: dict[str, Any], knobs: Sequence[Mapping[str, Any]], link_Bps: float,
+ToChanges = Callable[[Mapping[str, Any]], dict[str, Any]]
+"""A knob row → the dotted scenario changes it makes."""
+
+
+def _evaluate(base: dict[str, Any], knobs: Sequence[Mapping[str, Any]], to_changes: ToChanges,
               constraints: Constraints, seed: int | None, workers: int | None,
               executor: Executor | None, progress: Progress | None,
               runner: Runner | None) -> pd.DataFrame:
     """Run each knob set on the base workload (and the distribution), one row per set."""
     import pandas as pd
 
-    changes = [_changes(k, link_Bps) for k in knobs]
+    changes = [to_changes(k) for k in knobs]
     w = list(constraints.workloads)
     points: list[dict[str, Any]] = []
     for ch in changes:
@@ -336,7 +424,8 @@ def _judge(table: pd.DataFrame, constraints: Constraints) -> pd.DataFrame:
         over = np.where(ok, np.maximum(0.0, values - limit) / max(limit, 1e-9), 0.0)
         total += over
         for i in np.flatnonzero(over > 0):
-            texts[i].append(f"{label} ({values[i]:.4g} {unit} > {limit:.4g} {unit})")
+            texts[i].append(f"{label} ({format_metric(values[i], unit)} > "
+                            f"{format_metric(limit, unit)})")
     if constraints.workloads:
         short = np.maximum(0.0, constraints.min_converge_share
                            - table["converge_share"].to_numpy(dtype=float))
@@ -353,9 +442,14 @@ def _judge(table: pd.DataFrame, constraints: Constraints) -> pd.DataFrame:
 
 
 def _rank(table: pd.DataFrame, objective_col: str) -> np.ndarray[Any, Any]:
-    """Row order: objective, then the other metrics, then less bandwidth, then grid order."""
+    """Row order: objective, then the other metrics, then less bandwidth, then fewer
+    settings away from the target's defaults, then grid order."""
     others = [c for c in METRICS if c != objective_col]
-    keys = [np.arange(len(table)), table["bandwidth_share"].to_numpy(dtype=float)]
+    keys = [np.arange(len(table))]
+    if "nondefault" in table:
+        keys.append(table["nondefault"].to_numpy(dtype=float))
+    keys.append(table["bandwidth_Bps" if "bandwidth_Bps" in table
+                      else "bandwidth_share"].to_numpy(dtype=float))
     keys += [table[c].to_numpy(dtype=float) for c in reversed(others)]
     keys.append(table[objective_col].to_numpy(dtype=float))
     return np.lexsort(keys)
@@ -396,7 +490,8 @@ def _optuna_table(base: dict[str, Any], link_Bps: float, space: SearchSpace,
         knobs = {k: (v[0] if len(v) == 1 else
                      v[trial.suggest_categorical(k, list(range(len(v))))])
                  for k, v in choices.items()}
-        t = _evaluate(base, [knobs], link_Bps, constraints, seed, 1, None, None, runner)
+        t = _evaluate(base, [knobs], lambda k: _changes(k, link_Bps), constraints, seed, 1,
+                      None, None, runner)
         judged = _judge(t, constraints).iloc[0]
         rows.append(_row(t, 0))
         trial.set_constraint("violation", float(judged["violation"]))
@@ -438,7 +533,7 @@ def real_changes(scenario: Scenario, changes: Mapping[str, Any]) -> dict[str, An
 
 def _reasons(table: pd.DataFrame, best_i: int | None, closest_i: int | None,
              order: np.ndarray[Any, Any], objective: str, constraints: Constraints,
-             link_Bps: float) -> list[str]:
+             describe: Callable[[Mapping[str, Any] | pd.Series[Any]], str]) -> list[str]:
     col = OBJECTIVES[objective]
     reasons: list[str] = []
     limits = constraints.limits()
@@ -449,21 +544,21 @@ def _reasons(table: pd.DataFrame, best_i: int | None, closest_i: int | None,
         row = table.iloc[closest_i]
         reasons.append(f"No setting meets all constraints: none of the {len(table)} "
                        f"settings searched ({int(ok.sum())} converge) fits the budget.")
-        reasons.append(f"Closest: {describe_knobs(row, link_Bps)} → {_metrics(row)}; "
+        reasons.append(f"Closest: {describe(row)} → {_metrics(row)}; "
                        f"it misses {row['violations']}.")
         for label, c, limit, unit in limits:
             if ok.any():
                 lowest = float(table.loc[ok, c].min())
                 if lowest > limit:
-                    reasons.append(f"{label.capitalize()} {limit:g} {unit} cannot be met by "
-                                   f"any setting searched: the lowest reached is "
-                                   f"{lowest:.4g} {unit}.")
+                    reasons.append(f"{label.capitalize()} {format_metric(limit, unit)} "
+                                   f"cannot be met by any setting searched: the lowest "
+                                   f"reached is {format_metric(lowest, unit)}.")
         if not ok.any():
             reasons.append("No setting searched converges; try more bandwidth, allowing "
                            "postcopy, or a larger downtime limit.")
         return reasons
     row = table.iloc[best_i]
-    reasons.append(f"Best for {objective}: {describe_knobs(row, link_Bps)} → {_metrics(row)}.")
+    reasons.append(f"Best for {objective}: {describe(row)} → {_metrics(row)}.")
     better = ok & (table[col].to_numpy(dtype=float) < float(row[col])) & ~table[
         "feasible"].to_numpy(dtype=bool)
     if better.any():
@@ -477,7 +572,7 @@ def _reasons(table: pd.DataFrame, best_i: int | None, closest_i: int | None,
         top = table.iloc[idx[0]]
         reasons.append(f"The binding constraint is {binding}: {counts[binding]} of the "
                        f"{int(better.sum())} settings with a lower {objective} break it; the "
-                       f"best of them ({describe_knobs(top, link_Bps)}) reaches "
+                       f"best of them ({describe(top)}) reaches "
                        f"{_metrics(top)} but misses {top['violations']}.")
     else:
         reasons.append(f"No constraint binds: this is also the lowest {objective} of any "
@@ -486,26 +581,291 @@ def _reasons(table: pd.DataFrame, best_i: int | None, closest_i: int | None,
             and all(np.isclose(_num(table[c].iat[i]), _num(row[c])) for c in METRICS)]
     if same:
         reasons.append(f"{len(same)} other setting(s) give the same figures, e.g. "
-                       f"{describe_knobs(table.iloc[same[0]], link_Bps)}; the simpler or "
+                       f"{describe(table.iloc[same[0]])}; the simpler or "
                        f"lighter one was chosen.")
     feasible_order = [i for i in order if table["feasible"].iat[i] and i != best_i
                       and i not in same]
     if feasible_order:
         nxt = table.iloc[feasible_order[0]]
         deltas = ", ".join(
-            f"{name} {float(nxt[c]) - float(row[c]):+.4g} {unit}"
+            f"{name} {format_delta(float(nxt[c]) - float(row[c]), unit)}"
             for name, c, unit in (("downtime", "downtime_ms", "ms"),
                                   ("total", "total_time_s", "s"),
                                   ("guest cost", "guest_cost_s", "vCPU·s")))
-        reasons.append(f"Next best: {describe_knobs(nxt, link_Bps)} → {_metrics(nxt)} "
+        reasons.append(f"Next best: {describe(nxt)} → {_metrics(nxt)} "
                        f"({deltas}).")
     else:
         reasons.append("It is the only setting searched that meets every constraint.")
     if limits:
-        margins = ", ".join(f"{label} {float(row[c]):.4g} of {limit:g} {unit}"
-                            for label, c, limit, unit in limits)
+        margins = ", ".join(f"{label} {format_metric(float(row[c]), unit)} of "
+                            f"{format_metric(limit, unit)}" for label, c, limit, unit in limits)
         reasons.append(f"Margins: {margins}.")
     return reasons
+
+
+# ----------------------------------------------------------------------------- targets
+
+
+def _target_base(sc: Scenario, target: Target,
+                 constraints: Constraints) -> tuple[dict[str, Any], list[str]]:
+    """The scenario without what ``target`` decides itself, and a note of what was dropped."""
+    data = _prepare_base(sc, constraints)
+    dropped: list[str] = []
+    owns = list(target.owns)
+    policy = sc.control.policy
+    if target.policy_kind is None and policy is not None and default_target(policy) != "qemu":
+        owns.append("control.policy")  # plain QEMU: no management layer
+    for path in owns:
+        section, _, key = path.partition(".")
+        node = data.get(section)
+        if isinstance(node, dict) and key in node:
+            value = node.pop(key)
+            if value == {"kind": target.policy_kind}:
+                pass  # the target's own policy with its defaults: nothing is lost
+            elif target.policy_kind is not None or path == "control.policy":
+                shown = value.get("kind") if isinstance(value, dict) else value
+                dropped.append(f"{path} = {json.dumps(shown)}")
+            if not node:
+                data.pop(section)
+    notes = []
+    if dropped:
+        notes.append(f"{target.title} decides these itself, so the scenario's values were "
+                     f"left out: {', '.join(dropped)}.")
+    return data, notes
+
+
+def _bandwidth_values(knob: Knob, constraints: Constraints, link_Bps: float) -> list[Any]:
+    assert knob.from_Bps is not None
+    cap = constraints.max_bandwidth_share
+    shares = [s for s in LINK_SHARES if s <= cap]
+    if knob.unlimited is None or cap < 1:
+        shares.append(cap)
+    values = [knob.from_Bps(s * link_Bps) for s in shares]
+    if knob.unlimited is not None and cap >= 1:
+        values.insert(0, knob.unlimited)
+    return values
+
+
+def _knob_values(knob: Knob, constraints: Constraints, link_Bps: float) -> list[Any]:
+    values = list(knob.values)
+    if knob.from_Bps is not None:
+        values += _bandwidth_values(knob, constraints, link_Bps)
+    if not constraints.allow_postcopy:
+        values = [v for v in values if v not in knob.postcopy]
+    return list(dict.fromkeys(values))
+
+
+def _target_changes(target: Target, row: Mapping[str, Any]) -> dict[str, Any]:
+    """A knob row of a platform target → ``control.policy`` (and scenario paths)."""
+    policy: dict[str, Any] = {"kind": target.policy_kind}
+    out: dict[str, Any] = {}
+    for knob in target.knobs:
+        value = row.get(knob.name, knob.default)
+        if isinstance(value, float) and math.isnan(value):
+            value = knob.default
+        if knob.scenario_path is not None:
+            assert knob.to_scenario is not None
+            if value is not None:
+                out[knob.scenario_path] = knob.to_scenario(value, row)
+        elif value is not None:
+            policy[knob.name] = value.item() if isinstance(value, np.generic) else value
+    out["control.policy"] = policy
+    for lack in target.lacks:
+        if lack.name in row and row[lack.name] is not None:
+            out.update(lack.changes(row[lack.name]))
+    return out
+
+
+def _row_bandwidth_Bps(target: Target, row: Mapping[str, Any], link_Bps: float) -> float:
+    for knob in target.knobs:
+        if knob.to_Bps is not None and row.get(knob.name) is not None:
+            Bps = knob.to_Bps(row[knob.name])
+            return link_Bps if Bps is None else min(Bps, link_Bps)
+    return link_Bps
+
+
+def _nondefault(target: Target, row: Mapping[str, Any]) -> int:
+    return sum(1 for k in target.knobs if row.get(k.name, k.default) != k.default_in(row))
+
+
+def _target_rows(target: Target, stage: int, constraints: Constraints, link_Bps: float,
+                 start: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every combination of the ``stage`` knobs; the other knobs from ``start`` or defaults."""
+    fixed = {k.name: k.default for k in target.knobs} | dict(start or {})
+    axes = [(k.name, _knob_values(k, constraints, link_Bps))
+            for k in target.knobs if k.stage == stage]
+    rows = [fixed | dict(zip([n for n, _ in axes], combo, strict=True))
+            for combo in itertools.product(*(v for _, v in axes))]
+    for row in rows:  # an unset knob that follows another is written out as it applies
+        for knob in target.knobs:
+            if row.get(knob.name) is None and knob.follows is not None:
+                row[knob.name] = knob.default_in(row)
+    return rows
+
+
+def _refine_target(target: Target, row: Mapping[str, Any], constraints: Constraints,
+                   link_Bps: float) -> list[dict[str, Any]]:
+    """Geometric midpoints of the refinable knobs between ``row``'s value and its
+    neighbours in the grid, in the knob's whole units."""
+    out: list[dict[str, Any]] = []
+    for knob in target.knobs:
+        if not knob.refine:
+            continue
+        values = _knob_values(knob, constraints, link_Bps)
+        numeric = sorted({n for n in (_knob_number(knob, v) for v in values) if n is not None})
+        here = _knob_number(knob, row.get(knob.name))
+        if here is None or here not in numeric:
+            continue
+        i = numeric.index(here)
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(numeric) and numeric[j] > 0 and here > 0:
+                mid = round(math.sqrt(here * numeric[j]))
+                if mid not in numeric:
+                    out.append(dict(row) | {knob.name: _knob_value(knob, mid)})
+    return out
+
+
+def _knob_number(knob: Knob, value: Any) -> int | None:
+    """A numeric knob value as a whole number in its unit (``"298Mi"`` → 298)."""
+    if value is None or isinstance(value, bool) or value == knob.unlimited:
+        return None
+    if isinstance(value, str):
+        return int(value[:-2]) if value.endswith("Mi") else None
+    return int(value)
+
+
+def _knob_value(knob: Knob, number: int) -> Any:
+    return f"{number}Mi" if isinstance(knob.unlimited, str) else number
+
+
+def _describe_target(target: Target, row: Mapping[str, Any] | pd.Series[Any]) -> str:
+    values = {k.name: _plain(row.get(k.name, k.default)) for k in target.knobs}
+    parts = [f"{k.name} {format_knob(k, values[k.name])}" for k in target.knobs
+             if k.stage == 1 or values[k.name] != k.default_in(values)]
+    return ", ".join(parts)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def settings_of(target: Target, row: Mapping[str, Any], link_Bps: float) -> dict[str, Any]:
+    """A chosen row in the target's own names and units (what ``--for`` prints)."""
+    if target.policy_kind is not None:
+        return {k.name: _plain(row.get(k.name, k.default)) for k in target.knobs}
+    ch = _changes(row, link_Bps)
+    passes = ch.get("control.postcopy-after")
+    return {"downtime-limit": ch["parameters.downtime-limit"],
+            "max-bandwidth": ch["parameters.max-bandwidth"],
+            "auto-converge": ch["capabilities.auto-converge"],
+            "multifd-channels": ch.get("parameters.multifd-channels", 0),
+            "postcopy-after": None if passes is None else passes["passes"]}
+
+
+def _add_rank_columns(table: pd.DataFrame, target: Target, link_Bps: float) -> pd.DataFrame:
+    rows = [dict(r) for _, r in table.iterrows()]
+    if target.policy_kind is None:
+        table["bandwidth_Bps"] = table["bandwidth_share"].to_numpy(dtype=float) * link_Bps
+        table["nondefault"] = 0
+    else:
+        table["bandwidth_Bps"] = [_row_bandwidth_Bps(target, r, link_Bps) for r in rows]
+        table["nondefault"] = [_nondefault(target, r) for r in rows]
+    return table
+
+
+def _search_target(base: dict[str, Any], target: Target, constraints: Constraints,
+                   objective_col: str, link_Bps: float, refine: bool, seed: int | None,
+                   workers: int | None, executor: Executor | None, progress: Progress | None,
+                   runner: Runner | None) -> pd.DataFrame:
+    """A platform target's search: the stage-1 grid, stage 2 around its two best rows,
+    then one round of midpoints around the winner. Every row runs through the policy."""
+    import pandas as pd
+
+    def to_changes(row: Mapping[str, Any]) -> dict[str, Any]:
+        return _target_changes(target, row)
+
+    def run(rows: list[dict[str, Any]], table: pd.DataFrame | None,
+            parallel: bool) -> pd.DataFrame:
+        seen = set() if table is None else set(table["changes"])
+        fresh = [r for r in rows if json.dumps(to_changes(r), sort_keys=True) not in seen]
+        fresh = list({json.dumps(to_changes(r), sort_keys=True): r for r in fresh}.values())
+        if not fresh:
+            assert table is not None
+            return table
+        more = _evaluate(base, fresh, to_changes, constraints, seed,
+                         workers if parallel else 1, executor if parallel else None,
+                         progress if parallel else None, runner)
+        more = _add_rank_columns(more, target, link_Bps)
+        return more if table is None else pd.concat([table, more], ignore_index=True)
+
+    def leaders(table: pd.DataFrame, n: int) -> list[dict[str, Any]]:
+        judged = _judge(table, constraints)
+        order = list(_rank(judged, objective_col))
+        feasible = judged["feasible"].to_numpy(dtype=bool)
+        viol = judged["violation"].to_numpy(dtype=float)
+        picks = sorted(range(len(judged)),
+                       key=lambda i: (not feasible[i], viol[i] if not feasible[i] else 0.0,
+                                      order.index(i)))[:n]
+        names = [k.name for k in target.knobs]
+        return [{k: _plain(judged[k].iat[i]) for k in names} for i in picks]
+
+    table = run(_target_rows(target, 1, constraints, link_Bps), None, True)
+    if any(k.stage == 2 for k in target.knobs):
+        rows = [r for lead in leaders(table, 2)
+                for r in _target_rows(target, 2, constraints, link_Bps, lead)]
+        table = run(rows, table, True)
+    if refine:
+        table = run(_refine_target(target, leaders(table, 1)[0], constraints, link_Bps),
+                    table, False)
+    return table
+
+
+def _beyond(base: dict[str, Any], target: Target, table: pd.DataFrame,
+            constraints: Constraints, objective_col: str, link_Bps: float, seed: int | None,
+            runner: Runner | None) -> dict[str, Any] | None:
+    """When nothing meets the budget on ``target``: its three closest settings with each
+    value of each knob it lacks. The best of those, with what it would give."""
+    if not target.lacks:
+        return None
+    viol = table["violation"].to_numpy(dtype=float)
+    names = [k.name for k in target.knobs]
+    closest = [{k: _plain(table[k].iat[i]) for k in names}
+               for i in np.argsort(viol, kind="stable")[:3]]
+    found: dict[str, Any] | None = None
+    for lack in target.lacks:
+        rows = [r | {lack.name: v} for r in closest for v in lack.values]
+        t = _evaluate(base, rows, lambda r: _target_changes(target, r), constraints, seed, 1,
+                      None, None, runner)
+        t = _judge(_add_rank_columns(t, target, link_Bps), constraints)
+        order = _rank(t, objective_col)
+        feasible = t["feasible"].to_numpy(dtype=bool)
+        pick = next((int(i) for i in order if feasible[i]), None)
+        if pick is None:
+            pick = int(np.argmin(t["violation"].to_numpy(dtype=float)))
+        candidate = {"knob": lack.name, "value": _plain(t[lack.name].iat[pick]),
+                     "unit": lack.unit, "why": lack.why, "row": _row(t, pick),
+                     "feasible": bool(feasible[pick]), "tried": len(t)}
+        if found is None or (candidate["feasible"] and not found["feasible"]):
+            found = candidate
+    return found
+
+
+def _beyond_reason(target: Target, beyond: Mapping[str, Any],
+                   closest: Mapping[str, Any]) -> str:
+    row = beyond["row"]
+    knob = f"{beyond['knob']} {beyond['value']} {beyond['unit']}".strip()
+    head = (f"On {target.title} the budget cannot be met: its closest setting gives "
+            f"{_metrics(closest)}. {beyond['why'][0].upper()}{beyond['why'][1:]}.")
+    if beyond["feasible"]:
+        return (f"{head} With {knob} the same settings ({_describe_target(target, row)}) "
+                f"would give {_metrics(row)} and meet the budget.")
+    return (f"{head} Even with {beyond['knob']} ({beyond['tried']} settings tried) the "
+            f"budget is missed: the closest, {knob}, gives {_metrics(row)} "
+            f"({row['violations']}).")
 
 
 # ----------------------------------------------------------------------------- search
@@ -513,6 +873,7 @@ def _reasons(table: pd.DataFrame, best_i: int | None, closest_i: int | None,
 
 def recommend(scenario: Scenario | Mapping[str, Any] | str,
               constraints: Constraints | None = None, *,
+              target: str | None = None,
               objective: str = "total-time",
               space: SearchSpace | None = None,
               method: str = "grid",
@@ -523,16 +884,22 @@ def recommend(scenario: Scenario | Mapping[str, Any] | str,
               executor: Executor | None = None,
               progress: Progress | None = None,
               runner: Runner | None = None) -> Recommendation:
-    """Search settings under a budget and return the best, the Pareto set and reasons.
+    """Search a target's settings under a budget; return the best, the Pareto set, reasons.
 
     Args:
         scenario: the guest, workload and link to tune (its own settings are the start).
         constraints: the budget (default: none, postcopy not allowed).
+        target: the platform the settings are for, a key of :data:`sim.targets.TARGETS`
+            (default: the scenario's policy kind when it is a platform, else ``qemu``).
+            A platform's settings are searched in its own knobs and every candidate is
+            simulated through its policy; what the platform decides itself is taken out
+            of the scenario first (:attr:`~sim.targets.Target.owns`).
         objective: what to minimise among feasible settings: one of :data:`OBJECTIVES`;
-            ties go to the other metrics, then to less bandwidth.
-        space: the settings to try (default :class:`SearchSpace`).
+            ties go to the other metrics, then to less bandwidth, then to the target's
+            defaults.
+        space: the settings to try for ``qemu`` (default :class:`SearchSpace`).
         method: ``"grid"`` (deterministic grid plus one refinement round) or
-            ``"optuna"`` (NSGA-II over the same choices, ``n_trials`` runs).
+            ``"optuna"`` (NSGA-II over the same choices, ``n_trials`` runs; ``qemu`` only).
         refine: for the grid, try midpoints of downtime-limit and bandwidth share around
             the winner.
         n_trials: trials for optuna.
@@ -546,7 +913,7 @@ def recommend(scenario: Scenario | Mapping[str, Any] | str,
         The :class:`Recommendation`.
 
     Raises:
-        RecommendError: an unknown objective or method, or an invalid base scenario.
+        RecommendError: an unknown target, objective or method, or an invalid base scenario.
     """
     import pandas as pd
 
@@ -561,11 +928,34 @@ def recommend(scenario: Scenario | Mapping[str, Any] | str,
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     except InvalidScenarioError as err:
         raise RecommendError(f"the scenario is invalid: {err}") from err
-    base = _prepare_base(sc, constraints)
+    name = target or default_target(sc.control.policy)
+    if name not in TARGETS:
+        raise RecommendError(f"target(={name!r}) must be one of {', '.join(TARGETS)}")
+    tgt = TARGETS[name]
+    if method == "optuna" and tgt.policy_kind is not None:
+        raise RecommendError(f"method='optuna' searches the qemu target only, not {name}")
+    base, notes = _target_base(sc, tgt, constraints)
+    try:
+        load_scenario(base)
+    except InvalidScenarioError as err:
+        raise RecommendError(f"the scenario without what {tgt.title} decides is invalid: "
+                             f"{err}") from err
     link_Bps = sc.host.link_Bps
     col = OBJECTIVES[objective]
-    if method == "grid":
-        table = _evaluate(base, _grid(space, constraints), link_Bps, constraints, seed,
+
+    def qemu_changes(k: Mapping[str, Any]) -> dict[str, Any]:
+        return _changes(k, link_Bps)
+
+    def describe(row: Mapping[str, Any] | pd.Series[Any]) -> str:
+        if tgt.policy_kind is not None:
+            return _describe_target(tgt, row)
+        return describe_knobs(row, link_Bps)
+
+    if tgt.policy_kind is not None:
+        table = _search_target(base, tgt, constraints, col, link_Bps, refine, seed, workers,
+                               executor, progress, runner)
+    elif method == "grid":
+        table = _evaluate(base, _grid(space, constraints), qemu_changes, constraints, seed,
                           workers, executor, progress, runner)
         judged = _judge(table, constraints)
         if refine:
@@ -578,11 +968,14 @@ def recommend(scenario: Scenario | Mapping[str, Any] | str,
                      if json.dumps(_changes(k, link_Bps), sort_keys=True)
                      not in set(table["changes"])]
             if extra:
-                more = _evaluate(base, extra, link_Bps, constraints, seed, 1, None, None,
+                more = _evaluate(base, extra, qemu_changes, constraints, seed, 1, None, None,
                                  runner)
                 table = pd.concat([table, more], ignore_index=True)
+        table = _add_rank_columns(table, tgt, link_Bps)
     else:
-        table = _optuna_table(base, link_Bps, space, constraints, seed, n_trials, runner)
+        table = _add_rank_columns(
+            _optuna_table(base, link_Bps, space, constraints, seed, n_trials, runner),
+            tgt, link_Bps)
     table = _judge(table, constraints)
     order = _rank(table, col)
     feasible = table["feasible"].to_numpy(dtype=bool)
@@ -610,12 +1003,22 @@ def recommend(scenario: Scenario | Mapping[str, Any] | str,
     pareto = table.iloc[front].reset_index(drop=True)
     chosen = best_i if best_i is not None else closest_i
     assert chosen is not None
-    reasons = _reasons(table, best_i, closest_i, order, objective, constraints, link_Bps)
+    reasons = notes + _reasons(table, best_i, closest_i, order, objective, constraints,
+                               describe)
+    beyond = None
+    if best_i is None and tgt.policy_kind is not None:
+        beyond = _beyond(base, tgt, table, constraints, col, link_Bps, seed, runner)
+        if beyond is not None:
+            reasons.append(_beyond_reason(tgt, beyond, _row(table, chosen)))
+    if tgt.not_searched:
+        reasons.append(f"Not searched: {tgt.not_searched}.")
+    applied = json.loads(str(table["changes"].iat[chosen]))
     return Recommendation(
         feasible=best_i is not None,
         best=None if best_i is None else _row(table, best_i),
         closest=None if closest_i is None else _row(table, closest_i),
-        changes=real_changes(sc, json.loads(str(table["changes"].iat[chosen]))),
+        changes=real_changes(sc, applied),
         pareto=pareto, table=table, reasons=reasons, objective=objective,
-        constraints=constraints, seed=seed, method=method, base=base)
-
+        constraints=constraints, seed=seed, method=method, base=base, target=name,
+        settings=settings_of(tgt, _row(table, chosen), link_Bps), applied=applied,
+        beyond=beyond, notes=notes)

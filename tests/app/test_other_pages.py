@@ -113,18 +113,43 @@ def test_drain_with_a_broken_row_reports_it() -> None:
 
 
 def test_recommend_gives_settings_reasons_and_every_export() -> None:
-    """Constraints in: a feasible recommendation with reasons and one download per format."""
+    """Without a recommendation every format of the scenario can be downloaded; once one is
+    made, the download is exactly the recommended setting's export, and the reasons show."""
     from sim.export import FORMATS
 
     at = open_page("recommend")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert set(FORMATS) <= set(labels)
     at.button[0].click().run()
     assert not at.exception
     assert any("meets every constraint" in s for s in texts(at.success))
     assert any("Margins" in m for m in texts(at.markdown))
+    rec = at.session_state["recommendation"]
+    assert rec.target == "qemu"  # the default scenario has no platform policy
     labels = [b.proto.label for b in at.get("download_button")]
-    assert set(FORMATS) <= set(labels)
+    assert "qmp" in labels
     assert "HTML report" in labels
     assert any("`parameters.downtime-limit`" in m for m in texts(at.markdown))
+    assert any(rec.export().text.strip() == c.value.strip() for c in at.code)
+
+
+def test_recommend_for_a_platform_downloads_its_own_files() -> None:
+    """A KubeVirt scenario is recommended for KubeVirt by default: the settings are
+    KubeVirt fields, and the download holds the MigrationPolicy that was simulated."""
+    sc = ui_model.default_scenario()
+    sc["control"] = {"policy": {"kind": "kubevirt"}}
+    at = open_page("recommend", sc)
+    assert at.selectbox(key="c_target").value == "kubevirt"
+    at.button[0].click().run()
+    assert not at.exception
+    rec = at.session_state["recommendation"]
+    assert rec.target == "kubevirt"
+    assert any("bandwidthPerMigration:" in c.value for c in at.code)
+    downloads = {b.proto.label for b in at.get("download_button")}
+    assert {"kubevirt", "migration-policy.yaml", "kubevirt-cr.yaml"} <= downloads
+    assert "qmp" not in downloads
+    assert any("kind: MigrationPolicy" in c.value and c.value.strip() == rec.export().text.strip()
+               for c in at.code)
 
 
 def test_recommend_refuses_unreadable_constraints() -> None:

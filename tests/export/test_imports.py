@@ -130,7 +130,7 @@ def test_bad_input_is_an_import_error() -> None:
     with pytest.raises(ImportError_, match="not a QMP JSON line"):
         from_qmp("migrate_set_parameter downtime-limit 5")
     with pytest.raises(ImportError_, match="unknown import format"):
-        import_text("", "nova")
+        import_text("", "vmware")
     with pytest.raises(ImportError_, match="no 'virsh migrate'"):
         from_virsh("echo hello")
 

@@ -48,10 +48,10 @@ def test_drain_prints_schedule_and_json_summary() -> None:
 
 
 def test_recommend_impossible_budget_exits_3_and_names_closest() -> None:
-    """A 1 ms downtime budget cannot be met: exit 3, 'closest changes', the reason given."""
+    """A 1 ms downtime budget cannot be met: exit 3, the closest settings, the reason."""
     res = runner.invoke(app, ["recommend", WEB, "--max-downtime", "1ms", "--workers", "1"])
     assert res.exit_code == 3, res.output
-    assert "closest changes:" in res.output
+    assert "closest QEMU/libvirt settings:" in res.output
     assert "No setting meets all constraints" in res.output
 
 
