@@ -60,7 +60,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from sim.diagnose import diagnose
+    from sim.diagnosis import diagnose
     from sim.engine import simulate
 
 
@@ -72,7 +72,7 @@ def __getattr__(name: str) -> Any:
 
         return simulate
     if name == "diagnose":
-        from sim.diagnose import diagnose
+        from sim.diagnosis import diagnose
 
         return diagnose
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

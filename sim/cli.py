@@ -124,8 +124,18 @@ def simulate_cmd(
     timeline: Annotated[Path | None, typer.Option(
         help="write the per-window timeline to this CSV file")] = None,
     seed: Annotated[int | None, typer.Option(help="override the scenario's seed")] = None,
+    explain: Annotated[bool, typer.Option(
+        "--explain/--no-explain",
+        help="for a run that does not converge, name the cause and find the smallest "
+             "change of each lever that converges (a few dozen more simulations)")] = True,
 ) -> None:
-    """Predict one migration: converged or not, total time, downtime, data sent."""
+    """Predict one migration: converged or not, total time, downtime, data sent.
+
+    A run that does not converge is followed by why (the mechanism the engine saw, with its
+    numbers) and the smallest single change that converges, each with its predicted total
+    time and downtime (sim.diagnosis).
+    """
+    from sim.diagnosis import diagnose
     from sim.engine import simulate
     from sim.summary import describe
 
@@ -143,7 +153,12 @@ def simulate_cmd(
     if as_json:
         typer.echo(json_text(result.to_dict()))
     else:
-        typer.echo(describe(scenario, result))
+        try:
+            diagnosis = diagnose(scenario, result) if explain and not result.converged \
+                else None
+        except MiglabError as err:
+            raise _fail(str(err)) from err
+        typer.echo(describe(scenario, result, diagnosis))
 
 
 @app.command("serve")

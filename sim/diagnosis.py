@@ -399,6 +399,10 @@ def _mechanism(sc: Scenario, result: Result, sim: _Sim) -> Diagnosis:
     if len(probe.samples) < 3:  # long passes: record from the start
         probe = _probe(sc, 0.0, None)
         sim.runs += 1
+    if probe.result.converged:  # a measured result the model does not reproduce
+        return Diagnosis("plateau", f"the model of this scenario converges (in "
+                                    f"{format_duration(probe.result.total_time_ms / 1000)}); "
+                                    f"the result given did not, so the model cannot say why.")
     cycle = _cycle(probe)
     horizon_s = max(4.0 * end_s, end_s + 3600.0)
     cancel = _policy_cancel(result)
