@@ -493,7 +493,8 @@ def _sync_cycle(sc: Scenario, c: Cycle, free: Result) -> Diagnosis:
         f"{_size(c.threshold_bytes)} threshold (bandwidth × downtime-limit).")
     d.details.append(
         f"{_ms(c.sync_s)} of each {_secs(c.cycle_s)} cycle ({_pct(c.sync_share)}) is the sync "
-        f"of the {mem} bitmap (host.sync-per-gib × RAM): the guest dirties pages meanwhile "
+        f"of the {mem} bitmap (host.sync-per-gib {_ms(sc.host.sync_s_per_gib)}/GiB × RAM): "
+        f"the guest dirties pages meanwhile "
         f"and nothing is sent, so the bandwidth QEMU measures drops from "
         f"{_rate(c.send_Bps)} while sending to {_rate(c.cycle_Bps)} over the "
         f"cycle.")

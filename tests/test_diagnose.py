@@ -262,3 +262,23 @@ def test_report_shows_the_diagnosis(memcached: tuple[Scenario, Diagnosis]) -> No
     sc, d = memcached
     page = render_html(sc, simulate(sc), formats=())
     assert html.escape(d.text()) in page
+
+
+def test_readme_section_shows_what_miglab_prints(tmp_path: Path) -> None:
+    """The README's "Why does my migration never finish?" section pastes real output: its
+    scenario, simulated now, prints exactly the console block shown there."""
+    import yaml
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## Why does my migration never finish?")
+    section = readme[start:readme.index("\n## ", start + 1)]
+    scenario_text = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    console = section.split("```console\n", 1)[1].split("```", 1)[0]
+    command, shown = console.split("\n", 1)
+    assert command == "$ miglab simulate memcached-32g.yaml"
+    path = tmp_path / "memcached-32g.yaml"
+    path.write_text(scenario_text)
+    assert yaml.safe_load(scenario_text) == {**MEMCACHED_32G, "name": "memcached-32g"}
+    out = CliRunner().invoke(app, ["simulate", str(path)])
+    assert out.exit_code == 0
+    assert out.output == shown
