@@ -153,11 +153,12 @@ def simulate_cmd(
     if as_json:
         typer.echo(json_text(result.to_dict()))
     else:
-        try:
-            diagnosis = diagnose(scenario, result) if explain and not result.converged \
-                else None
-        except MiglabError as err:
-            raise _fail(str(err)) from err
+        diagnosis = None
+        if explain and not result.converged:
+            try:
+                diagnosis = diagnose(scenario, result)
+            except MiglabError as err:  # the prediction stands; say why there is no "why"
+                typer.echo(f"miglab: no diagnosis: {err}", err=True)
         typer.echo(describe(scenario, result, diagnosis))
 
 

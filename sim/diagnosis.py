@@ -569,7 +569,11 @@ class _Lever:
 
 def _climb_and_bisect(lever: _Lever, lo: float, steps: list[float], *,
                       integer: bool) -> float | None:
-    """The smallest value converging: first of ``steps`` that does, then bisect from ``lo``."""
+    """The smallest value that converges, within :data:`_REL_TOL` (or one, for integers).
+
+    Climbs ``steps`` (ascending) to the first value that converges, then bisects (on a log
+    scale) between it and the last value that did not, starting from ``lo``.
+    """
     hi = None
     for v in steps:
         if lever(v) is not None:
@@ -578,16 +582,14 @@ def _climb_and_bisect(lever: _Lever, lo: float, steps: list[float], *,
         lo = v
     if hi is None:
         return None
-    while lever.runs < MAX_RUNS_PER_LEVER - 1:
-        if integer and hi - lo <= 1:
+    while lever.runs < MAX_RUNS_PER_LEVER - 1:  # keep one run for the rounded value
+        if hi <= lo * (1 + _REL_TOL) or (integer and hi - lo <= 1):
             break
-        if not integer and hi <= lo * (1 + _REL_TOL):
-            break
-        mid = math.sqrt(lo * hi) if lo > 0 and not integer else (lo + hi) / 2
+        mid = math.sqrt(lo * hi) if lo > 0 else (lo + hi) / 2
         if integer:
-            mid = math.floor(mid)
+            mid = float(math.floor(mid))
             if mid <= lo:
-                break
+                mid = lo + 1
         if lever(mid) is not None:
             hi = mid
         else:
@@ -603,17 +605,9 @@ def _round_up(x: float, digits: int = 2) -> float:
     return float(math.ceil(x / 10.0**e - 1e-9) * 10.0**e)
 
 
-def _settle(lever: _Lever, best: float, cap: float, integer: bool = True) -> tuple[float, Result]:
-    """Round ``best`` up to two significant figures when that still converges."""
-    nice = min(_round_up(best), cap)
-    if integer:
-        nice = float(math.ceil(nice))
-    r = lever(nice) if nice != best else None
-    if r is not None:
-        return nice, r
-    result = lever.seen[best]
-    assert result is not None  # best converged by construction
-    return best, result
+def _settle(lever: _Lever, best: float, cap: float) -> tuple[float, Result]:
+    """``best`` rounded up to two significant figures (at most ``cap``) if that converges."""
+    return _settle_at(lever, best, float(math.ceil(min(_round_up(best), cap))))
 
 
 def _find_fixes(sc: Scenario, d: Diagnosis, sim: _Sim) -> None:
@@ -669,32 +663,28 @@ def _fix_bandwidth(sc: Scenario, sim: _Sim) -> Fix | NoFix:
     while v < link:
         v = min(v * 2, link)
         steps.append(float(math.ceil(v)))
-    best = _climb_and_bisect(lever, now, steps, integer=False)
+    steps.append(0.0)  # unlimited: the link and the sending threads are the only limits
+    best = _climb_and_bisect(lever, now, steps[:-1], integer=False)
     if best is None:
-        if lever(0) is not None:
-            r = lever.seen[0]
-            assert r is not None
-            return Fix("max-bandwidth", {"parameters.max-bandwidth": 0}, "0 (unlimited)",
-                       r.total_time_ms, r.downtime_ms, lever.runs, f"from {_rate(now)}")
-        return NoFix("max-bandwidth", f"still not converged at the link's "
-                     f"{_rate(link)} or unlimited" + _refused(lever), lever.runs)
-    best = float(math.ceil(best))
-    if lever(best) is None:  # the bisection's value, made whole bytes/s
-        best = float(math.ceil(steps[-1]))
-    nice = _round_up(best / MiB) * MiB  # whole MiB/s, two significant figures
-    value, r = _settle(lever, best, max(link, best)) if nice > link else \
-        _settle_at(lever, best, nice)
-    return Fix("max-bandwidth", {"parameters.max-bandwidth": int(value)},
-               _rate(value), r.total_time_ms, r.downtime_ms, lever.runs,
-               f"from {_rate(now)}")
+        r = lever(0.0)
+        if r is None:
+            return NoFix("max-bandwidth", f"still not converged at the link's {_rate(link)} "
+                         "or unlimited" + _refused(lever), lever.runs)
+        return Fix("max-bandwidth", {"parameters.max-bandwidth": 0}, "0 (unlimited)",
+                   r.total_time_ms, r.downtime_ms, lever.runs, f"from {_rate(now)}")
+    nice = min(_round_up(best / MiB) * MiB, link)  # two significant figures of MiB/s
+    value, r = _settle_at(lever, best, nice)
+    return Fix("max-bandwidth", {"parameters.max-bandwidth": int(value)}, _rate(value),
+               r.total_time_ms, r.downtime_ms, lever.runs, f"from {_rate(now)}")
 
 
 def _settle_at(lever: _Lever, best: float, nice: float) -> tuple[float, Result]:
-    r = lever(nice)
+    """``nice`` (a rounder value above ``best``) when it converges too, else ``best``."""
+    r = lever(nice) if nice > best else None
     if r is not None:
         return nice, r
     result = lever.seen[best]
-    assert result is not None
+    assert result is not None  # best converged by construction
     return best, result
 
 
@@ -743,8 +733,8 @@ def _fix_multifd(sc: Scenario, sim: _Sim) -> Fix | NoFix:
     best = _climb_and_bisect(lever, float(now), steps, integer=True)
     if best is None:
         last = steps[-1] if steps else now
-        return NoFix("multifd", ("QEMU refuses it: " + lever.refused) if lever.refused
-                     and not any(lever.seen.values()) and lever.runs == 0
+        return NoFix("multifd", f"QEMU refuses it: {lever.refused}"
+                     if lever.refused and lever.runs == 0
                      else f"still not converged with {last:.0f} channels", lever.runs)
     r = lever.seen[best]
     assert r is not None
