@@ -150,15 +150,18 @@ def simulate_cmd(
             result.timeline_frame().to_csv(timeline, index=False)
         except OSError as err:
             raise _fail(f"--timeline {timeline}: cannot write it: {err}") from err
+    diagnosis = None
+    if explain and not result.converged:
+        try:
+            diagnosis = diagnose(scenario, result)
+        except MiglabError as err:  # the prediction stands; say why there is no "why"
+            typer.echo(f"miglab: no diagnosis: {err}", err=True)
     if as_json:
-        typer.echo(json_text(result.to_dict()))
+        data = result.to_dict()
+        if diagnosis is not None:
+            data["diagnosis"] = diagnosis.to_dict()
+        typer.echo(json_text(data))
     else:
-        diagnosis = None
-        if explain and not result.converged:
-            try:
-                diagnosis = diagnose(scenario, result)
-            except MiglabError as err:  # the prediction stands; say why there is no "why"
-                typer.echo(f"miglab: no diagnosis: {err}", err=True)
         typer.echo(describe(scenario, result, diagnosis))
 
 

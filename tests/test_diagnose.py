@@ -298,3 +298,23 @@ def test_the_probe_is_the_same_run_as_simulate(raw: dict[str, Any]) -> None:
     assert p.result.total_time_ms == pytest.approx(r.total_time_ms)
     assert p.result.ram.transferred == pytest.approx(r.ram.transferred, rel=0.01)
     assert len(p.samples) >= 3
+
+
+def test_cli_json_carries_the_diagnosis(tmp_path: Path) -> None:
+    """``miglab simulate --json`` adds a "diagnosis" object for a run that does not converge
+    (mechanism, cycle figures, fixes with their changes), and none for one that does."""
+    import json
+
+    import yaml
+
+    stuck = tmp_path / "stuck.yaml"
+    stuck.write_text(yaml.safe_dump(HOT_SET))
+    data = json.loads(CliRunner().invoke(app, ["simulate", str(stuck), "--json"]).output)
+    assert data["diagnosis"]["mechanism"] == "hot-set"
+    assert data["diagnosis"]["cycle"]["hot_bytes"] == GiB
+    levers = [f["lever"] for f in data["diagnosis"]["fixes"]]
+    assert "downtime-limit" in levers
+    fine = tmp_path / "fine.yaml"
+    fine.write_text("vm: {memory: 1G}\n")
+    assert "diagnosis" not in json.loads(
+        CliRunner().invoke(app, ["simulate", str(fine), "--json"]).output)
