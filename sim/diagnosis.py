@@ -353,6 +353,37 @@ def _policy_cancel(result: Result) -> str | None:
     return None
 
 
+_ACTION_LEVERS: Final = {"set-downtime-limit": "downtime-limit",
+                         "set-max-bandwidth": "max-bandwidth"}
+
+
+def _policy_levers(sc: Scenario, result: Result) -> dict[str, str]:
+    """Parameters the management policy sets itself, with what it set them to.
+
+    A scenario value of such a parameter does not reach QEMU (the policy overwrites it
+    before ``migrate`` or while it runs), so it is no lever for the operator here.
+    """
+    if sc.control.policy is None:
+        return {}
+    from sim.policies import build_policy
+
+    out: dict[str, str] = {}
+    kind = sc.control.policy.get("kind", "the")
+    for path, value in build_policy(sc.control.policy).setup_changes(sc).items():
+        name = path.split(".")[-1]
+        if name == "max-bandwidth":
+            out[name] = (f"the {kind} policy sets it to "
+                         + (_rate(float(value)) if value else "0 (unlimited)"))
+        elif path.startswith("parameters."):
+            out[name] = f"the {kind} policy sets it to {value}"
+    for a in result.actions:
+        lever = _ACTION_LEVERS.get(a.action)
+        if lever is not None and a.actor != "operator":
+            shown = _rate(a.value or 0.0) if lever == "max-bandwidth" else f"{a.value:g} ms"
+            out[lever] = f"the {a.actor} policy sets it while it runs (last: {shown})"
+    return out
+
+
 class _Sim:
     """Counts simulations; every run goes through the engine's fast path."""
 
@@ -385,8 +416,12 @@ def diagnose(scenario: Scenario, result: Result | None = None, *,
     if result.converged:
         return Diagnosis("converged", "it converges: nothing to fix.", runs=sim.runs)
     d = _mechanism(scenario, result, sim)
+    owned = _policy_levers(scenario, result)
+    if owned:
+        d.details.append("Set by the policy, not by the scenario: " + "; ".join(
+            f"{k}: {v.removeprefix('the ')}" for k, v in owned.items()) + ".")
     if fixes:
-        _find_fixes(scenario, d, sim)
+        _find_fixes(scenario, d, sim, owned)
     d.runs = sim.runs
     return d
 
@@ -610,10 +645,14 @@ def _settle(lever: _Lever, best: float, cap: float) -> tuple[float, Result]:
     return _settle_at(lever, best, float(math.ceil(min(_round_up(best), cap))))
 
 
-def _find_fixes(sc: Scenario, d: Diagnosis, sim: _Sim) -> None:
-    """Fill ``d.fixes`` and ``d.no_fix`` lever by lever."""
-    for search in (_fix_downtime, _fix_bandwidth, _fix_auto_converge, _fix_multifd,
-                   _fix_postcopy):
+def _find_fixes(sc: Scenario, d: Diagnosis, sim: _Sim, owned: dict[str, str]) -> None:
+    """Fill ``d.fixes`` and ``d.no_fix`` lever by lever (``owned``: set by the policy)."""
+    for lever, search in (("downtime-limit", _fix_downtime), ("max-bandwidth", _fix_bandwidth),
+                          ("auto-converge", _fix_auto_converge), ("multifd", _fix_multifd),
+                          ("postcopy", _fix_postcopy)):
+        if lever in owned:
+            d.no_fix.append(NoFix(lever, f"{owned[lever]}; change the policy's own setting"))
+            continue
         out = search(sc, sim)
         if isinstance(out, Fix):
             d.fixes.append(out)
@@ -621,12 +660,12 @@ def _find_fixes(sc: Scenario, d: Diagnosis, sim: _Sim) -> None:
             d.no_fix.append(out)
     if d.mechanism == "timeout" and "converges_at_s" in d.numbers:
         need = _round_up(d.numbers["converges_at_s"] * 1.01)
-        lever = _Lever(sc, sim, lambda v: {"control.timeout": f"{v:g}s"})
-        r = lever(need)
+        longer = _Lever(sc, sim, lambda v: {"control.timeout": f"{v:g}s"})
+        r = longer(need)
         if r is not None:
             d.fixes.insert(0, Fix("control.timeout", {"control.timeout": f"{need:g}s"},
                                   format_duration(need), r.total_time_ms, r.downtime_ms,
-                                  lever.runs))
+                                  longer.runs))
 
 
 def _fix_downtime(sc: Scenario, sim: _Sim) -> Fix | NoFix:

@@ -318,3 +318,27 @@ def test_cli_json_carries_the_diagnosis(tmp_path: Path) -> None:
     fine.write_text("vm: {memory: 1G}\n")
     assert "diagnosis" not in json.loads(
         CliRunner().invoke(app, ["simulate", str(fine), "--json"]).output)
+
+
+def test_levers_a_policy_sets_are_not_offered_as_scenario_changes() -> None:
+    """Under Nova (live_migration_bandwidth 128 MiB/s, downtime steps to 500 ms), an 80 MiB
+    hot set swept at 500 MiB/s exceeds the last step's 128 MiB/s × 500 ms = 64 MiB: Nova
+    aborts at its completion timeout, 800 s/GiB × 4 GiB = 3200 s. The hot set is named
+    underneath; downtime-limit and max-bandwidth are Nova's to set, so changing them in the
+    scenario is not offered as a fix (it would change nothing)."""
+    sc = load_scenario({"vm": {"memory": "4G"},
+                        "workload": {"dirty-rate": "500MiB/s", "working-set": "80MiB",
+                                     "pattern": "sequential"},
+                        "control": {"policy": {"kind": "nova",
+                                               "live_migration_bandwidth": 128}}})
+    d = diagnose(sc)
+    assert d.mechanism == "policy"
+    assert d.numbers["cancelled_at_s"] == pytest.approx(3200, abs=1)
+    assert d.numbers["threshold_bytes"] == pytest.approx(64 * MiB, rel=0.01)
+    assert any(line.startswith("Underneath: the hot set alone (80 MiB)") for line in d.details)
+    owned = {n.lever: n.why for n in d.no_fix}
+    assert owned["max-bandwidth"].startswith("the nova policy sets it to 128 MiB/s")
+    assert owned["downtime-limit"].startswith("the nova policy sets it while it runs")
+    assert {f.lever for f in d.fixes} >= {"postcopy"}
+    for fix in d.fixes:
+        assert simulate(sc.with_changes(fix.changes)).converged, fix
