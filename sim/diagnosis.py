@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import simpy
 
-from sim._exceptions import MiglabError
+from sim._exceptions import InvalidScenarioError, MiglabError
 from sim.units import GiB, KiB, MiB, format_duration
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ each sync."""
 
 _REL_TOL: Final = 0.05
 _PROBE_TAIL_S: Final = 60.0
+_PROBE_SYNCS: Final = 200
 _CYCLE_SYNCS: Final = 24
 
 
@@ -264,18 +265,23 @@ class _Probe:
 
 
 class _Recorder:
-    """A controller that reads the loop at every sync after ``start_s``."""
+    """A controller that reads the loop at the syncs after ``start_s`` (at most ``limit``).
 
-    def __init__(self, start_s: float, samples: list[_Sample]) -> None:
+    While it waits for each sync the engine cannot skip passes, so it stops after ``limit``
+    syncs and lets the fast path take the rest of the run.
+    """
+
+    def __init__(self, start_s: float, samples: list[_Sample], limit: int) -> None:
         self.start_s = start_s
         self.samples = samples
+        self.limit = limit
 
     def process(self, run: Run) -> ProcessGenerator:
-        """Wait for ``start_s``, then record each sync until the run ends."""
+        """Wait for ``start_s``, then record each sync until the run ends or ``limit``."""
         from sim.engine import loop as L
 
         yield run.at(self.start_s)
-        while not run.ended:
+        while not run.ended and len(self.samples) < self.limit:
             yield run.next_sync()
             if run.ended:
                 return
@@ -286,7 +292,8 @@ class _Recorder:
                 transferred=run.loop.c[L.TRANSFERRED]))
 
 
-def _probe(sc: Scenario, start_s: float, horizon_s: float | None) -> _Probe:
+def _probe(sc: Scenario, start_s: float, horizon_s: float | None,
+           limit: int = _PROBE_SYNCS) -> _Probe:
     """Run ``sc`` as :func:`sim.engine.simulate` does, recording syncs after ``start_s``."""
     from sim.engine import DEFAULT_HORIZON_S
     from sim.engine.loop import MigrationLoop
@@ -301,7 +308,7 @@ def _probe(sc: Scenario, start_s: float, horizon_s: float | None) -> _Probe:
         sc = policy.setup(sc)
         controllers.append(policy)
     samples: list[_Sample] = []
-    controllers.append(_Recorder(start_s, samples))
+    controllers.append(_Recorder(start_s, samples, limit))
     env = simpy.Environment()
     loop = MigrationLoop(sc, fast=True, timeline=False)
     if horizon_s is None:
@@ -431,8 +438,9 @@ def _mechanism(sc: Scenario, result: Result, sim: _Sim) -> Diagnosis:
     start_s = max(end_s - _PROBE_TAIL_S, end_s / 2.0)
     probe = _probe(sc, start_s, None)
     sim.runs += 1
-    if len(probe.samples) < 3:  # long passes: record from the start
-        probe = _probe(sc, 0.0, None)
+    if len(probe.samples) < 3:  # few syncs: from the start, or from halfway when many
+        few = result.ram.dirty_sync_count <= _PROBE_SYNCS
+        probe = _probe(sc, 0.0 if few else end_s / 2.0, None)
         sim.runs += 1
     if probe.result.converged:  # a measured result the model does not reproduce
         return Diagnosis("plateau", f"the model of this scenario converges (in "
@@ -592,8 +600,10 @@ class _Lever:
         if self.runs < MAX_RUNS_PER_LEVER:
             try:
                 changed = self.sc.with_changes(self.change(value))
+            except InvalidScenarioError as err:
+                self.refused = "; ".join(p.message for p in err.problems) or str(err)
             except MiglabError as err:
-                self.refused = str(err).splitlines()[0]
+                self.refused = str(err)
             else:
                 self.runs += 1
                 r = self.sim(changed)
