@@ -348,8 +348,12 @@ def _free_of_timeout(sc: Scenario) -> Scenario:
     return dataclasses.replace(sc, control=dataclasses.replace(sc.control, timeout_s=None))
 
 
+def _with_sync(sc: Scenario, s_per_gib: float) -> Scenario:
+    return dataclasses.replace(sc, host=dataclasses.replace(sc.host, sync_s_per_gib=s_per_gib))
+
+
 def _free_sync(sc: Scenario) -> Scenario:
-    return dataclasses.replace(sc, host=dataclasses.replace(sc.host, sync_s_per_gib=0.0))
+    return _with_sync(sc, 0.0)
 
 
 def _policy_cancel(result: Result) -> str | None:
@@ -499,6 +503,13 @@ def _steady(sc: Scenario, cycle: Cycle, sim: _Sim, horizon_s: float) -> Diagnosi
     free = sim(_free_sync(_free_of_timeout(sc)), horizon_s=horizon_s)
     if free.converged:
         d = _sync_cycle(sc, cycle, free)
+        most = _largest_sync_cost(sc, sim)
+        if most is not None:
+            d.numbers["converging_sync_s_per_gib"] = most
+            d.details.append(
+                f"It converges while a sync costs at most {_ms(most)}/GiB (bisected on the "
+                f"model): the verdict rests on host.sync-per-gib, an input to measure on "
+                f"your hosts (data/hosts/README.md).")
         d.numbers["free_sync_total_ms"] = free.total_time_ms
     elif cycle.hot_bytes > cycle.threshold_bytes \
             and cycle.post_sync_bytes >= SATURATED * cycle.hot_bytes:
@@ -554,7 +565,29 @@ def _sync_cycle(sc: Scenario, c: Cycle, free: Result) -> Diagnosis:
 
 
 def _ms(s: float) -> str:
-    return f"{s * 1000:.0f} ms" if s >= 0.001 else f"{s * 1e6:.0f} µs"
+    return f"{s * 1000:.3g} ms" if s >= 0.001 else f"{s * 1e6:.3g} µs"
+
+
+def _largest_sync_cost(sc: Scenario, sim: _Sim) -> float | None:
+    """The largest ``host.sync-per-gib`` (s) with which ``sc`` still converges, to 5 %.
+
+    None when even a free sync does not converge within the scenario's own timeout.
+    """
+    now = sc.host.sync_s_per_gib
+
+    def converges(v: float) -> bool:
+        return sim(_with_sync(sc, v)).converged
+
+    if now <= 0 or not converges(0.0):
+        return None
+    lo, hi = 0.0, now  # lo converges, hi does not
+    while hi - lo > _REL_TOL * now:
+        mid = (lo + hi) / 2
+        if converges(mid):
+            lo = mid
+        else:
+            hi = mid
+    return float(f"{lo:.2g}") if lo > 0 and converges(float(f"{lo:.2g}")) else lo
 
 
 def _hot_set(c: Cycle) -> Diagnosis:
