@@ -17,7 +17,9 @@ time:
    * ``sync-cycle`` — with a free bitmap sync (``host.sync-per-gib: 0``) the same guest
      converges: QEMU syncs only once the pending bytes are under the threshold, so every
      sync adds the pages dirtied since the previous one on top of a threshold's worth
-     still unsent, and the time spent in the sync adds dirt of its own;
+     still unsent, and the time spent in the sync adds dirt of its own (the verdict also
+     gives, by bisection, the largest ``host.sync-per-gib`` that still converges: the
+     sync cost is a host input, see ``data/hosts/README.md``);
    * ``hot-set`` — the guest re-dirties (nearly) all of its hot set between two syncs and
      the hot set alone is larger than the threshold;
    * ``dirty-rate`` — the guest dirties memory at least as fast as the migration sends it;
