@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from sim.result import Result
     from sim.scenario import Scenario
 
-__all__ = ["MAX_RUNS_PER_LEVER", "MECHANISMS", "Cycle", "Diagnosis", "Fix", "Mechanism",
+__all__ = ["MAX_RUNS_PER_LEVER", "MECHANISMS", "Cycle", "Diagnosis", "Fix", "Mechanism", "NoFix",
            "diagnose"]
 
 Mechanism = Literal["converged", "policy", "timeout", "sync-cycle", "hot-set", "dirty-rate",
