@@ -2,10 +2,14 @@
 
 The verdict and the headline figures come first, then the charts; the summary, timeline table
 and JSON are built only when their expander is opened (their widgets' browser code is large
-and would compete with the charts for the page's first seconds).
+and would compete with the charts for the page's first seconds). A run that does not converge
+gets, under its verdict, the text of :func:`sim.diagnosis.diagnose`: the mechanism with its
+numbers and the smallest change of each lever that converges, as ``miglab simulate`` prints it.
 """
 
 from __future__ import annotations
+
+import json
 
 import streamlit as st
 
@@ -18,7 +22,16 @@ from app_pages._common import (
     simulation_figures,
 )
 from sim import ui_model
+from sim.diagnosis import Diagnosis, diagnose
+from sim.scenario import load_scenario
 from sim.summary import describe, verdict
+
+
+@st.cache_data(max_entries=64, show_spinner="Finding why, and the fix…")
+def diagnosis_json(text: str) -> Diagnosis:
+    """:func:`sim.diagnosis.diagnose` for a scenario's canonical JSON (cached per scenario)."""
+    return diagnose(load_scenario(json.loads(text)), simulate_json(text))
+
 
 st.title("Simulate")
 sc = scenario()
@@ -32,6 +45,9 @@ if report is not None and report.scenario is not None \
     (st.success if good else st.error)(
         f"**{model.name}** on QEMU {model.qemu.name}: {verdict(result)}",
         icon=":material/check_circle:" if good else ":material/block:")
+    diagnosis = None if good else diagnosis_json(text)
+    if diagnosis is not None:
+        st.code(diagnosis.text(), language=None, wrap_lines=True)
     metrics = ui_model.result_metrics(result, model.vm.vcpus)
     for row in (metrics[:3], metrics[3:]):
         for col, m in zip(st.columns(3), row, strict=True):

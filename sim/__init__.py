@@ -6,6 +6,7 @@ The public API, in the order a user meets it::
     scenario = sim.load_scenario("web.yaml")     # parsed, defaults filled, checked as QEMU does
     result = sim.simulate(scenario)              # SimPy model of QEMU's migration thread
     print(result.to_dict()["downtime"])          # query-migrate names
+    print(sim.diagnose(scenario, result).text())  # why it does not converge, and the fix
 
 Everything a user can cause raises a subclass of :class:`MiglabError`; QEMU's own
 refusals come as :class:`QemuError` carrying QEMU's exact text.
@@ -46,6 +47,7 @@ __all__ = [
     "UnitError",
     "ValidationReport",
     "describe",
+    "diagnose",
     "load_scenario",
     "parse_duration",
     "parse_rate",
@@ -58,6 +60,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from sim.diagnosis import diagnose
     from sim.engine import simulate
 
 
@@ -68,6 +71,10 @@ def __getattr__(name: str) -> Any:
         from sim.engine import simulate
 
         return simulate
+    if name == "diagnose":
+        from sim.diagnosis import diagnose
+
+        return diagnose
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
 
 

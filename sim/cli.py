@@ -142,8 +142,18 @@ def simulate_cmd(
     timeline: Annotated[Path | None, typer.Option(
         help="write the per-window timeline to this CSV file")] = None,
     seed: Annotated[int | None, typer.Option(help="override the scenario's seed")] = None,
+    explain: Annotated[bool, typer.Option(
+        "--explain/--no-explain",
+        help="for a run that does not converge, name the cause and find the smallest "
+             "change of each lever that converges (a few dozen more simulations)")] = True,
 ) -> None:
-    """Predict one migration: converged or not, total time, downtime, data sent."""
+    """Predict one migration: converged or not, total time, downtime, data sent.
+
+    A run that does not converge is followed by why (the mechanism the engine saw, with its
+    numbers) and the smallest single change that converges, each with its predicted total
+    time and downtime (sim.diagnosis).
+    """
+    from sim.diagnosis import diagnose
     from sim.engine import simulate
     from sim.summary import describe
 
@@ -158,10 +168,19 @@ def simulate_cmd(
             result.timeline_frame().to_csv(timeline, index=False)
         except OSError as err:
             raise _fail(f"--timeline {timeline}: cannot write it: {err}") from err
+    diagnosis = None
+    if explain and not result.converged:
+        try:
+            diagnosis = diagnose(scenario, result)
+        except MiglabError as err:  # the prediction stands; say why there is no "why"
+            typer.echo(f"miglab: no diagnosis: {err}", err=True)
     if as_json:
-        typer.echo(json_text(result.to_dict()))
+        data = result.to_dict()
+        if diagnosis is not None:
+            data["diagnosis"] = diagnosis.to_dict()
+        typer.echo(json_text(data))
     else:
-        typer.echo(describe(scenario, result))
+        typer.echo(describe(scenario, result, diagnosis))
 
 
 @app.command("serve")

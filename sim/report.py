@@ -129,9 +129,17 @@ def _scenario_section(sc: Scenario) -> str:
 
 
 def _verdict_section(sc: Scenario | None, result: Result) -> str:
+    """The verdict, the summary and, for a run that did not converge, why and the fixes
+    (:func:`sim.diagnosis.diagnose`, the same text ``miglab simulate`` prints)."""
     cls = "verdict" if result.converged else "verdict bad"
     details = describe(sc, result) if sc is not None else ""
+    why = ""
+    if sc is not None and not result.converged:
+        from sim.diagnosis import diagnose  # runs the engine: only for a stuck migration
+
+        why = diagnose(sc, result).text()
     return (f"<h2>Verdict</h2><p class=\"{cls}\">{_esc(verdict(result))}</p>"
+            + (f"<pre class=\"diagnosis\">{_esc(why)}</pre>" if why else "")
             + (f"<pre>{_esc(details)}</pre>" if details else ""))
 
 

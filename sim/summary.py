@@ -6,9 +6,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sim.result import Result
 from sim.scenario import Scenario
 from sim.units import format_duration, format_rate, format_size
+
+if TYPE_CHECKING:
+    from sim.diagnosis import Diagnosis
 
 __all__ = ["describe", "verdict"]
 
@@ -23,11 +28,17 @@ def verdict(result: Result) -> str:
            f"{format_duration(result.total_time_ms / 1000)}){why}"
 
 
-def describe(scenario: Scenario, result: Result) -> str:
+def describe(scenario: Scenario, result: Result, diagnosis: Diagnosis | None = None) -> str:
     """A short multi-line summary of a simulated (or measured) migration.
 
     Under a ``control.policy`` the settings shown are those the policy starts the migration
     with (what it sets before ``migrate``); its later changes are listed as actions.
+
+    Args:
+        scenario: the scenario.
+        result: its result.
+        diagnosis: :func:`sim.diagnosis.diagnose` of a run that did not converge; its text
+            (the mechanism and the fixes) follows the summary.
     """
     ram = result.ram
     start = scenario
@@ -65,4 +76,6 @@ def describe(scenario: Scenario, result: Result) -> str:
                      + (f" ({action.reason})" if action.reason else ""))
     for text in scenario.assumptions:
         lines.append(f"  assumed     {text}")
+    if diagnosis is not None and diagnosis.mechanism != "converged":
+        lines.append(diagnosis.text())
     return "\n".join(lines)
