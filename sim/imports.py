@@ -795,7 +795,7 @@ def from_ovirt(text: str, base: Mapping[str, Any] | None = None, *,
         body = "\n".join(chunk).strip()
         chunk.clear()
         if body.startswith("{"):
-            data = json.loads(body)
+            data = loads_json(body, "oVirt cluster JSON", error=ImportError_)
             found = (data.get("cluster") or {}).get("migration")
             if isinstance(found, Mapping):
                 migration = found

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 from sim import MiglabError
 from sim._bounded import dumps_json
+from sim.imports import IMPORTERS
 
 # ----------------------------------------------------------------- building blocks
 
@@ -54,11 +55,14 @@ _KEYS = st.sampled_from([
     "multifd", "xbzrle", "poll-s", "rules", "when", "do", "description",
 ]) | st.text(max_size=8)
 
-_VALUES = st.recursive(
-    _SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=5),
-    max_leaves=20,
-)
+
+
+def _nest(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return inner | st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=5)
+
+
+_VALUES = _nest(_nest(_SCALARS))
+"""Values up to two levels of lists and mappings deep (deeper input: see YAML_TEXT)."""
 
 _SECTION = st.dictionaries(_KEYS, _VALUES, max_size=6)
 
@@ -200,7 +204,7 @@ def _importer(args: tuple[str, str], tmp: Path) -> None:
 
 
 _IMPORTS = st.tuples(
-    st.sampled_from(["qmp", "virsh", "kubevirt"]),
+    st.sampled_from(sorted(IMPORTERS)),
     st.one_of(YAML_TEXT,
               st.lists(st.sampled_from(["virsh", "migrate", "--live", "--bandwidth", "9" * 400,
                                         "--timeout", "-5", "timeout", "--signal=INT", "1e9",
