@@ -783,7 +783,6 @@ def _render_proxmox(sc: Scenario, opts: ExportOptions) -> Export:
     if _policy_kind(sc) == "proxmox":
         return _render_proxmox_policy(sc, opts)
     gaps = _Gaps()
-    vmid = opts.vmid
     downtime_s = sc.parameters.downtime_limit / 1000
     bw = _effective_bandwidth(sc)
     kib = max(1, round(bw / KiB)) if bw is not None else 0
@@ -799,6 +798,13 @@ def _render_proxmox(sc: Scenario, opts: ExportOptions) -> Export:
                  f"uses the lower of it and bwlimit, so bwlimit {kib} KiB/s is the limit "
                  f"(migrate_speed alone would allow up to {speed_mib} MiB/s)")
     _proxmox_gaps(sc, gaps)
+    return _proxmox_files(sc, opts, gaps, downtime_s=downtime_s, speed_mib=speed_mib, kib=kib)
+
+
+def _proxmox_files(sc: Scenario, opts: ExportOptions, gaps: _Gaps, *, downtime_s: float,
+                   speed_mib: int, kib: int) -> Export:
+    """Proxmox's two files: ``qm`` lines for the VM, ``datacenter.cfg`` for the cluster."""
+    vmid = opts.vmid
     qm = [*_header(sc, "Proxmox VE"), *gaps.as_comments(),
           f"qm set {vmid} --migrate_downtime {downtime_s:g} --migrate_speed {speed_mib}",
           f"qm migrate {vmid} {shlex.quote(opts.dest_host)} --online"
@@ -983,22 +989,12 @@ def _render_proxmox_policy(sc: Scenario, opts: ExportOptions) -> Export:
     """A Proxmox policy as ``qm set``/``qm migrate`` and ``datacenter.cfg`` (same speed)."""
     o = _policy_options(sc)
     gaps = _Gaps()
-    vmid = opts.vmid
     speed_mib = int(o["migrate_speed"])
     kib = speed_mib * MiB // KiB
     _policy_gaps(sc, gaps, "Proxmox", ("max-bandwidth", "downtime-limit", "auto-converge",
                                        "xbzrle", "xbzrle-cache-size"))
-    qm = [*_header(sc, "Proxmox VE"), *gaps.as_comments(),
-          f"qm set {vmid} --migrate_downtime {float(o['migrate_downtime']):g} "
-          f"--migrate_speed {speed_mib}",
-          f"qm migrate {vmid} {shlex.quote(opts.dest_host)} --online"
-          + (f" --bwlimit {kib}" if kib else "")]
-    dc = ["# datacenter.cfg: cluster-wide defaults (bwlimit in KiB/s)",
-          "migration: type=secure"]
-    if kib:
-        dc.append(f"bwlimit: migration={kib}")
-    files = {"qm.sh": "\n".join(qm) + "\n", "datacenter.cfg": "\n".join(dc) + "\n"}
-    return Export("proxmox", files, tuple(gaps.items), separator="# ==> {name} <==")
+    return _proxmox_files(sc, opts, gaps, downtime_s=float(o["migrate_downtime"]),
+                          speed_mib=speed_mib, kib=kib)
 
 
 def _render_ovirt_policy(sc: Scenario, opts: ExportOptions) -> Export:
