@@ -41,7 +41,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from sim.engine import downtime, multifd, qemu72
 from sim.engine.constants import (
@@ -126,6 +126,21 @@ class Counters:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
+class _Mark(NamedTuple):
+    """The state at one sync that decides the future, for the steady-state match."""
+
+    t: float
+    pending: float
+    win_phase: float
+    win_wire: float
+    pct: int
+    sync_count: int
+    c: list[float]
+    threshold: float
+    high_cnt: int
+    period_phase: float
+
+
 class MigrationLoop:
     """One precopy migration, advanced on demand.
 
@@ -181,9 +196,8 @@ class MigrationLoop:
         self.xfer_prev = 0.0
         self.win_clean = False
         self.pass_dirty = 0.0
-        self.history: list[tuple[float, float, float, float, int, int, list[float]]] = []
+        self.history: list[_Mark] = []
         self.win_start_snapshot: list[float] = []
-        self.last_period_dirty = False
         self.downtime_bytes = 0.0
         self.deadline = math.inf
         """The next time an outside event is due (timeout, horizon); steady jumps stop short."""
@@ -272,6 +286,24 @@ class MigrationLoop:
         })
         self.last_row_t = self.t
 
+    def invalidate(self) -> None:
+        """A lever changed: what was learnt about repeating windows and cycles is void.
+
+        The next window jump needs two windows closed under the new levers, the next
+        steady-state jump a cycle of syncs that all ran under them.
+        """
+        self.history.clear()
+        self.win_clean = False
+        self.win_start_snapshot = []
+
+    def _next_event_s(self) -> float:
+        """The earliest moment a jump must not cross: the next periodic sync, the
+        switchover-ack's arrival (it can let a waiting switchover or postcopy go)."""
+        limit = self.next_tick
+        if self.t_ack and self.c[T] < self.t_ack:
+            limit = min(limit, self.t_ack)
+        return limit
+
     # ------------------------------------------------------------------ sync
 
     def collect_dirty(self) -> float:
@@ -305,8 +337,6 @@ class MigrationLoop:
             xfer = c[TRANSFERRED] - self.xfer_prev
             throttle_event = self.ac.on_period(dirty_bytes=self.period_dirty,
                                                xfer_bytes=xfer) is not None
-            self.last_period_dirty = self.ac.too_dirty(dirty_bytes=self.period_dirty,
-                                                       xfer_bytes=xfer)
             s.dirty_pages_rate = (self.period_dirty / TARGET_PAGE_BYTES
                                   / (c[T] - self.period_start))
             self.period_start = c[T]
@@ -478,7 +508,7 @@ class MigrationLoop:
         if dt <= 0.0 or drained <= 0.0:
             return
         margin = self.pending - s.threshold_bytes
-        limit = min(until, self.next_tick) - c[T]
+        limit = min(until, self._next_event_s()) - c[T]
         n = min(math.floor(margin / drained) - 1, math.floor(limit / dt) - 1)
         if self.zero_last:  # zero pages at the top: stop short of the pace change
             if delta[PZ] < 0.0 and delta[PN] < 0.0:
@@ -492,26 +522,44 @@ class MigrationLoop:
                 c[i] += n * delta[i]
         self.ws = c[T]
 
+    def _would_switch(self) -> bool:
+        """The decision right after this sync would switch over or start postcopy."""
+        pending, threshold = self.pending, self.s.threshold_bytes
+        below = pending < threshold or (self.inclusive and pending <= threshold)
+        due = pending == 0.0 or below or self.levers.postcopy_requested
+        return due and self.can_switchover()
+
     def _steady_jump(self) -> None:
         """Skip whole cycles of passes once the loop repeats itself (non-convergence).
 
-        At each sync the state that decides the future — pending bytes, the phase inside
-        the current window (time and budget used), the throttle — is compared with the
-        last :data:`_HISTORY` syncs. A match within :data:`_STEADY_TOL` means the passes in
-        between form a cycle (often one pass, sometimes a saw-tooth of several as the
-        pass length hops by one quantum); whole cycles up to the next deadline are then
-        applied at once. Not while auto-converge could still raise the throttle.
+        At each sync the state that decides the future — pending bytes, the threshold, the
+        phase inside the current window (time and budget used), the throttle and its
+        trigger count — is compared with the last :data:`_HISTORY` syncs (all under the
+        levers in force: :meth:`invalidate` clears them). A match within
+        :data:`_STEADY_TOL` means the passes in between form a cycle (often one pass,
+        sometimes a saw-tooth of several as the pass length hops by one quantum); whole
+        cycles up to the next deadline, periodic sync or switchover-ack are then applied at
+        once. While auto-converge could still raise the throttle the cycle must also hold
+        whole auto-converge periods (same phase in the period), so that every skipped
+        period repeats one that was evaluated.
         """
         c, s = self.c, self.s
-        here = (c[T], self.pending, c[T] - self.ws, c[WIN_WIRE], self.ac.pct, s.sync_count,
-                list(c))
+        ac = self.ac
+        here = _Mark(c[T], self.pending, c[T] - self.ws, c[WIN_WIRE], ac.pct, s.sync_count,
+                     list(c), s.threshold_bytes, ac.high_cnt, c[T] - self.period_start)
         history = self.history
         match = None
-        if not (self.ac.can_rise() and self.last_period_dirty):
+        watch_period = ac.can_rise()
+        if not self._would_switch():
             for old in reversed(history):
-                if (old[4] == here[4] and abs(old[1] - here[1]) <= _STEADY_TOL * max(here[1], 1.0)
-                        and abs(old[2] - here[2]) <= 1e-9
-                        and abs(old[3] - here[3]) <= _STEADY_TOL * max(here[3], 1.0)):
+                if (old.pct == here.pct and old.high_cnt == here.high_cnt
+                        and abs(old.pending - here.pending) <= _STEADY_TOL * max(here.pending, 1.0)
+                        and abs(old.threshold - here.threshold)
+                        <= _STEADY_TOL * max(here.threshold, 1.0)
+                        and abs(old.win_phase - here.win_phase) <= 1e-9
+                        and abs(old.win_wire - here.win_wire) <= _STEADY_TOL * max(here.win_wire, 1.0)
+                        and (not watch_period
+                             or abs(old.period_phase - here.period_phase) <= 1e-6)):
                     match = old
                     break
         history.append(here)
@@ -519,19 +567,19 @@ class MigrationLoop:
             del history[0]
         if match is None:
             return
-        cycle_s = here[0] - match[0]
+        cycle_s = here.t - match.t
         if cycle_s <= 0:
             return
-        m = math.floor((min(self.deadline, self.next_tick) - c[T]) / cycle_s) - 1
-        drift = here[1] - match[1]  # a cycle that still drifts down may yet converge:
-        if drift < 0:               # stop halfway to where it would meet the threshold
-            m = min(m, math.floor(0.5 * (here[1] - s.threshold_bytes) / -drift))
-        passes = s.sync_count - match[5]
+        m = math.floor((min(self.deadline, self._next_event_s()) - c[T]) / cycle_s) - 1
+        drift = here.pending - match.pending  # a cycle that still drifts down may yet
+        if drift < 0:                         # converge: stop halfway to the threshold
+            m = min(m, math.floor(0.5 * (here.pending - s.threshold_bytes) / -drift))
+        passes = s.sync_count - match.sync_count
         if self.sync_limit < math.inf:  # someone waits to see sync number sync_limit
             m = min(m, math.floor((self.sync_limit - 1 - s.sync_count) / max(passes, 1)))
         if m < 1:
             return
-        delta = [a - b for a, b in zip(here[6], match[6], strict=True)]
+        delta = [a - b for a, b in zip(here.c, match.c, strict=True)]
         for i in (T, TRANSFERRED, MAIN_PRE, MULTIFD, ZERO_PAGES, NORMAL_PAGES, XBZ_PAGES,
                   XBZ_MISS, XBZ_OVERFLOW, XBZ_BYTES, THROTTLE_CPU_S, THROTTLE_S):
             c[i] += m * delta[i]

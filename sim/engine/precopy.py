@@ -236,6 +236,7 @@ class Run:
 
         def apply() -> None:
             change()
+            self.loop.invalidate()  # no jump may reuse what was learnt under the old levers
             self.loop.row(label)
         if self._parked:
             apply()

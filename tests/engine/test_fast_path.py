@@ -75,3 +75,29 @@ def test_fast_path_matches_reference_on_a_stuck_run() -> None:
     assert fast.ram.dirty_sync_count == pytest.approx(ref.ram.dirty_sync_count, rel=0.005)
     assert fast.ram.transferred == pytest.approx(ref.ram.transferred, rel=0.005)
     assert fast.plateau_bytes == pytest.approx(ref.plateau_bytes, rel=0.03)
+
+
+def test_nova_downtime_step_ends_a_stuck_run_on_both_paths() -> None:
+    """Issue 13: the fast path jumped 2997 passes right after Nova raised the limit.
+
+    Hand calculation (nova/virt/libvirt/migration.py ``downtime_steps``; 4 GiB guest):
+    delay = int(75 s/GiB × 4 GiB) = 300 s, base = 500/10 = 50 ms, offset = (500 − 50)/10
+    = 45 ms, so step i is 50 + 45·i ms at 300·i s, applied at the first 0.5 s monitor poll
+    after it. With max-bandwidth = 128 MiB/s the threshold is 128 MiB/s × limit: step 7
+    (365 ms, 2100.5 s) gives 46.7 MiB, under the 48 MiB hot set that the sequential sweep
+    (500 MiB/s) re-dirties every pass, so the run stays stuck; step 8 (410 ms, 2400.5 s)
+    gives 52.5 MiB > 48 MiB, so the first window closed after 2400.5 s (≤ 100 ms later)
+    lets the next check sync and switch over (migration.c ``migration_iteration_run``).
+    """
+    sc = load_scenario({"vm": {"memory": "4GiB"},
+                        "workload": {"pattern": "sequential", "working-set": "48MiB",
+                                     "dirty-rate": "500MiB/s"},
+                        "control": {"policy": {"kind": "nova", "live_migration_bandwidth": 128}}})
+    mib = 1 << 20
+    assert 128 * mib * 0.365 < 48 * mib < 128 * mib * 0.410
+    for result in (simulate(sc, timeline=False), simulate_reference(sc)):
+        assert result.status == "completed"
+        steps = [(a.time_s, a.value) for a in result.actions if a.action == "set-downtime-limit"]
+        assert steps[-1] == (pytest.approx(2400.5), 410.0)
+        assert 2400.5 < result.total_time_s < 2400.5 + 0.1 + result.downtime_ms / 1000 + 1e-6
+        assert result.downtime_ms < 410.0
