@@ -141,6 +141,19 @@ class _Mark(NamedTuple):
     period_phase: float
 
 
+def _near(a: float, b: float) -> bool:
+    return abs(a - b) <= _STEADY_TOL * max(abs(b), 1.0)
+
+
+def _same_state(old: _Mark, here: _Mark, watch_period: bool) -> bool:
+    """Two syncs start the same future (within :data:`_STEADY_TOL`)."""
+    return (old.pct == here.pct and old.high_cnt == here.high_cnt
+            and _near(old.pending, here.pending) and _near(old.threshold, here.threshold)
+            and abs(old.win_phase - here.win_phase) <= 1e-9
+            and _near(old.win_wire, here.win_wire)
+            and (not watch_period or abs(old.period_phase - here.period_phase) <= 1e-6))
+
+
 class MigrationLoop:
     """One precopy migration, advanced on demand.
 
@@ -552,14 +565,7 @@ class MigrationLoop:
         watch_period = ac.can_rise()
         if not self._would_switch():
             for old in reversed(history):
-                if (old.pct == here.pct and old.high_cnt == here.high_cnt
-                        and abs(old.pending - here.pending) <= _STEADY_TOL * max(here.pending, 1.0)
-                        and abs(old.threshold - here.threshold)
-                        <= _STEADY_TOL * max(here.threshold, 1.0)
-                        and abs(old.win_phase - here.win_phase) <= 1e-9
-                        and abs(old.win_wire - here.win_wire) <= _STEADY_TOL * max(here.win_wire, 1.0)
-                        and (not watch_period
-                             or abs(old.period_phase - here.period_phase) <= 1e-6)):
+                if _same_state(old, here, watch_period):
                     match = old
                     break
         history.append(here)
