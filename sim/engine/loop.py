@@ -211,6 +211,8 @@ class MigrationLoop:
         self.pass_dirty = 0.0
         self.history: list[_Mark] = []
         self.win_start_snapshot: list[float] = []
+        self.win_prev: tuple[float, float] = (0.0, 0.0)
+        """(duration, bytes drained) of the window before the last one, if it was clean."""
         self.downtime_bytes = 0.0
         self.deadline = math.inf
         """The next time an outside event is due (timeout, horizon); steady jumps stop short."""
@@ -308,6 +310,7 @@ class MigrationLoop:
         self.history.clear()
         self.win_clean = False
         self.win_start_snapshot = []
+        self.win_prev = (0.0, 0.0)
 
     def _next_event_s(self) -> float:
         """The earliest moment a jump must not cross: the next periodic sync, the
@@ -325,7 +328,9 @@ class MigrationLoop:
         distinct = self.model.distinct_bytes(c[TAU])
         c[TAU] = 0.0
         sending_Bps = self.s.bw_Bpms * 1000.0  # QEMU's achieved-bandwidth estimate
-        outruns = sending_Bps > 0.0 and self.dirty_rate_Bps() > sending_Bps
+        # a tie (dirty rate = max-bandwidth) is not outrunning, whatever the float noise in
+        # the bandwidth estimate (it differs in the last bits between fast and reference)
+        outruns = sending_Bps > 0.0 and self.dirty_rate_Bps() > sending_Bps * (1.0 + 1e-9)
         return self.model.fresh_bytes(distinct, c[PWS], outruns_sender=outruns)
 
     def _sync(self, *, setup: bool = False, event: str = "sync") -> None:
@@ -511,14 +516,25 @@ class MigrationLoop:
         self.win_clean = True
         if self.fast and start is not None:
             self._window_jump(start, until)
+        else:
+            self.win_prev = (0.0, 0.0)
         self.win_start_snapshot = list(self.c)
 
     def _window_jump(self, start: list[float], until: float) -> None:
-        """Apply ``n`` copies of the window that just closed (no check can fire in them)."""
+        """Apply ``n`` copies of the window that just closed (no check can fire in them).
+
+        Only once two clean windows in a row were the same (duration and bytes): a window
+        cut by a controller's stop, or the first after a lever change, a sync or a pace
+        change, does not repeat.
+        """
         c, s = self.c, self.s
         delta = [a - b for a, b in zip(c, start, strict=True)]
         dt, drained = delta[T], -(delta[PZ] + delta[PN])
+        prev_dt, prev_drained = self.win_prev
+        self.win_prev = (dt, drained)
         if dt <= 0.0 or drained <= 0.0:
+            return
+        if abs(dt - prev_dt) > 1e-9 * dt or abs(drained - prev_drained) > 1e-9 * drained:
             return
         margin = self.pending - s.threshold_bytes
         limit = min(until, self._next_event_s()) - c[T]
