@@ -43,7 +43,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from sim.engine import downtime, multifd, qemu72
+from sim.engine import downtime, multifd, qemu72, xbzrle
 from sim.engine.constants import (
     BUFFER_DELAY_S,
     DIRTY_RATE_PERIOD_S,
@@ -139,6 +139,10 @@ class _Mark(NamedTuple):
     threshold: float
     high_cnt: int
     period_phase: float
+    zero: float
+    hot: float
+    stage: int
+    dirt: float
 
 
 def _near(a: float, b: float) -> bool:
@@ -149,6 +153,9 @@ def _same_state(old: _Mark, here: _Mark, watch_period: bool) -> bool:
     """Two syncs start the same future (within :data:`_STEADY_TOL`)."""
     return (old.pct == here.pct and old.high_cnt == here.high_cnt
             and _near(old.pending, here.pending) and _near(old.threshold, here.threshold)
+            and abs(old.zero - here.zero) <= _STEADY_TOL * max(here.pending, 1.0)
+            and abs(old.hot - here.hot) <= _STEADY_TOL * max(here.pending, 1.0)
+            and old.stage == here.stage and _near(old.dirt, here.dirt)
             and abs(old.win_phase - here.win_phase) <= 1e-9
             and _near(old.win_wire, here.win_wire)
             and (not watch_period or abs(old.period_phase - here.period_phase) <= 1e-6))
@@ -575,7 +582,8 @@ class MigrationLoop:
         c, s = self.c, self.s
         ac = self.ac
         here = _Mark(c[T], self.pending, c[T] - self.ws, c[WIN_WIRE], ac.pct, s.sync_count,
-                     list(c), s.threshold_bytes, ac.high_cnt, c[T] - self.period_start)
+                     list(c), s.threshold_bytes, ac.high_cnt, c[T] - self.period_start, c[PZ],
+                     c[PWS], min(s.pass_index, xbzrle.FIRST_HIT_PASS), self.pass_dirty)
         history = self.history
         match = None
         watch_period = ac.can_rise()
@@ -596,6 +604,12 @@ class MigrationLoop:
         drift = here.pending - match.pending  # a cycle that still drifts down may yet
         if drift < 0:                         # converge: stop halfway to the threshold
             m = min(m, math.floor(0.5 * (here.pending - s.threshold_bytes) / -drift))
+        # what still drifts within the match's tolerance (the share of zero pages, the
+        # pending hot set, the pending bytes) may not drift further than that tolerance
+        # over the skipped cycles: the pace and the new dirt of the cycle stay as measured
+        for drift_i in (here.zero - match.zero, here.hot - match.hot, drift):
+            if drift_i:
+                m = min(m, math.floor(_STEADY_TOL * max(here.pending, 1.0) / abs(drift_i)))
         passes = s.sync_count - match.sync_count
         if self.sync_limit < math.inf:  # someone waits to see sync number sync_limit
             m = min(m, math.floor((self.sync_limit - 1 - s.sync_count) / max(passes, 1)))
