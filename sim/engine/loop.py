@@ -195,6 +195,8 @@ class MigrationLoop:
         self.periodic_s = (sc.qemu.throttle_periodic_sync_s
                            if sc.capabilities.auto_converge else 0.0)
         self.next_tick = self.periodic_s if self.periodic_s else math.inf
+        self.tick_prev_count = 0
+        """dirty-sync-count when the periodic timer last ticked (``prev_sync_cnt``)."""
         ack = bool(sc.capabilities["switchover-ack"])
         self.t_ack = max(sc.vm.ack_ready_s, sc.host.setup_s) + sc.host.rtt_s / 2 if ack else 0.0
         self.levers = Levers(float(p.downtime_limit), p.max_bandwidth,
@@ -414,11 +416,16 @@ class MigrationLoop:
                 return UNTIL
             if self.phase == _CHECK:
                 if c[T] >= self.next_tick - _EPS_S:
+                    # 9.2+ migration/cpu-throttle.c cpu_throttle_dirty_sync_timer_tick: sync
+                    # when dirty-sync-count (> 1) is what the previous tick left (its own
+                    # sync included); compare counts, not float times (exact on both paths)
                     self.next_tick += self.periodic_s
-                    if s.sync_count > 1 and s.last_sync_t < c[T] - self.periodic_s:
-                        self._sync(event="sync (periodic)")  # 9.2+ cpu-throttle timer
-                        if stop_at_sync:
-                            return SYNC
+                    due = s.sync_count > 1 and s.sync_count == self.tick_prev_count
+                    if due:
+                        self._sync(event="sync (periodic)")
+                    self.tick_prev_count = s.sync_count
+                    if due and stop_at_sync:
+                        return SYNC
                 pending = self.pending
                 threshold = s.threshold_bytes
                 self.phase = _DECIDE
