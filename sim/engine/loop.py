@@ -68,7 +68,11 @@ POSTCOPY: Final = "postcopy"
 SYNC: Final = "sync"
 UNTIL: Final = "until"
 
-_EPS_S: Final = 1e-12
+_EPS_S: Final = 1e-9
+"""Time resolution of the checks (1 ns): float sums of quanta and window jumps differ in
+the last bits, and a window must close at 100 ms on both paths. Long runs add
+:data:`_EPS_REL` of the clock: the float sums drift by a few ulps per step."""
+_EPS_REL: Final = 1e-12
 _STEADY_TOL: Final = 1e-3
 _HISTORY: Final = 64
 _SPENT: Final = 1.0 - 1e-9
@@ -233,6 +237,8 @@ class MigrationLoop:
         self.postcopy_first = sc.qemu.version >= (10, 1)
         """10.1+: the postcopy-start check comes before the completion check (spec §20)."""
         self.last_row_t = -math.inf
+        self.eps = _EPS_S
+        """The time resolution of the current :meth:`advance` (:data:`_EPS_S`, :data:`_EPS_REL`)."""
         self.rates: SendRates = self._pass_rates()
         self.c[T] = sc.host.setup_s
         self._sync(setup=True)
@@ -411,11 +417,13 @@ class MigrationLoop:
             :data:`SYNC` or :data:`UNTIL`.
         """
         c, s = self.c, self.s
+        self.eps = _EPS_S + _EPS_REL * (until if until < math.inf else c[T])
+        eps = self.eps
         while True:
-            if c[T] >= until - _EPS_S:
+            if c[T] >= until - eps:
                 return UNTIL
             if self.phase == _CHECK:
-                if c[T] >= self.next_tick - _EPS_S:
+                if c[T] >= self.next_tick - eps:
                     # 9.2+ migration/cpu-throttle.c cpu_throttle_dirty_sync_timer_tick: sync
                     # when dirty-sync-count (> 1) is what the previous tick left (its own
                     # sync included); compare counts, not float times (exact on both paths)
@@ -477,12 +485,12 @@ class MigrationLoop:
         elif not budget or c[WIN_WIRE] < budget * _SPENT:
             # nothing to send (bitmap empty while switchover waits): idle to the window end
             self._elapse(max(min(self.ws + BUFFER_DELAY_S, self.t_ack, until) - c[T], 0.0))
-        if c[T] - self.ws >= BUFFER_DELAY_S - _EPS_S:
+        if c[T] - self.ws >= BUFFER_DELAY_S - self.eps:
             self._close_window_and_jump(until)
         elif budget and c[WIN_WIRE] >= budget * _SPENT:  # exceeded: sleep to the window end
             end = min(self.ws + BUFFER_DELAY_S, until)
             self._elapse(end - c[T])
-            if c[T] - self.ws >= BUFFER_DELAY_S - _EPS_S:
+            if c[T] - self.ws >= BUFFER_DELAY_S - self.eps:
                 self._close_window_and_jump(until)
 
     def _next_segment(self) -> None:

@@ -286,7 +286,7 @@ class Run:
         """Succeed the events of controllers whose moment is now; True if any."""
         fired = False
         now = self.now_s
-        while self._checkpoints and self._checkpoints[0][0] <= now + 1e-9:
+        while self._checkpoints and self._checkpoints[0][0] <= now + 1e-9 + 1e-12 * now:
             heapq.heappop(self._checkpoints)[2].succeed()
             fired = True
         while self._sync_waiters and self._sync_waiters[0][0] <= self.loop.s.sync_count:
