@@ -50,6 +50,10 @@ from sim.engine.constants import (
     EXPECTED_DOWNTIME_MIN_BYTES,
     MAX_WAIT_S,
     TARGET_PAGE_BYTES,
+    TIMELINE_MAX_ROWS,
+    WORK_BASE,
+    WORK_MAX,
+    WORK_PER_S,
     XFER_LIMIT_RATIO,
 )
 from sim.engine.pages import SendRates
@@ -61,7 +65,8 @@ from sim.workload import DirtyModel, dirty_model
 if TYPE_CHECKING:
     from sim.scenario import Scenario
 
-__all__ = ["COMPLETE", "POSTCOPY", "SYNC", "UNTIL", "Counters", "Levers", "MigrationLoop"]
+__all__ = ["COMPLETE", "POSTCOPY", "SYNC", "UNTIL", "Counters", "Levers", "MigrationLoop",
+           "WorkBudgetExceeded"]
 
 COMPLETE: Final = "complete"
 POSTCOPY: Final = "postcopy"
@@ -128,6 +133,18 @@ class Counters:
     throttle_peak_pct: int = 0
     pass_index: int = 0
     rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+class WorkBudgetExceeded(Exception):
+    """The run took more steps than its work budget allows (see :meth:`MigrationLoop.spend`).
+
+    Caught by :class:`~sim.engine.precopy.Run`, which ends the run as ``failed`` with
+    :attr:`reason`; never escapes :func:`sim.engine.simulate`.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class _Mark(NamedTuple):
@@ -238,6 +255,9 @@ class MigrationLoop:
         """10.1+: the postcopy-start check comes before the completion check (spec §20)."""
         self.last_row_t = -math.inf
         self.eps = _EPS_S
+        self.work = 0
+        """Steps taken (loop passes and controller stops), against the work budget."""
+        self._work_check = 0
         """The time resolution of the current :meth:`advance` (:data:`_EPS_S`, :data:`_EPS_REL`)."""
         self.rates: SendRates = self._pass_rates()
         self.c[T] = sc.host.setup_s
@@ -315,6 +335,43 @@ class MigrationLoop:
             "expected_downtime_ms": s.expected_downtime_ms, "event": event,
         })
         self.last_row_t = self.t
+
+    def spend(self, steps: int = 1) -> None:
+        """Count ``steps`` of work; raise once the run exceeds its budget.
+
+        The budget is :data:`~sim.engine.constants.WORK_BASE` plus
+        :data:`~sim.engine.constants.WORK_PER_S` per simulated second, and never more than
+        :data:`~sim.engine.constants.WORK_MAX`: a run whose clock stalls (a 1 ns poll, a
+        link too slow to send a byte) or that is followed for months ends with a reason
+        instead of hanging.
+
+        Raises:
+            WorkBudgetExceeded: with the reason, naming the budget.
+        """
+        self.work += steps
+        if self.work < self._work_check:
+            return
+        allowed = min(WORK_BASE + WORK_PER_S * max(self.c[T], 0.0), WORK_MAX)
+        if self.work > allowed:
+            raise WorkBudgetExceeded(
+                f"the simulation's work budget was exceeded at {self.c[T]:.6g} s: {self.work:,}"
+                f" steps (loop passes and controller stops), more than the {allowed:,.0f} "
+                f"allowed ({WORK_BASE:,} + {WORK_PER_S:,} per simulated second, at most "
+                f"{WORK_MAX:,}); the run was stopped there, not finished")
+        self._work_check = self.work + 256
+
+    def trim_timeline(self) -> None:
+        """Keep the timeline under :data:`~sim.engine.constants.TIMELINE_MAX_ROWS` rows:
+        drop every other coarse sample (rows without an event) and sample half as often."""
+        rows = self.s.rows
+        if len(rows) <= TIMELINE_MAX_ROWS:
+            return
+        samples = [i for i, r in enumerate(rows) if not r["event"]]
+        drop = set(samples[1::2])
+        if len(drop) < len(rows) // 4:  # mostly events: keep every other row, first and last
+            drop = set(range(1, len(rows) - 1, 2))
+        rows[:] = [r for i, r in enumerate(rows) if i not in drop]
+        self.sample_s *= 2.0
 
     def invalidate(self) -> None:
         """A lever changed: what was learnt about repeating windows and cycles is void.
@@ -420,6 +477,9 @@ class MigrationLoop:
         self.eps = _EPS_S + _EPS_REL * (until if until < math.inf else c[T])
         eps = self.eps
         while True:
+            self.work += 1
+            if self.work >= self._work_check:
+                self.spend(0)
             if c[T] >= until - eps:
                 return UNTIL
             if self.phase == _CHECK:
@@ -483,8 +543,12 @@ class MigrationLoop:
         if sent_s > 0.0:
             self._elapse(sent_s + self.iterate_flush_s)  # flush: 7.2 (qemu72.py)
         elif not budget or c[WIN_WIRE] < budget * _SPENT:
-            # nothing to send (bitmap empty while switchover waits): idle to the window end
-            self._elapse(max(min(self.ws + BUFFER_DELAY_S, self.t_ack, until) - c[T], 0.0))
+            # nothing sent (bitmap empty while switchover waits, or a link too slow for one
+            # byte): idle to the window end, or to the switchover-ack if it comes first
+            end = min(self.ws + BUFFER_DELAY_S, until)
+            if c[T] < self.t_ack:
+                end = min(end, self.t_ack)
+            self._elapse(max(end - c[T], 0.0))
         if c[T] - self.ws >= BUFFER_DELAY_S - self.eps:
             self._close_window_and_jump(until)
         elif budget and c[WIN_WIRE] >= budget * _SPENT:  # exceeded: sleep to the window end
