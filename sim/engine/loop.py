@@ -79,6 +79,9 @@ the last bits, and a window must close at 100 ms on both paths. Long runs add
 :data:`_EPS_REL` of the clock: the float sums drift by a few ulps per step."""
 _EPS_REL: Final = 1e-12
 _STEADY_TOL: Final = 1e-3
+_DRIFT_TOL: Final = 1e-4
+"""How far the pending bytes (and their mix) may drift over the cycles a steady jump skips,
+as a share of the pending bytes: a loop still relaxing towards its cycle is stepped on."""
 _HISTORY: Final = 64
 _SPENT: Final = 1.0 - 1e-9
 """A window budget counts as spent within float rounding of it (the model sends exactly the
@@ -240,6 +243,8 @@ class MigrationLoop:
         self.win_clean = False
         self.pass_dirty = 0.0
         self.history: list[_Mark] = []
+        self._drifts: tuple[int, tuple[float, ...]] = (0, ())
+        """(passes per cycle, per-cycle drifts of zero, hot, pending) at the last match."""
         self.win_start_snapshot: list[float] = []
         self.win_prev: tuple[float, float] = (0.0, 0.0)
         """(duration, bytes drained) of the window before the last one, if it was clean."""
@@ -667,10 +672,12 @@ class MigrationLoop:
         match = None
         watch_period = ac.can_rise()
         if not self._would_switch():
+            best = math.inf  # the closest repeat: a true cycle over a passing near-miss
             for old in reversed(history):
                 if _same_state(old, here, watch_period):
-                    match = old
-                    break
+                    gap = abs(old.pending - here.pending)
+                    if gap < best:
+                        match, best = old, gap
         history.append(here)
         if len(history) > _HISTORY:
             del history[0]
@@ -679,21 +686,33 @@ class MigrationLoop:
         cycle_s = here.t - match.t
         if cycle_s <= 0:
             return
-        m = math.floor((min(self.deadline, self._next_event_s()) - c[T]) / cycle_s) - 1
+        passes = s.sync_count - match.sync_count
+        limits = [math.floor((min(self.deadline, self._next_event_s()) - c[T]) / cycle_s) - 1.0]
         drift = here.pending - match.pending  # a cycle that still drifts down may yet
         if drift < 0:                         # converge: stop halfway to the threshold
-            m = min(m, math.floor(0.5 * (here.pending - s.threshold_bytes) / -drift))
+            limits.append(0.5 * (here.pending - s.threshold_bytes) / -drift)
         # what still drifts within the match's tolerance (the share of zero pages, the
-        # pending hot set, the pending bytes) may not drift further than that tolerance
-        # over the skipped cycles: the pace and the new dirt of the cycle stay as measured
-        for drift_i in (here.zero - match.zero, here.hot - match.hot, drift):
-            if drift_i:
-                m = min(m, math.floor(_STEADY_TOL * max(here.pending, 1.0) / abs(drift_i)))
-        passes = s.sync_count - match.sync_count
+        # pending hot set, the pending bytes) may not drift further than _DRIFT_TOL over
+        # the skipped cycles: the pace and the new dirt of the cycle stay as measured
+        # A drift that shrinks cycle after cycle (a loop relaxing towards its cycle) is
+        # bounded by its geometric tail: once all that is still to come is within the
+        # tolerance, the jump may run to the deadline.
+        drifts = (here.zero - match.zero, here.hot - match.hot, drift)
+        prev, self._drifts = self._drifts, (passes, drifts)
+        allowed = _DRIFT_TOL * max(here.pending, 1.0)
+        for i, d in enumerate(drifts):
+            if not d:
+                continue
+            r = prev[1][i] and d / prev[1][i] if prev[0] == passes else 0.0
+            if 0.0 < r < 1.0 and abs(d) * r / (1.0 - r) <= allowed:
+                continue
+            limits.append(allowed / abs(d))
         if self.sync_limit < math.inf:  # someone waits to see sync number sync_limit
-            m = min(m, math.floor((self.sync_limit - 1 - s.sync_count) / max(passes, 1)))
-        if m < 1:
+            limits.append((self.sync_limit - 1 - s.sync_count) / max(passes, 1))
+        limit = min(limits)
+        if not 1.0 <= limit < math.inf:
             return
+        m = math.floor(limit)
         delta = [a - b for a, b in zip(here.c, match.c, strict=True)]
         for i in (T, TRANSFERRED, MAIN_PRE, MULTIFD, ZERO_PAGES, NORMAL_PAGES, XBZ_PAGES,
                   XBZ_MISS, XBZ_OVERFLOW, XBZ_BYTES, THROTTLE_CPU_S, THROTTLE_S):
