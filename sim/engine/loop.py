@@ -79,10 +79,12 @@ the last bits, and a window must close at 100 ms on both paths. Long runs add
 :data:`_EPS_REL` of the clock: the float sums drift by a few ulps per step."""
 _EPS_REL: Final = 1e-12
 _STEADY_TOL: Final = 1e-3
-_DRIFT_TOL: Final = 1e-4
+_DRIFT_TOL: Final = 1e-3
 """How far the pending bytes (and their mix) may drift over the cycles a steady jump skips,
 as a share of the pending bytes: a loop still relaxing towards its cycle is stepped on."""
 _HISTORY: Final = 64
+_MIN_DRIFT_JUMP: Final = 64
+"""Passes a drift-limited steady jump must skip to be worth its new cycle detection."""
 _SPENT: Final = 1.0 - 1e-9
 """A window budget counts as spent within float rounding of it (the model sends exactly the
 budget; QEMU overshoots by up to one flush, spec §5.2, and then sleeps)."""
@@ -92,6 +94,9 @@ _CHECK, _DECIDE, _SEND = 0, 1, 2
 (T, TRANSFERRED, MAIN_PRE, MULTIFD, ZERO_PAGES, NORMAL_PAGES, XBZ_PAGES, XBZ_MISS, XBZ_OVERFLOW,
  XBZ_BYTES, PZ, PN, PWS, TAU, THROTTLE_CPU_S, THROTTLE_S, WIN_WIRE, WIN_PAGES) = range(18)
 _N_COUNTERS: Final = 18
+_CYCLE_ADDITIVE: Final = (T, TRANSFERRED, MAIN_PRE, MULTIFD, ZERO_PAGES, NORMAL_PAGES, XBZ_PAGES,
+                          XBZ_MISS, XBZ_OVERFLOW, XBZ_BYTES, THROTTLE_CPU_S, THROTTLE_S)
+"""Counters a steady-state jump advances by whole cycles (pending bytes stay as they are)."""
 
 
 @dataclass
@@ -246,8 +251,9 @@ class MigrationLoop:
         self._drifts: tuple[int, tuple[float, ...]] = (0, ())
         """(passes per cycle, per-cycle drifts of zero, hot, pending) at the last match."""
         self.win_start_snapshot: list[float] = []
-        self.win_prev: tuple[float, float] = (0.0, 0.0)
-        """(duration, bytes drained) of the window before the last one, if it was clean."""
+        self.win_cut = False
+        """A quantum or a sleep of the current window was cut short by ``until`` (a
+        controller's stop): the window is not a pattern for the next ones."""
         self.downtime_bytes = 0.0
         self.deadline = math.inf
         """The next time an outside event is due (timeout, horizon); steady jumps stop short."""
@@ -387,7 +393,6 @@ class MigrationLoop:
         self.history.clear()
         self.win_clean = False
         self.win_start_snapshot = []
-        self.win_prev = (0.0, 0.0)
 
     def _next_event_s(self) -> float:
         """The earliest moment a jump must not cross: the next periodic sync, the
@@ -529,6 +534,8 @@ class MigrationLoop:
         c = self.c
         budget = self.budget
         time_left = min(MAX_WAIT_S, until - c[T])
+        if time_left < MAX_WAIT_S:
+            self.win_cut = True
         sent_s = 0.0
         while True:  # one segment, or two when the pace changes inside the quantum
             r = self.rates
@@ -551,6 +558,7 @@ class MigrationLoop:
             # nothing sent (bitmap empty while switchover waits, or a link too slow for one
             # byte): idle to the window end, or to the switchover-ack if it comes first
             end = min(self.ws + BUFFER_DELAY_S, until)
+            self.win_cut |= until < self.ws + BUFFER_DELAY_S
             if c[T] < self.t_ack:
                 end = min(end, self.t_ack)
             self._elapse(max(end - c[T], 0.0))
@@ -558,6 +566,7 @@ class MigrationLoop:
             self._close_window_and_jump(until)
         elif budget and c[WIN_WIRE] >= budget * _SPENT:  # exceeded: sleep to the window end
             end = min(self.ws + BUFFER_DELAY_S, until)
+            self.win_cut |= until < self.ws + BUFFER_DELAY_S
             self._elapse(end - c[T])
             if c[T] - self.ws >= BUFFER_DELAY_S - self.eps:
                 self._close_window_and_jump(until)
@@ -605,27 +614,21 @@ class MigrationLoop:
         start = self.win_start_snapshot if was_clean else None
         self._close_window()
         self.win_clean = True
-        if self.fast and start is not None:
+        if self.fast and start is not None and not self.win_cut:
             self._window_jump(start, until)
-        else:
-            self.win_prev = (0.0, 0.0)
+        self.win_cut = False
         self.win_start_snapshot = list(self.c)
 
     def _window_jump(self, start: list[float], until: float) -> None:
         """Apply ``n`` copies of the window that just closed (no check can fire in them).
 
-        Only once two clean windows in a row were the same (duration and bytes): a window
-        cut by a controller's stop, or the first after a lever change, a sync or a pace
-        change, does not repeat.
+        Not after a window cut short by a controller's stop (:attr:`win_cut`), nor the first
+        after a lever change, a sync or a pace change: those do not repeat.
         """
         c, s = self.c, self.s
         delta = [a - b for a, b in zip(c, start, strict=True)]
         dt, drained = delta[T], -(delta[PZ] + delta[PN])
-        prev_dt, prev_drained = self.win_prev
-        self.win_prev = (dt, drained)
         if dt <= 0.0 or drained <= 0.0:
-            return
-        if abs(dt - prev_dt) > 1e-9 * dt or abs(drained - prev_drained) > 1e-9 * drained:
             return
         margin = self.pending - s.threshold_bytes
         limit = min(until, self._next_event_s()) - c[T]
@@ -700,13 +703,17 @@ class MigrationLoop:
         drifts = (here.zero - match.zero, here.hot - match.hot, drift)
         prev, self._drifts = self._drifts, (passes, drifts)
         allowed = _DRIFT_TOL * max(here.pending, 1.0)
+        drift_limit = math.inf
         for i, d in enumerate(drifts):
             if not d:
                 continue
             r = prev[1][i] and d / prev[1][i] if prev[0] == passes else 0.0
             if 0.0 < r < 1.0 and abs(d) * r / (1.0 - r) <= allowed:
                 continue
-            limits.append(allowed / abs(d))
+            drift_limit = min(drift_limit, allowed / abs(d))
+        if drift_limit < limits[0] and drift_limit * passes < _MIN_DRIFT_JUMP:
+            return  # a short jump costs a new cycle detection: step on until it settles
+        limits.append(drift_limit)
         if self.sync_limit < math.inf:  # someone waits to see sync number sync_limit
             limits.append((self.sync_limit - 1 - s.sync_count) / max(passes, 1))
         limit = min(limits)
@@ -714,8 +721,7 @@ class MigrationLoop:
             return
         m = math.floor(limit)
         delta = [a - b for a, b in zip(here.c, match.c, strict=True)]
-        for i in (T, TRANSFERRED, MAIN_PRE, MULTIFD, ZERO_PAGES, NORMAL_PAGES, XBZ_PAGES,
-                  XBZ_MISS, XBZ_OVERFLOW, XBZ_BYTES, THROTTLE_CPU_S, THROTTLE_S):
+        for i in _CYCLE_ADDITIVE:
             c[i] += m * delta[i]
         shift = m * cycle_s
         s.sync_count += m * passes
