@@ -20,12 +20,16 @@ Pages are drained in bulk: within a pass the mix of pending pages (zero share, X
 is fixed, so every quantum drains the same bytes at the same pace. That makes two shortcuts
 exact (``fast=True``):
 
-1. **window jump** — once a window without a sync has closed, the following windows repeat
-   it until the pending bytes approach the threshold; ``n`` of them are applied at once
-   (every counter is linear in ``n``);
-2. **steady-state jump** — when two consecutive passes match (same pending after the sync,
-   same duration within 1e-3, and auto-converge can no longer change the throttle), the
-   remaining passes up to the next deadline are applied in closed form.
+1. **window jump** — once a window without a sync, a lever change or a controller's stop
+   has closed, the following windows repeat it until the pending bytes approach the
+   threshold; ``n`` of them are applied at once (every counter is linear in ``n``);
+2. **steady-state jump** — when the state at a sync repeats one of the last 64 (pending
+   bytes and their mix, threshold, window phase, throttle, XBZRLE stage, within 1e-3),
+   whole cycles are applied in closed form up to the next controller stop, periodic sync
+   or switchover-ack, the drift still to come bounded (:meth:`MigrationLoop._steady_jump`).
+
+Neither crosses a lever change: :meth:`MigrationLoop.invalidate` forgets what was learnt
+under the old levers. Every run is bounded by a work budget (:meth:`MigrationLoop.spend`).
 
 With ``fast=False`` (:mod:`sim.engine.reference`) the same code steps every quantum and every
 window; the tests check that both agree.
@@ -694,12 +698,11 @@ class MigrationLoop:
         drift = here.pending - match.pending  # a cycle that still drifts down may yet
         if drift < 0:                         # converge: stop halfway to the threshold
             limits.append(0.5 * (here.pending - s.threshold_bytes) / -drift)
-        # what still drifts within the match's tolerance (the share of zero pages, the
-        # pending hot set, the pending bytes) may not drift further than _DRIFT_TOL over
-        # the skipped cycles: the pace and the new dirt of the cycle stay as measured
-        # A drift that shrinks cycle after cycle (a loop relaxing towards its cycle) is
-        # bounded by its geometric tail: once all that is still to come is within the
-        # tolerance, the jump may run to the deadline.
+        # What still drifts within the match's tolerance (the zero pages, the pending hot
+        # set, the pending bytes) may drift no further than _DRIFT_TOL of pending over the
+        # skipped cycles, so their pace and new dirt stay as measured. A drift that shrinks
+        # cycle after cycle (a loop relaxing towards its cycle) is bounded by its geometric
+        # tail: once all that is still to come is within the tolerance, jump to the end.
         drifts = (here.zero - match.zero, here.hot - match.hot, drift)
         prev, self._drifts = self._drifts, (passes, drifts)
         allowed = _DRIFT_TOL * max(here.pending, 1.0)
