@@ -102,3 +102,26 @@ def test_nova_downtime_step_ends_a_stuck_run_on_both_paths() -> None:
         assert steps[-1] == (pytest.approx(2400.5), 410.0)
         assert 2400.5 < result.total_time_s < 2400.5 + 0.1 + 2 * 0.004 + result.downtime_ms / 1000
         assert result.downtime_ms < 410.0
+
+
+def test_no_jump_crosses_the_switchover_ack() -> None:
+    """Found by the differential test: a guest whose pending bytes are under the threshold
+    long before the destination can acknowledge (``switchover-ack``, ``vm.ack-ready`` 5 s)
+    waits in a steady cycle; the fast path jumped that cycle to the one-hour horizon.
+
+    Hand calculation: 8 GiB, 70 % zero pages at the top, max-bandwidth 1 GiB/s: the first
+    pass sends 2.4 GiB of data in ~2.4 s (the zero pages cost 9 bytes each), then the
+    threshold is ~1 GiB/s × 1 s, far above what 50 MiB/s re-dirties, so switchover waits
+    only for the ack at 5 s + rtt/2 (migration.c ``migration_can_switchover``) and happens
+    within the next 100 ms window.
+    """
+    sc = load_scenario({"qemu": "8.1", "vm": {"memory": "8GiB", "vcpus": 4, "ack-ready": "5s"},
+                        "workload": {"dirty-rate": "50MiB/s", "zero-fraction": 0.7,
+                                     "zero-layout": "end"},
+                        "host": {"link": "25Gbit/s"},
+                        "capabilities": {"switchover-ack": True, "return-path": True},
+                        "parameters": {"max-bandwidth": 1073741824, "downtime-limit": 1000}})
+    for result in (simulate(sc, timeline=False), simulate_reference(sc)):
+        assert result.status == "completed"
+        switch_s = result.total_time_s - result.downtime_ms / 1000
+        assert 5.0 < switch_s <= 5.0 + 0.1 + 1e-6
