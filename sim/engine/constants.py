@@ -84,3 +84,21 @@ MIGRATE_CONTINUE_LATENCY_S: Final = 0.001
 """miglab, not QEMU: with ``pause-before-switchover`` the operator's ``migrate-continue``
 arrives this long after ``pre-switchover`` (one QMP round trip on a local socket). The wait
 counts as downtime (spec §5.6 step 4)."""
+
+WORK_BASE: Final = 50_000
+"""miglab, not QEMU: steps (loop passes, controller stops) any run may take, whatever its
+simulated length. The reference path takes ~30–60 steps per simulated second (20 quanta,
+10 windows, a poll or two); the fast path far fewer."""
+
+WORK_PER_S: Final = 2_000
+"""miglab: further steps allowed per simulated second (≥ 30× what a real run needs), so a
+run whose clock stops advancing (a 1 ns poll, a link of 1e-308 B/s) ends in well under
+a second of work instead of hanging."""
+
+WORK_MAX: Final = 500_000
+"""miglab: steps no run may exceed (~2–5 s of CPU), however long its simulated time;
+a 16 TiB guest followed for 30 days under a polling policy ends here, with the reason."""
+
+TIMELINE_MAX_ROWS: Final = 20_000
+"""miglab: timeline rows kept; beyond this the coarse samples are thinned (every other one
+dropped, the sampling interval doubled) so memory stays bounded on month-long runs."""

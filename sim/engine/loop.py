@@ -20,12 +20,16 @@ Pages are drained in bulk: within a pass the mix of pending pages (zero share, X
 is fixed, so every quantum drains the same bytes at the same pace. That makes two shortcuts
 exact (``fast=True``):
 
-1. **window jump** — once a window without a sync has closed, the following windows repeat
-   it until the pending bytes approach the threshold; ``n`` of them are applied at once
-   (every counter is linear in ``n``);
-2. **steady-state jump** — when two consecutive passes match (same pending after the sync,
-   same duration within 1e-3, and auto-converge can no longer change the throttle), the
-   remaining passes up to the next deadline are applied in closed form.
+1. **window jump** — once a window without a sync, a lever change or a controller's stop
+   has closed, the following windows repeat it until the pending bytes approach the
+   threshold; ``n`` of them are applied at once (every counter is linear in ``n``);
+2. **steady-state jump** — when the state at a sync repeats one of the last 64 (pending
+   bytes and their mix, threshold, window phase, throttle, XBZRLE stage, within 1e-3),
+   whole cycles are applied in closed form up to the next controller stop, periodic sync
+   or switchover-ack, the drift still to come bounded (:meth:`MigrationLoop._steady_jump`).
+
+Neither crosses a lever change: :meth:`MigrationLoop.invalidate` forgets what was learnt
+under the old levers. Every run is bounded by a work budget (:meth:`MigrationLoop.spend`).
 
 With ``fast=False`` (:mod:`sim.engine.reference`) the same code steps every quantum and every
 window; the tests check that both agree.
@@ -41,15 +45,19 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from sim.engine import downtime, multifd, qemu72
+from sim.engine import downtime, multifd, qemu72, xbzrle
 from sim.engine.constants import (
     BUFFER_DELAY_S,
     DIRTY_RATE_PERIOD_S,
     EXPECTED_DOWNTIME_MIN_BYTES,
     MAX_WAIT_S,
     TARGET_PAGE_BYTES,
+    TIMELINE_MAX_ROWS,
+    WORK_BASE,
+    WORK_MAX,
+    WORK_PER_S,
     XFER_LIMIT_RATIO,
 )
 from sim.engine.pages import SendRates
@@ -61,16 +69,26 @@ from sim.workload import DirtyModel, dirty_model
 if TYPE_CHECKING:
     from sim.scenario import Scenario
 
-__all__ = ["COMPLETE", "POSTCOPY", "SYNC", "UNTIL", "Counters", "Levers", "MigrationLoop"]
+__all__ = ["COMPLETE", "POSTCOPY", "SYNC", "UNTIL", "Counters", "Levers", "MigrationLoop",
+           "WorkBudgetExceeded"]
 
 COMPLETE: Final = "complete"
 POSTCOPY: Final = "postcopy"
 SYNC: Final = "sync"
 UNTIL: Final = "until"
 
-_EPS_S: Final = 1e-12
+_EPS_S: Final = 1e-9
+"""Time resolution of the checks (1 ns): float sums of quanta and window jumps differ in
+the last bits, and a window must close at 100 ms on both paths. Long runs add
+:data:`_EPS_REL` of the clock: the float sums drift by a few ulps per step."""
+_EPS_REL: Final = 1e-12
 _STEADY_TOL: Final = 1e-3
+_DRIFT_TOL: Final = 1e-3
+"""How far the pending bytes (and their mix) may drift over the cycles a steady jump skips,
+as a share of the pending bytes: a loop still relaxing towards its cycle is stepped on."""
 _HISTORY: Final = 64
+_MIN_DRIFT_JUMP: Final = 64
+"""Passes a drift-limited steady jump must skip to be worth its new cycle detection."""
 _SPENT: Final = 1.0 - 1e-9
 """A window budget counts as spent within float rounding of it (the model sends exactly the
 budget; QEMU overshoots by up to one flush, spec §5.2, and then sleeps)."""
@@ -80,6 +98,9 @@ _CHECK, _DECIDE, _SEND = 0, 1, 2
 (T, TRANSFERRED, MAIN_PRE, MULTIFD, ZERO_PAGES, NORMAL_PAGES, XBZ_PAGES, XBZ_MISS, XBZ_OVERFLOW,
  XBZ_BYTES, PZ, PN, PWS, TAU, THROTTLE_CPU_S, THROTTLE_S, WIN_WIRE, WIN_PAGES) = range(18)
 _N_COUNTERS: Final = 18
+_CYCLE_ADDITIVE: Final = (T, TRANSFERRED, MAIN_PRE, MULTIFD, ZERO_PAGES, NORMAL_PAGES, XBZ_PAGES,
+                          XBZ_MISS, XBZ_OVERFLOW, XBZ_BYTES, THROTTLE_CPU_S, THROTTLE_S)
+"""Counters a steady-state jump advances by whole cycles (pending bytes stay as they are)."""
 
 
 @dataclass
@@ -126,6 +147,53 @@ class Counters:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
+class WorkBudgetExceeded(Exception):
+    """The run took more steps than its work budget allows (see :meth:`MigrationLoop.spend`).
+
+    Caught by :class:`~sim.engine.precopy.Run`, which ends the run as ``failed`` with
+    :attr:`reason`; never escapes :func:`sim.engine.simulate`.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Mark(NamedTuple):
+    """The state at one sync that decides the future, for the steady-state match."""
+
+    t: float
+    pending: float
+    win_phase: float
+    win_wire: float
+    pct: int
+    sync_count: int
+    c: list[float]
+    threshold: float
+    high_cnt: int
+    period_phase: float
+    zero: float
+    hot: float
+    stage: int
+    dirt: float
+
+
+def _near(a: float, b: float) -> bool:
+    return abs(a - b) <= _STEADY_TOL * max(abs(b), 1.0)
+
+
+def _same_state(old: _Mark, here: _Mark, watch_period: bool) -> bool:
+    """Two syncs start the same future (within :data:`_STEADY_TOL`)."""
+    return (old.pct == here.pct and old.high_cnt == here.high_cnt
+            and _near(old.pending, here.pending) and _near(old.threshold, here.threshold)
+            and abs(old.zero - here.zero) <= _STEADY_TOL * max(here.pending, 1.0)
+            and abs(old.hot - here.hot) <= _STEADY_TOL * max(here.pending, 1.0)
+            and old.stage == here.stage and _near(old.dirt, here.dirt)
+            and abs(old.win_phase - here.win_phase) <= 1e-9
+            and _near(old.win_wire, here.win_wire)
+            and (not watch_period or abs(old.period_phase - here.period_phase) <= 1e-6))
+
+
 class MigrationLoop:
     """One precopy migration, advanced on demand.
 
@@ -160,6 +228,8 @@ class MigrationLoop:
         self.periodic_s = (sc.qemu.throttle_periodic_sync_s
                            if sc.capabilities.auto_converge else 0.0)
         self.next_tick = self.periodic_s if self.periodic_s else math.inf
+        self.tick_prev_count = 0
+        """dirty-sync-count when the periodic timer last ticked (``prev_sync_cnt``)."""
         ack = bool(sc.capabilities["switchover-ack"])
         self.t_ack = max(sc.vm.ack_ready_s, sc.host.setup_s) + sc.host.rtt_s / 2 if ack else 0.0
         self.levers = Levers(float(p.downtime_limit), p.max_bandwidth,
@@ -181,9 +251,13 @@ class MigrationLoop:
         self.xfer_prev = 0.0
         self.win_clean = False
         self.pass_dirty = 0.0
-        self.history: list[tuple[float, float, float, float, int, int, list[float]]] = []
+        self.history: list[_Mark] = []
+        self._drifts: tuple[int, tuple[float, ...]] = (0, ())
+        """(passes per cycle, per-cycle drifts of zero, hot, pending) at the last match."""
         self.win_start_snapshot: list[float] = []
-        self.last_period_dirty = False
+        self.win_cut = False
+        """A quantum or a sleep of the current window was cut short by ``until`` (a
+        controller's stop): the window is not a pattern for the next ones."""
         self.downtime_bytes = 0.0
         self.deadline = math.inf
         """The next time an outside event is due (timeout, horizon); steady jumps stop short."""
@@ -195,6 +269,11 @@ class MigrationLoop:
         self.postcopy_first = sc.qemu.version >= (10, 1)
         """10.1+: the postcopy-start check comes before the completion check (spec §20)."""
         self.last_row_t = -math.inf
+        self.eps = _EPS_S
+        self.work = 0
+        """Steps taken (loop passes and controller stops), against the work budget."""
+        self._work_check = 0
+        """The time resolution of the current :meth:`advance` (:data:`_EPS_S`, :data:`_EPS_REL`)."""
         self.rates: SendRates = self._pass_rates()
         self.c[T] = sc.host.setup_s
         self._sync(setup=True)
@@ -272,6 +351,61 @@ class MigrationLoop:
         })
         self.last_row_t = self.t
 
+    def spend(self, steps: int = 1) -> None:
+        """Count ``steps`` of work; raise once the run exceeds its budget.
+
+        The budget is :data:`~sim.engine.constants.WORK_BASE` plus
+        :data:`~sim.engine.constants.WORK_PER_S` per simulated second, and never more than
+        :data:`~sim.engine.constants.WORK_MAX`: a run whose clock stalls (a 1 ns poll, a
+        link too slow to send a byte) or that is followed for months ends with a reason
+        instead of hanging.
+
+        Raises:
+            WorkBudgetExceeded: with the reason, naming the budget.
+        """
+        self.work += steps
+        if self.work < self._work_check:
+            return
+        allowed = min(WORK_BASE + WORK_PER_S * max(self.c[T], 0.0), WORK_MAX)
+        if self.work > allowed:
+            raise WorkBudgetExceeded(
+                f"the simulation's work budget was exceeded at {self.c[T]:.6g} s: {self.work:,}"
+                f" steps (loop passes and controller stops), more than the {allowed:,.0f} "
+                f"allowed ({WORK_BASE:,} + {WORK_PER_S:,} per simulated second, at most "
+                f"{WORK_MAX:,}); the run was stopped there, not finished")
+        self._work_check = self.work + 256
+
+    def trim_timeline(self) -> None:
+        """Keep the timeline under :data:`~sim.engine.constants.TIMELINE_MAX_ROWS` rows:
+        drop every other coarse sample (rows without an event) and sample half as often."""
+        rows = self.s.rows
+        if len(rows) <= TIMELINE_MAX_ROWS:
+            return
+        samples = [i for i, r in enumerate(rows) if not r["event"]]
+        drop = set(samples[1::2])
+        if len(drop) < len(rows) // 4:  # mostly events: keep every other row, first and last
+            drop = set(range(1, len(rows) - 1, 2))
+        rows[:] = [r for i, r in enumerate(rows) if i not in drop]
+        self.sample_s *= 2.0
+
+    def invalidate(self) -> None:
+        """A lever changed: what was learnt about repeating windows and cycles is void.
+
+        The next window jump needs two windows closed under the new levers, the next
+        steady-state jump a cycle of syncs that all ran under them.
+        """
+        self.history.clear()
+        self.win_clean = False
+        self.win_start_snapshot = []
+
+    def _next_event_s(self) -> float:
+        """The earliest moment a jump must not cross: the next periodic sync, the
+        switchover-ack's arrival (it can let a waiting switchover or postcopy go)."""
+        limit = self.next_tick
+        if self.t_ack and self.c[T] < self.t_ack:
+            limit = min(limit, self.t_ack)
+        return limit
+
     # ------------------------------------------------------------------ sync
 
     def collect_dirty(self) -> float:
@@ -280,7 +414,9 @@ class MigrationLoop:
         distinct = self.model.distinct_bytes(c[TAU])
         c[TAU] = 0.0
         sending_Bps = self.s.bw_Bpms * 1000.0  # QEMU's achieved-bandwidth estimate
-        outruns = sending_Bps > 0.0 and self.dirty_rate_Bps() > sending_Bps
+        # a tie (dirty rate = max-bandwidth) is not outrunning, whatever the float noise in
+        # the bandwidth estimate (it differs in the last bits between fast and reference)
+        outruns = sending_Bps > 0.0 and self.dirty_rate_Bps() > sending_Bps * (1.0 + 1e-9)
         return self.model.fresh_bytes(distinct, c[PWS], outruns_sender=outruns)
 
     def _sync(self, *, setup: bool = False, event: str = "sync") -> None:
@@ -305,8 +441,6 @@ class MigrationLoop:
             xfer = c[TRANSFERRED] - self.xfer_prev
             throttle_event = self.ac.on_period(dirty_bytes=self.period_dirty,
                                                xfer_bytes=xfer) is not None
-            self.last_period_dirty = self.ac.too_dirty(dirty_bytes=self.period_dirty,
-                                                       xfer_bytes=xfer)
             s.dirty_pages_rate = (self.period_dirty / TARGET_PAGE_BYTES
                                   / (c[T] - self.period_start))
             self.period_start = c[T]
@@ -354,16 +488,26 @@ class MigrationLoop:
             :data:`SYNC` or :data:`UNTIL`.
         """
         c, s = self.c, self.s
+        self.eps = _EPS_S + _EPS_REL * (until if until < math.inf else c[T])
+        eps = self.eps
         while True:
-            if c[T] >= until - _EPS_S:
+            self.work += 1
+            if self.work >= self._work_check:
+                self.spend(0)
+            if c[T] >= until - eps:
                 return UNTIL
             if self.phase == _CHECK:
-                if c[T] >= self.next_tick - _EPS_S:
+                if c[T] >= self.next_tick - eps:
+                    # 9.2+ migration/cpu-throttle.c cpu_throttle_dirty_sync_timer_tick: sync
+                    # when dirty-sync-count (> 1) is what the previous tick left (its own
+                    # sync included); compare counts, not float times (exact on both paths)
                     self.next_tick += self.periodic_s
-                    if s.sync_count > 1 and s.last_sync_t < c[T] - self.periodic_s:
-                        self._sync(event="sync (periodic)")  # 9.2+ cpu-throttle timer
-                        if stop_at_sync:
-                            return SYNC
+                    due = s.sync_count > 1 and s.sync_count == self.tick_prev_count
+                    if due:
+                        self._sync(event="sync (periodic)")
+                    self.tick_prev_count = s.sync_count
+                    if due and stop_at_sync:
+                        return SYNC
                 pending = self.pending
                 threshold = s.threshold_bytes
                 self.phase = _DECIDE
@@ -394,6 +538,8 @@ class MigrationLoop:
         c = self.c
         budget = self.budget
         time_left = min(MAX_WAIT_S, until - c[T])
+        if time_left < MAX_WAIT_S:
+            self.win_cut = True
         sent_s = 0.0
         while True:  # one segment, or two when the pace changes inside the quantum
             r = self.rates
@@ -413,14 +559,20 @@ class MigrationLoop:
         if sent_s > 0.0:
             self._elapse(sent_s + self.iterate_flush_s)  # flush: 7.2 (qemu72.py)
         elif not budget or c[WIN_WIRE] < budget * _SPENT:
-            # nothing to send (bitmap empty while switchover waits): idle to the window end
-            self._elapse(max(min(self.ws + BUFFER_DELAY_S, self.t_ack, until) - c[T], 0.0))
-        if c[T] - self.ws >= BUFFER_DELAY_S - _EPS_S:
+            # nothing sent (bitmap empty while switchover waits, or a link too slow for one
+            # byte): idle to the window end, or to the switchover-ack if it comes first
+            end = min(self.ws + BUFFER_DELAY_S, until)
+            self.win_cut |= until < self.ws + BUFFER_DELAY_S
+            if c[T] < self.t_ack:
+                end = min(end, self.t_ack)
+            self._elapse(max(end - c[T], 0.0))
+        if c[T] - self.ws >= BUFFER_DELAY_S - self.eps:
             self._close_window_and_jump(until)
         elif budget and c[WIN_WIRE] >= budget * _SPENT:  # exceeded: sleep to the window end
             end = min(self.ws + BUFFER_DELAY_S, until)
+            self.win_cut |= until < self.ws + BUFFER_DELAY_S
             self._elapse(end - c[T])
-            if c[T] - self.ws >= BUFFER_DELAY_S - _EPS_S:
+            if c[T] - self.ws >= BUFFER_DELAY_S - self.eps:
                 self._close_window_and_jump(until)
 
     def _next_segment(self) -> None:
@@ -466,19 +618,24 @@ class MigrationLoop:
         start = self.win_start_snapshot if was_clean else None
         self._close_window()
         self.win_clean = True
-        if self.fast and start is not None:
+        if self.fast and start is not None and not self.win_cut:
             self._window_jump(start, until)
+        self.win_cut = False
         self.win_start_snapshot = list(self.c)
 
     def _window_jump(self, start: list[float], until: float) -> None:
-        """Apply ``n`` copies of the window that just closed (no check can fire in them)."""
+        """Apply ``n`` copies of the window that just closed (no check can fire in them).
+
+        Not after a window cut short by a controller's stop (:attr:`win_cut`), nor the first
+        after a lever change, a sync or a pace change: those do not repeat.
+        """
         c, s = self.c, self.s
         delta = [a - b for a, b in zip(c, start, strict=True)]
         dt, drained = delta[T], -(delta[PZ] + delta[PN])
         if dt <= 0.0 or drained <= 0.0:
             return
         margin = self.pending - s.threshold_bytes
-        limit = min(until, self.next_tick) - c[T]
+        limit = min(until, self._next_event_s()) - c[T]
         n = min(math.floor(margin / drained) - 1, math.floor(limit / dt) - 1)
         if self.zero_last:  # zero pages at the top: stop short of the pace change
             if delta[PZ] < 0.0 and delta[PN] < 0.0:
@@ -492,48 +649,82 @@ class MigrationLoop:
                 c[i] += n * delta[i]
         self.ws = c[T]
 
+    def _would_switch(self) -> bool:
+        """The decision right after this sync would switch over or start postcopy."""
+        pending, threshold = self.pending, self.s.threshold_bytes
+        below = pending < threshold or (self.inclusive and pending <= threshold)
+        due = pending == 0.0 or below or self.levers.postcopy_requested
+        return due and self.can_switchover()
+
     def _steady_jump(self) -> None:
         """Skip whole cycles of passes once the loop repeats itself (non-convergence).
 
-        At each sync the state that decides the future — pending bytes, the phase inside
-        the current window (time and budget used), the throttle — is compared with the
-        last :data:`_HISTORY` syncs. A match within :data:`_STEADY_TOL` means the passes in
-        between form a cycle (often one pass, sometimes a saw-tooth of several as the
-        pass length hops by one quantum); whole cycles up to the next deadline are then
-        applied at once. Not while auto-converge could still raise the throttle.
+        At each sync the state that decides the future — pending bytes, the threshold, the
+        phase inside the current window (time and budget used), the throttle and its
+        trigger count — is compared with the last :data:`_HISTORY` syncs (all under the
+        levers in force: :meth:`invalidate` clears them). A match within
+        :data:`_STEADY_TOL` means the passes in between form a cycle (often one pass,
+        sometimes a saw-tooth of several as the pass length hops by one quantum); whole
+        cycles up to the next deadline, periodic sync or switchover-ack are then applied at
+        once. While auto-converge could still raise the throttle the cycle must also hold
+        whole auto-converge periods (same phase in the period), so that every skipped
+        period repeats one that was evaluated.
         """
         c, s = self.c, self.s
-        here = (c[T], self.pending, c[T] - self.ws, c[WIN_WIRE], self.ac.pct, s.sync_count,
-                list(c))
+        ac = self.ac
+        here = _Mark(c[T], self.pending, c[T] - self.ws, c[WIN_WIRE], ac.pct, s.sync_count,
+                     list(c), s.threshold_bytes, ac.high_cnt, c[T] - self.period_start, c[PZ],
+                     c[PWS], min(s.pass_index, xbzrle.FIRST_HIT_PASS), self.pass_dirty)
         history = self.history
         match = None
-        if not (self.ac.can_rise() and self.last_period_dirty):
+        watch_period = ac.can_rise()
+        if not self._would_switch():
+            best = math.inf  # the closest repeat: a true cycle over a passing near-miss
             for old in reversed(history):
-                if (old[4] == here[4] and abs(old[1] - here[1]) <= _STEADY_TOL * max(here[1], 1.0)
-                        and abs(old[2] - here[2]) <= 1e-9
-                        and abs(old[3] - here[3]) <= _STEADY_TOL * max(here[3], 1.0)):
-                    match = old
-                    break
+                if _same_state(old, here, watch_period):
+                    gap = abs(old.pending - here.pending)
+                    if gap < best:
+                        match, best = old, gap
         history.append(here)
         if len(history) > _HISTORY:
             del history[0]
         if match is None:
             return
-        cycle_s = here[0] - match[0]
+        cycle_s = here.t - match.t
         if cycle_s <= 0:
             return
-        m = math.floor((min(self.deadline, self.next_tick) - c[T]) / cycle_s) - 1
-        drift = here[1] - match[1]  # a cycle that still drifts down may yet converge:
-        if drift < 0:               # stop halfway to where it would meet the threshold
-            m = min(m, math.floor(0.5 * (here[1] - s.threshold_bytes) / -drift))
-        passes = s.sync_count - match[5]
+        passes = s.sync_count - match.sync_count
+        limits = [math.floor((min(self.deadline, self._next_event_s()) - c[T]) / cycle_s) - 1.0]
+        drift = here.pending - match.pending  # a cycle that still drifts down may yet
+        if drift < 0:                         # converge: stop halfway to the threshold
+            limits.append(0.5 * (here.pending - s.threshold_bytes) / -drift)
+        # What still drifts within the match's tolerance (the zero pages, the pending hot
+        # set, the pending bytes) may drift no further than _DRIFT_TOL of pending over the
+        # skipped cycles, so their pace and new dirt stay as measured. A drift that shrinks
+        # cycle after cycle (a loop relaxing towards its cycle) is bounded by its geometric
+        # tail: once all that is still to come is within the tolerance, jump to the end.
+        drifts = (here.zero - match.zero, here.hot - match.hot, drift)
+        prev, self._drifts = self._drifts, (passes, drifts)
+        allowed = _DRIFT_TOL * max(here.pending, 1.0)
+        drift_limit = math.inf
+        for i, d in enumerate(drifts):
+            if not d:
+                continue
+            r = prev[1][i] and d / prev[1][i] if prev[0] == passes else 0.0
+            if 0.0 < r < 1.0 and abs(d) * r / (1.0 - r) <= allowed:
+                continue
+            drift_limit = min(drift_limit, allowed / abs(d))
+        if drift_limit < limits[0] and drift_limit * passes < _MIN_DRIFT_JUMP:
+            return  # a short jump costs a new cycle detection: step on until it settles
+        limits.append(drift_limit)
         if self.sync_limit < math.inf:  # someone waits to see sync number sync_limit
-            m = min(m, math.floor((self.sync_limit - 1 - s.sync_count) / max(passes, 1)))
-        if m < 1:
+            limits.append((self.sync_limit - 1 - s.sync_count) / max(passes, 1))
+        limit = min(limits)
+        if not 1.0 <= limit < math.inf:
             return
-        delta = [a - b for a, b in zip(here[6], match[6], strict=True)]
-        for i in (T, TRANSFERRED, MAIN_PRE, MULTIFD, ZERO_PAGES, NORMAL_PAGES, XBZ_PAGES,
-                  XBZ_MISS, XBZ_OVERFLOW, XBZ_BYTES, THROTTLE_CPU_S, THROTTLE_S):
+        m = math.floor(limit)
+        delta = [a - b for a, b in zip(here.c, match.c, strict=True)]
+        for i in _CYCLE_ADDITIVE:
             c[i] += m * delta[i]
         shift = m * cycle_s
         s.sync_count += m * passes

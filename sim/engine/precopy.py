@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 
-from sim.engine.loop import COMPLETE, POSTCOPY, SYNC, UNTIL, MigrationLoop
+from sim.engine.loop import COMPLETE, POSTCOPY, SYNC, UNTIL, MigrationLoop, WorkBudgetExceeded
 from sim.engine.postcopy import PostcopyStats, run_postcopy
 from sim.result import Action
 from sim.scenario import load_scenario  # noqa: F401  (doctest)
@@ -73,8 +73,9 @@ class Run:
         controllers: management policies to start alongside the migration thread.
 
     Attributes:
-        status: ``active`` until the run ends, then ``completed``, ``cancelled`` or
-            ``active`` (cut at the horizon).
+        status: ``active`` until the run ends, then ``completed``, ``cancelled``,
+            ``active`` (cut at the horizon) or ``failed`` (the work budget ran out,
+            :meth:`~sim.engine.loop.MigrationLoop.spend`).
         reason: why a run ended without completing.
         downtime_parts_s: the downtime's parts once switched over.
         actions: what controllers did, in time order.
@@ -236,6 +237,7 @@ class Run:
 
         def apply() -> None:
             change()
+            self.loop.invalidate()  # no jump may reuse what was learnt under the old levers
             self.loop.row(label)
         if self._parked:
             apply()
@@ -285,7 +287,7 @@ class Run:
         """Succeed the events of controllers whose moment is now; True if any."""
         fired = False
         now = self.now_s
-        while self._checkpoints and self._checkpoints[0][0] <= now + 1e-9:
+        while self._checkpoints and self._checkpoints[0][0] <= now + 1e-9 + 1e-12 * now:
             heapq.heappop(self._checkpoints)[2].succeed()
             fired = True
         while self._sync_waiters and self._sync_waiters[0][0] <= self.loop.s.sync_count:
@@ -302,6 +304,13 @@ class Run:
         return True
 
     def _migration_thread(self) -> ProcessGenerator:
+        try:
+            yield from self._thread_steps()
+        except WorkBudgetExceeded as err:  # a stalled clock or a month of polls: stop, say so
+            self.status = "failed"
+            self.reason = err.reason
+
+    def _thread_steps(self) -> ProcessGenerator:
         loop, env = self.loop, self.env
         while env.now < loop.t:  # setup; a controller acting now takes effect at its end
             with contextlib.suppress(simpy.Interrupt):
@@ -311,6 +320,7 @@ class Run:
             return
         while True:
             if self._due():  # park at this instant and let the controllers read and act
+                loop.spend()
                 self._parked = True
                 with contextlib.suppress(simpy.Interrupt):  # pull() skips a parked thread
                     yield env.timeout(0)
@@ -318,6 +328,8 @@ class Run:
                 if self._stop():
                     return
                 continue
+            loop.spend()  # one controller stop or leg: counted against the work budget
+            loop.trim_timeline()
             state = loop.snapshot()
             next_stop = self._checkpoints[0][0] if self._checkpoints else math.inf
             until = min(self.end_s, next_stop)
