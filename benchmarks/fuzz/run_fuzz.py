@@ -79,9 +79,13 @@ def main() -> None:
     parser.add_argument("--hang-s", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--no-write", action="store_true", help="print, do not write RESULTS.md")
+    parser.add_argument("--only", action="append", default=[],
+                        help="run only this target (repeatable; implies --no-write)")
     args = parser.parse_args()
     rows = []
     for target in TARGETS:
+        if args.only and target.name not in args.only:
+            continue
         row = run_target(target, args.per_target, args.hang_s, args.seed)
         rows.append(row)
         print(f"{row['name']:<16} {row['inputs']:>7} inputs  {row['tracebacks']} tracebacks  "
@@ -110,7 +114,7 @@ def main() -> None:
         f"**{sum(r['hangs'] for r in rows)}** | {sum(r['seconds'] for r in rows):.0f} s |",
         "",
     ]
-    if not args.no_write:
+    if not (args.no_write or args.only):
         (Path(__file__).parent / "RESULTS.md").write_text("\n".join(lines))
     print("\n".join(lines))
 

@@ -166,6 +166,13 @@ class QMPClient:
 
     def _read_greeting(self) -> JSONObject:
         message = self._read_message()
+        # Under load QEMU 7.2 was seen to send RESUME before the greeting on a fresh
+        # socket; an event is queued, anything else that is not a greeting is refused.
+        for _ in range(16):
+            if "event" not in message:
+                break
+            self.events.append(_event_from(message))
+            message = self._read_message()
         greeting = message.get("QMP")
         if not isinstance(greeting, dict):
             raise QMPProtocolError(f"expected a QMP greeting, got {message!r}")

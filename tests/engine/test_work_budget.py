@@ -11,9 +11,13 @@ from __future__ import annotations
 import dataclasses
 import time
 
+import pytest
+
+from sim import InvalidScenarioError
 from sim.engine import simulate
 from sim.engine.constants import TIMELINE_MAX_ROWS, WORK_MAX
 from sim.engine.loop import MigrationLoop
+from sim.policies import build_policy
 from sim.scenario import load_scenario
 
 
@@ -32,20 +36,26 @@ def test_a_link_of_1e_308_bytes_per_second_ends() -> None:
     assert r.ram.transferred < 1.0
 
 
-def test_a_custom_policy_polling_every_nanosecond_fails_on_the_budget() -> None:
-    """``poll-s: 1ns``: every poll at or before now fires at once, so the clock never
-    leaves setup; the budget (50 000 steps + 2 000 per simulated second) stops it."""
-    sc = load_scenario({"vm": {"memory": "1GiB"}, "workload": {"dirty-rate": "500MiB/s"},
-                        "control": {"policy": {"kind": "custom", "poll-s": "1ns", "rules": [
-                            {"when": {"after-s": 100}, "do": {"cancel": True}}]}}})
+def test_a_nanosecond_poller_is_refused_and_the_fastest_one_ends() -> None:
+    """``poll-s: 1ns`` ran > 300 s. It is refused when the scenario loads and again when a
+    policy is built from a mapping (:func:`sim.policies.build_policy`), so the engine never
+    sees it; the fastest poller accepted (one 100 ms window) on a 30-day run that never
+    converges ends within the budget (50 000 steps + 2 000 per simulated second)."""
+    rules = [{"when": {"after-s": 10**6}, "do": {"cancel": True}}]
+    with pytest.raises(InvalidScenarioError, match="at least 100ms"):
+        load_scenario({"vm": {"memory": "1GiB"}, "control": {"policy": {
+            "kind": "custom", "poll-s": "1ns", "rules": rules}}})
+    with pytest.raises(InvalidScenarioError, match="at least 100ms"):
+        build_policy({"kind": "custom", "poll-s": 1e-9, "rules": rules})
+    sc = load_scenario({"vm": {"memory": "16GiB"},
+                        "workload": {"dirty-rate": "4GiB/s", "working-set": "8GiB"},
+                        "control": {"timeout": "720h", "policy": {
+                            "kind": "custom", "poll-s": "100ms", "rules": rules}}})
     t0 = time.perf_counter()
-    r = simulate(sc)
-    assert time.perf_counter() - t0 < 20.0
-    assert r.status == "failed"
+    r = simulate(sc, timeline=False)
+    assert time.perf_counter() - t0 < 60.0
     assert not r.converged
-    assert "work budget was exceeded" in r.reason
-    assert "50,000 + 2,000 per simulated second" in r.reason
-    assert r.total_time_s < 1.0
+    assert r.status in ("failed", "cancelled")
 
 
 def test_a_16_tib_guest_followed_for_30_days_by_a_polling_policy_ends() -> None:

@@ -262,6 +262,55 @@ _UPLOADS = st.tuples(st.sampled_from(["u.yaml", "u.csv", "u.json"]),
                      st.one_of(st.binary(max_size=200),
                                YAML_TEXT.map(lambda t: t.encode("utf-8", "surrogatepass"))))
 
+def _simulation(raw: dict[str, Any], tmp: Path) -> None:
+    """A scenario validation accepts must simulate to an end (``active``: cut at the
+    horizon), with strict JSON out."""
+    from sim.engine import simulate
+    from sim.scenario import validate
+
+    report = validate(raw)
+    if report.scenario is None:
+        return
+    result = _call(lambda: simulate(report.scenario, timeline=False))  # type: ignore[arg-type]
+    if result is not None:
+        assert result.status in ("completed", "cancelled", "failed", "active"), result.status
+        _strict(result.to_dict())
+
+
+_POLICIES = st.one_of(
+    st.none(),
+    st.sampled_from(["nova", "kubevirt", "ovirt", "proxmox", "downtime-ramp"])
+    .map(lambda k: {"kind": k}),
+    st.builds(lambda poll, after: {"kind": "custom", "poll-s": poll, "rules": [
+        {"when": {"after-s": after}, "do": {"set-downtime-limit": 2000}},
+        {"when": {"no-progress-s": 5}, "do": {"cancel": True}}]},
+        st.sampled_from(["100ms", "1s", "30s"]), st.sampled_from([0, 1, 60])),
+)
+SIMULATIONS = st.builds(
+    lambda mem, rate, wss, link, dt, bw, caps, timeout, policy, sync: {
+        "vm": {"memory": mem, "vcpus": 4},
+        "workload": {"dirty-rate": rate, "working-set": wss},
+        "host": {"link": link, "sync-per-gib": sync},
+        "parameters": {"downtime-limit": dt, "max-bandwidth": bw},
+        "capabilities": caps,
+        "control": {k: v for k, v in (("timeout", timeout), ("policy", policy))
+                    if v is not None},
+    },
+    st.sampled_from(["1GiB", "64GiB", "16TiB"]),
+    st.sampled_from([0, "1B/s", "100MiB/s", "10GiB/s", "1PB/s"]),
+    st.sampled_from(["4KiB", "512MiB", "1GiB"]),
+    st.sampled_from(["1B/s", "1Mbit/s", "10Gbit/s", "1PB/s"]),
+    st.sampled_from([0, 1, 300, 2_000_000]),
+    st.sampled_from([0, 1, 134217728]),
+    st.sampled_from([{}, {"auto-converge": True}, {"multifd": True}, {"xbzrle": True},
+                     {"postcopy-ram": True}]),
+    st.sampled_from([None, "1s", "10min", 30 * 86400]),
+    _POLICIES,
+    st.sampled_from(["0s", "1ms", "1h"]),
+)
+"""Valid-looking scenarios at the extremes: 16 TiB guests, 1 B/s links, 30-day timeouts,
+pollers, every policy kind (the runs that hung or ate 7 GB in issue 12)."""
+
 TARGETS: tuple[Target, ...] = (
     Target("file reader", st.binary(max_size=300) | YAML_TEXT.map(
         lambda t: t.encode("utf-8", "surrogatepass")), _file_reader),
@@ -278,5 +327,6 @@ TARGETS: tuple[Target, ...] = (
     Target("QMP line", _QMP, _qmp_line),
     Target("dashboard link", _TOKENS, _token),
     Target("uploads", _UPLOADS, _upload),
+    Target("simulation", SIMULATIONS, _simulation),
 )
 """Every target, in the order the benchmark reports them."""
