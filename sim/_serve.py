@@ -3,7 +3,7 @@
 ``miglab serve`` (and so ``make run``), the browser tests and the dashboard benchmark all
 start the same server the same way: headless, on 127.0.0.1 only, no usage statistics, and
 no file watcher (it re-scans the project, ``.venv`` included, and delayed every new
-session by 0.3–0.5 s; ``benchmarks/dashboard/RESULTS.md``). Code edits then need a reload
+session by 0.3–0.5 s; ``benchmarks/dashboard/RESULTS.md``), uploads of at most 1 MB. Code edits then need a reload
 of the server, not just of the page.
 
     >>> streamlit_argv(Path("app.py"), 8501)[3:6]
@@ -31,7 +31,9 @@ def streamlit_argv(app_py: Path, port: int, *extra: str) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(app_py),
             "--server.headless", "true", "--server.address", "127.0.0.1",
             "--server.port", str(port), "--server.fileWatcherType", "none",
-            "--browser.gatherUsageStats", "false", *extra]
+            "--browser.gatherUsageStats", "false",
+            # uploads are refused above 1 MiB anyway (sim._bounded); stop them at the door
+            "--server.maxUploadSize", "1", *extra]
 
 
 def free_port() -> int:
