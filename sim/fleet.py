@@ -319,7 +319,7 @@ def with_link(scenario: Scenario, link_Bps: float) -> Scenario:
         raise FleetError(f"link_Bps(={link_Bps}) must be > 0")
     source = copy.deepcopy(dict(scenario.source))
     set_path(source, "host.link", link_Bps)
-    return replace(scenario, host=replace(scenario.host, link_Bps=float(link_Bps)),
+    return replace(scenario, host=scenario.host.model_copy(update={"link_Bps": float(link_Bps)}),
                    source=source)
 
 

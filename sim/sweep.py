@@ -424,9 +424,9 @@ def fast_variant(base: Scenario, point: Mapping[str, Any]) -> Scenario | None:
         set_path(source, path, value)
     sc = replace(base, source=source)
     if host:
-        sc = replace(sc, host=replace(sc.host, **host))
+        sc = replace(sc, host=sc.host.model_copy(update=host))
     if workload:
-        sc = replace(sc, workload=replace(sc.workload, **workload))
+        sc = replace(sc, workload=sc.workload.model_copy(update=workload))
     if params:
         merged = dict(base.parameters) | params
         sc = replace(sc, parameters=MigrationParameters(
