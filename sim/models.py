@@ -21,12 +21,19 @@ Units are read by :mod:`sim.units` through ``BeforeValidator``s (:mod:`sim._mode
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BeforeValidator, Field, ModelWrapValidatorHandler, ValidationError
+from pydantic import (
+    BeforeValidator,
+    Field,
+    JsonValue,
+    ModelWrapValidatorHandler,
+    ValidationError,
+)
 from pydantic import model_validator as _model_validator
 
+from sim._exceptions import UnitError
 from sim._modelkit import (
     _NUMBER_IN,
     _SIZE_IN,
@@ -47,7 +54,9 @@ from sim._modelkit import (
     size_bytes,
     text,
 )
+from sim.qemu.catalog import CAPABILITIES, PARAMETERS
 from sim.qemu.host import HostSupport
+from sim.qemu.versions import DEFAULT_VERSION, VERSIONS, profile
 from sim.units import MAX_DURATION_S, GiB, KiB, MiB, format_size, is_finite, parse_size
 
 __all__ = [
@@ -57,6 +66,7 @@ __all__ = [
     "Host",
     "HostSupport",
     "PostcopyAfter",
+    "ScenarioFile",
     "ValidationError",
     "Vm",
     "Workload",
@@ -90,19 +100,19 @@ class Vm(FileModel):
         json_schema_input_type=_SIZE_IN)] = Field(
         alias="memory", description="the guest's RAM, e.g. 8GiB")
     vcpus: Annotated[int, BeforeValidator(integer(1, 4096))] = Field(
-        1, description="number of vCPUs (1 to 4096)")
+        1, description="vCPUs (1–4096); auto-converge's cost to the guest is counted per vCPU")
     page_size_bytes: Annotated[int, BeforeValidator(
         lambda v: _page_size(v), json_schema_input_type=_SIZE_IN)] = Field(
         4 * KiB, alias="page-size",
-        description="host page backing RAM: 4KiB, 2MiB or 1GiB (postcopy faults fetch a "
-                    "whole host page)")
+        description="host page backing RAM: 4KiB, 2MiB or 1GiB; a postcopy fault fetches "
+                    "a whole one")
     device_state_bytes: Size = Field(
         1 * MiB, alias="device-state",
         description="non-iterative device state, sent during the downtime")
     ack_ready_s: Duration = Field(
         0.0, alias="ack-ready",
-        description="for switchover-ack: time after the start until the destination's "
-                    "devices are ready to acknowledge")
+        description="with switchover-ack: when the destination's devices can acknowledge "
+                    "(VFIO pre-copy data loaded)")
 
     @_model_validator(mode="wrap")
     @classmethod
@@ -151,7 +161,7 @@ def _curve(raw: object) -> tuple[tuple[float, float], ...] | None:
     return tuple(points)
 
 
-_DocValue = Annotated[Any, Field(description="free text, ignored by the loader")]
+_DocValue = Annotated[Any, Field(description="free text a preset or profile documents itself with")]
 
 
 class Workload(FileModel):
@@ -190,17 +200,19 @@ class Workload(FileModel):
     dirty_curve: Annotated[tuple[tuple[float, float], ...] | None, BeforeValidator(
         _curve, json_schema_input_type=list[tuple[float, float]])] = Field(
         None, alias="dirty-curve",
-        description="measured instead of a rate: [seconds since clean, fraction of RAM "
-                    "dirtied] pairs")
+        description="measured form instead: [[seconds since clean, fraction of RAM "
+                    "dirtied], …], increasing, as calc-dirty-rate / virsh domdirtyrate-calc "
+                    "give it")
     pattern: Annotated[Literal["random", "sequential"],
                        BeforeValidator(choice("random", "sequential"))] = Field(
-        "random", description="how the writes walk the working set")
+        "random", description="random writes, or a sequential sweep of the working set")
     zero_fraction: Annotated[float, BeforeValidator(number(0.0, 1.0, "a fraction from 0 to 1"))
                              ] = Field(0.0, description="share of pages that are all zero")
     zero_layout: Annotated[Literal["spread", "end"], BeforeValidator(choice("spread", "end"))
                            ] = Field("spread", description=(
-                               "where the zero pages lie: spread among the others, or at the "
-                               "end (a freshly booted guest)"))
+                               "where the zero pages lie: spread among the others (a guest that "
+                               "has run a while) or at the end of RAM (a freshly booted guest: "
+                               "the first pass sends every non-zero page before them)"))
     compress_ratio: Annotated[float, BeforeValidator(
         number(0.01, 1.0, "compressed/original size, from 0.01 to 1"))] = Field(
         0.5, description="compressed/original size for zlib/zstd")
@@ -278,19 +290,22 @@ class Host(FileModel):
     running_channel_rate_Bps: Annotated[float | None, BeforeValidator(
         _positive_or_none(rate_Bps()), json_schema_input_type=_NUMBER_IN)] = Field(
         None, alias="running-channel-rate",
-        description="what one sending thread pushes while the guest runs (default: "
-                    "channel-rate)")
+        description="what one sending thread pushes while the guest runs, when the vCPUs "
+                    "slow it down (software emulation, an overcommitted host); none: "
+                    "channel-rate")
     migration_cpus: Annotated[float | None, BeforeValidator(
         _positive_or_none(number(1e-3, 1e6, "a number of cores > 0")))] = Field(
         None, alias="migration-cpus",
-        description="cores the sending threads share while the guest runs (default: each "
-                    "thread has one)")
-    setup_s: Duration = Field(0.010, alias="setup", description="QEMU's setup phase")
-    stop_s: Duration = Field(0.005, alias="stop",
-                             description="stopping the source vCPUs and draining I/O")
+        description="cores the sending threads share while the guest runs, e.g. 1.5 when "
+                    "the vCPUs take the rest; none: one core per thread")
+    setup_s: Duration = Field(0.010, alias="setup", description=(
+        "QEMU's setup phase: header, dirty logging start, first sync"))
+    stop_s: Duration = Field(0.005, alias="stop", description=(
+        "stopping the source vCPUs and draining I/O, the start of the downtime"))
     resume_s: Duration = Field(0.005, alias="resume",
                                description="destination loading device state and starting "
-                                           "the vCPUs")
+                                           "the vCPUs; in the downtime only with a return "
+                                           "path")
     sync_s_per_gib: Duration = Field(0.001, alias="sync-per-gib",
                                      description="one dirty-bitmap sync per GiB of RAM")
     zero_scan_Bps: Rate = Field(8.0 * GiB, alias="zero-scan-rate",
@@ -375,9 +390,61 @@ class Control(FileModel):
                           "{seconds: S}; needs capabilities.postcopy-ram")
     timeout_s: Annotated[float | None, BeforeValidator(
         _timeout, json_schema_input_type=_NUMBER_IN)] = Field(
-        None, alias="timeout", description="cancel after this long (status cancelled)")
+        None, alias="timeout",
+        description="cancel after this long (status cancelled), at most 30 days. Without one "
+                    "the simulation follows a run for one hour and reports one still running "
+                    "then as active")
     policy: Mapping[str, Any] | None = Field(
-        None, description="a management policy: {kind: nova|kubevirt|ovirt|proxmox|"
-                          "downtime-ramp|custom, …options} or {kind: …, file: NAME}")
+        None, description="a management policy: {kind: nova, kubevirt, ovirt, proxmox, "
+                          "downtime-ramp or custom, …its options}, or {kind: …, file: "
+                          "nova-default.yaml} to start from a file in data/policies/")
 
 
+
+
+def _json_list(names: Iterable[str]) -> list[JsonValue]:
+    return list(names)
+
+
+def _release(value: object) -> str:
+    try:
+        return profile(value).name
+    except UnitError as err:
+        fail(err.detail)
+
+
+def _seed(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
+        fail("expected a whole number from 0 to 2^32-1")
+    return value
+
+
+class ScenarioFile(FileModel):
+    """A whole scenario file, as a user writes it (the JSON Schema and docs come from here).
+
+    The loader (:func:`sim.scenario.validate`) reads the sections with their own models and
+    hands ``parameters`` and ``capabilities`` to :mod:`sim.qemu`, which checks them as the
+    named release does; this model describes the file's shape for editors and API users.
+    """
+
+    name: Annotated[str, BeforeValidator(text)] = Field(
+        "scenario", description="a label for tables, reports and exports")
+    qemu: Annotated[str, BeforeValidator(_release)] = Field(
+        DEFAULT_VERSION, description="the QEMU release whose behaviour and checks apply",
+        json_schema_extra={"enum": _json_list(VERSIONS)})
+    vm: Vm = Field(description="the guest")
+    workload: Workload = Field(default_factory=Workload,
+                               description="how the guest dirties memory")
+    host: Host = Field(default_factory=Host, description="the hosts and the link between them")
+    parameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="exactly the arguments of migrate-set-parameters for the release, in "
+                    "QMP's names and units (max-bandwidth in bytes/s, downtime-limit in ms)",
+        json_schema_extra={"propertyNames": {"enum": _json_list(sorted(PARAMETERS))}})
+    capabilities: dict[str, bool] = Field(
+        default_factory=dict, description="exactly migrate-set-capabilities: name → on/off",
+        json_schema_extra={"propertyNames": {"enum": _json_list(sorted(CAPABILITIES))}})
+    control: Control = Field(default_factory=Control,
+                             description="what the operator or management layer does")
+    seed: Annotated[int, BeforeValidator(_seed)] = Field(
+        1, description="random seed; same scenario and seed, same result")

@@ -41,6 +41,7 @@ from sim.models import (
     Control,
     Host,
     PostcopyAfter,
+    ScenarioFile,
     ValidationError,
     Vm,
     Workload,
@@ -326,8 +327,8 @@ class ValidationReport:
                 "assumptions": list(self.assumptions)}
 
 
-_TOP_KEYS: Final = ("name", "qemu", "vm", "workload", "host", "parameters", "capabilities",
-                    "control", "seed")
+_TOP_KEYS: Final = tuple(f.alias or n for n, f in ScenarioFile.model_fields.items())
+"""The keys of a scenario file, in :class:`~sim.models.ScenarioFile`'s order."""
 
 
 def read_scenario_file(path: str | Path) -> dict[str, Any]:
@@ -534,6 +535,14 @@ def _check_cross(sc_caps: Mapping[str, bool], control: Control,
                                 "migrate-start-postcopy without it)"))
 
 
+class _Header(FileModel):
+    """The name and seed of a scenario file, read with :class:`~sim.models.ScenarioFile`'s
+    own fields (defaults and messages written once, there)."""
+
+    name: str = ScenarioFile.model_fields["name"]  # type: ignore[assignment]
+    seed: int = ScenarioFile.model_fields["seed"]  # type: ignore[assignment]
+
+
 def validate(source: str | Path | Mapping[str, Any]) -> ValidationReport:
     """Check a scenario and report every problem, QEMU's first failure first.
 
@@ -559,14 +568,14 @@ def validate(source: str | Path | Mapping[str, Any]) -> ValidationReport:
     except UnitError as err:
         problems.append(Problem("qemu", data.get("qemu"), err.detail))
         prof = profile(DEFAULT_VERSION)
-    name = data.get("name", "scenario")
-    if not isinstance(name, str):
-        problems.append(Problem("name", name, "expected a text label"))
-        name = "scenario"
-    seed = data.get("seed", 1)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        problems.append(Problem("seed", seed, "expected a whole number from 0 to 2^32-1"))
-        seed = 1
+    head = {k: data[k] for k in ("name", "seed") if k in data}
+    try:
+        header = _Header.model_validate(head)
+    except ValidationError as err:
+        problems.extend(problems_from(err, "", _Header))
+        header = _Header.model_validate({k: v for k, v in head.items()
+                                         if k not in {str(p.field) for p in problems}})
+    name, seed = header.name, header.seed
     vm = _read_vm(data.get("vm"), problems)
     workload = _read_workload(data.get("workload"), vm, problems)
     host = _read_host(data.get("host"), problems)
