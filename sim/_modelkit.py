@@ -6,6 +6,7 @@ or refuses it with :func:`fail` (a ``PydanticCustomError`` carrying miglab's sen
 :func:`problems_from` can turn any ``ValidationError`` into :class:`~sim.Problem` objects
 with the dashed path, the value and what is accepted::
 
+    >>> from pydantic import Field
     >>> class Link(FileModel):
     ...     link_Bps: Rate = Field(1e9, alias="link")
     >>> try:
@@ -17,7 +18,6 @@ with the dashed path, the value and what is accepted::
 
 from __future__ import annotations
 
-import types
 import typing
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Final, NoReturn
@@ -109,13 +109,13 @@ def _model_at(model: type[BaseModel], loc: Sequence[int | str]) -> type[BaseMode
 
 
 def _submodel(annotation: Any) -> type[BaseModel] | None:
+    """The model inside ``annotation`` (``Rule`` in ``tuple[Rule, ...] | None``)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType, Annotated):
-        for arg in typing.get_args(annotation):
-            found = _submodel(arg)
-            if found is not None:
-                return found
+    for arg in typing.get_args(annotation):
+        found = _submodel(arg)
+        if found is not None:
+            return found
     return None
 
 
@@ -150,15 +150,17 @@ def problems_from(err: ValidationError, prefix: str,
                 value = ctx["value"]
         elif kind == "extra_forbidden":
             below = _model_at(model, loc[:-1]) if model is not None else None
-            known = ", ".join(field_aliases(below)) if below is not None else "nothing"
-            message = f"unknown key; known keys here: {known}"
+            if below is not None and issubclass(below, FileModel):
+                message = below.unknown_key_message()
+            else:
+                known = ", ".join(field_aliases(below)) if below is not None else "nothing"
+                message = f"unknown key; known keys here: {known}"
         elif kind == "missing":
             below = _model_at(model, loc[:-1]) if model is not None else None
-            info = below.model_fields.get(str(loc[-1])) if below is not None else None
-            if below is not None and info is None:
-                info = {f.alias: f for f in below.model_fields.values()}.get(str(loc[-1]))
-            message = "required: " + (info.description if info and info.description else
-                                      "this key must be given")
+            if below is not None and issubclass(below, FileModel):
+                message = below.missing_key_message(str(loc[-1]))
+            else:
+                message = "required: this key must be given"
             value = None
         elif kind in ("model_type", "dict_type", "model_attributes_type"):
             message = "must be a mapping of names to values"
@@ -286,5 +288,17 @@ class FileModel(BaseModel):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _MODELS[cls.__name__] = cls
+
+    @classmethod
+    def unknown_key_message(cls) -> str:
+        """What an unknown key in this section is told: the keys accepted here."""
+        return "unknown key; known keys here: " + ", ".join(field_aliases(cls))
+
+    @classmethod
+    def missing_key_message(cls, key: str) -> str:
+        """What a missing required ``key`` is told: ``required:`` and the field's meaning."""
+        info = {f.alias or n: f for n, f in cls.model_fields.items()}.get(key)
+        return "required: " + (info.description if info and info.description else
+                               "this key must be given")
 
 

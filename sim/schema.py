@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from pydantic.fields import FieldInfo
 
 from sim._modelkit import field_aliases
@@ -38,20 +38,47 @@ def _scenario() -> type[BaseModel]:
     return ScenarioFile
 
 
-KINDS: Final[dict[str, Callable[[], type[BaseModel]]]] = {
+def _policy() -> TypeAdapter[Any]:
+    from sim.policies import POLICY_ADAPTER
+
+    return POLICY_ADAPTER
+
+
+KINDS: Final[dict[str, Callable[[], type[BaseModel] | TypeAdapter[Any]]]] = {
     "scenario": _scenario,
+    "policy": _policy,
 }
 """What ``miglab schema`` prints: the name → the model describing that file."""
+
+
+def _schema_of(kind: str) -> dict[str, Any]:
+    model = KINDS[kind]()
+    if isinstance(model, TypeAdapter):
+        return model.json_schema(by_alias=True, mode="validation")
+    return model.model_json_schema(by_alias=True, mode="validation")
 
 
 def json_schema(kind: str) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of ``kind``'s files, with their dash names.
 
+    A scenario's ``control.policy`` is any policy's options (the ``policy`` schema): the
+    section model keeps it a mapping so that the policy modules, which build on the
+    scenario, are checked by :mod:`sim.policies` while loading.
+
     Raises:
         KeyError: ``kind`` is not one of :data:`KINDS`.
     """
-    model = KINDS[kind]()
-    schema = model.model_json_schema(by_alias=True, mode="validation")
+    schema = _schema_of(kind)
+    if kind == "scenario":
+        policy = _schema_of("policy")
+        defs = schema["$defs"]
+        defs.update(policy.pop("$defs"))
+        defs["PolicyOptions"] = {**policy, "title": "PolicyOptions"}
+        field = defs["Control"]["properties"]["policy"]
+        field.pop("anyOf", None)
+        field["anyOf"] = [{"$ref": "#/$defs/PolicyOptions"}, {"type": "null"}]
+    if kind == "policy":
+        schema["title"] = "PolicyOptions"
     return {"$schema": SCHEMA_URL, **schema}
 
 

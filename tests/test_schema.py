@@ -100,3 +100,29 @@ def test_the_cli_prints_each_schema() -> None:
     res = runner.invoke(app, ["schema", "nosuch"])
     assert res.exit_code == 1
     assert "expected one of scenario" in res.output
+
+
+@pytest.mark.parametrize("path", sorted((DATA / "policies").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_policy_file_matches_the_schema(path: Path) -> None:
+    """Policy files are one of the kinds' options, told apart by ``kind``."""
+    assert list(_validator("policy").iter_errors(read_scenario_file(path))) == []
+
+
+BROKEN_POLICIES: list[tuple[dict[str, Any], str]] = [
+    ({"kind": "nova", "live_migration_downtim": 500}, "Additional properties"),
+    ({"kind": "teleport"}, "teleport"),
+    ({"kind": "ovirt", "schedule": "fastest"}, "'fastest' is not one of"),
+    ({"kind": "custom", "rules": [{"when": {"after-s": 5}}]}, "'do' is a required property"),
+    ({"kind": "custom"}, "'rules' is a required property"),
+]
+
+
+@pytest.mark.parametrize(("data", "words"), BROKEN_POLICIES,
+                         ids=[w for _, w in BROKEN_POLICIES])
+def test_broken_policies_are_refused_by_the_schema(data: dict[str, Any], words: str) -> None:
+    """Alone, and as a scenario's ``control.policy``."""
+    for errors in ([e.message for e in _validator("policy").iter_errors(data)],
+                   [str(e) for e in _validator("scenario").iter_errors(
+                       {"vm": {"memory": "1G"}, "control": {"policy": data}})]):
+        assert errors
+        assert any(words in e for e in errors) or "is not valid under any" in errors[0], errors
