@@ -161,7 +161,13 @@ def _curve(raw: object) -> tuple[tuple[float, float], ...] | None:
     return tuple(points)
 
 
-_DocValue = Annotated[Any, Field(description="free text a preset or profile documents itself with")]
+def _ignored(value: object) -> None:
+    """Free text a preset documents itself with: accepted, not kept."""
+    return None
+
+
+_DocValue = Annotated[None, BeforeValidator(_ignored, json_schema_input_type=Any), Field(
+    description="free text a preset or profile documents itself with")]
 
 
 class Workload(FileModel):
