@@ -44,9 +44,16 @@ def _policy() -> TypeAdapter[Any]:
     return POLICY_ADAPTER
 
 
+def _result() -> type[BaseModel]:
+    from sim.result import Result
+
+    return Result
+
+
 KINDS: Final[dict[str, Callable[[], type[BaseModel] | TypeAdapter[Any]]]] = {
     "scenario": _scenario,
     "policy": _policy,
+    "result": _result,
 }
 """What ``miglab schema`` prints: the name → the model describing that file."""
 

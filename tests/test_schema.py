@@ -126,3 +126,25 @@ def test_broken_policies_are_refused_by_the_schema(data: dict[str, Any], words: 
                        {"vm": {"memory": "1G"}, "control": {"policy": data}})]):
         assert errors
         assert any(words in e for e in errors) or "is not valid under any" in errors[0], errors
+
+
+def test_a_result_dumps_by_alias_as_to_dict_and_round_trips() -> None:
+    """``model_dump(by_alias=True)`` is ``to_dict()`` (query-migrate names, QEMU's integers);
+    validating that output gives a result with the same dump, and the schema accepts it."""
+    from sim.engine import simulate
+    from sim.result import Result
+    from sim.scenario import load_scenario
+
+    sc = load_scenario({"vm": {"memory": "1GiB"}, "workload": {"dirty-rate": "50MiB/s"},
+                        "capabilities": {"auto-converge": True}, "control": {
+                            "policy": {"kind": "nova"}, "timeout": "10min"}})
+    result = simulate(sc)
+    dumped = result.model_dump(by_alias=True)
+    assert dumped == result.to_dict()
+    assert dumped["total-time"] == round(result.total_time_ms)
+    again = Result.model_validate(json.loads(json.dumps(dumped)))
+    assert again.to_dict() == dumped
+    assert again.ram == result.ram
+    assert list(_validator("result").iter_errors(dumped)) == []
+    broken = {**dumped, "ram": {**dumped["ram"], "transfered": 1}}
+    assert list(_validator("result").iter_errors(broken))
