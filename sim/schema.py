@@ -50,8 +50,15 @@ def _result() -> type[BaseModel]:
     return Result
 
 
+def _inventory() -> type[BaseModel]:
+    from sim.fleet import InventoryFile
+
+    return InventoryFile
+
+
 KINDS: Final[dict[str, Callable[[], type[BaseModel] | TypeAdapter[Any]]]] = {
     "scenario": _scenario,
+    "inventory": _inventory,
     "policy": _policy,
     "result": _result,
 }

@@ -148,3 +148,41 @@ def test_a_result_dumps_by_alias_as_to_dict_and_round_trips() -> None:
     assert list(_validator("result").iter_errors(dumped)) == []
     broken = {**dumped, "ram": {**dumped["ram"], "transfered": 1}}
     assert list(_validator("result").iter_errors(broken))
+
+
+def test_the_shipped_inventories_match_the_schema() -> None:
+    """The YAML inventory as a whole, the CSV one row by row."""
+    from sim.fleet import load_inventory
+
+    yaml_inv = read_scenario_file(DATA / "fleets" / "two-racks.yaml")
+    assert list(_validator("inventory").iter_errors(yaml_inv)) == []
+    row = _validator("inventory", "InventoryVm")
+    csv_rows = [{"name": vm.name, "host": vm.host, "memory": vm.changes["vm.memory"]}
+                for vm in load_inventory(DATA / "fleets" / "two-racks.csv").vms]
+    assert csv_rows
+    for r in csv_rows:
+        assert list(row.iter_errors(r)) == []
+
+
+BROKEN_INVENTORIES: list[tuple[dict[str, Any], str]] = [
+    ({"name": "x"}, "'vms' is a required property"),
+    ({"vms": [{"name": "a", "host": "h"}]}, "'memory' is a required property"),
+    ({"vms": [{"name": "a", "host": "h", "memory": "1G", "colour": 1}]},
+     "'colour' does not match any of the regexes"),
+    ({"vms": [{"name": "a", "host": "h", "memory": "1G", "overrides": [1]}]},
+     "[1] is not valid under any of the given schemas"),
+    ({"racks": 2, "vms": [{"name": "a", "host": "h", "memory": "1G"}]},
+     "Additional properties"),
+]
+
+
+@pytest.mark.parametrize(("data", "words"), BROKEN_INVENTORIES,
+                         ids=[w for _, w in BROKEN_INVENTORIES])
+def test_broken_inventories_are_refused_by_the_schema(data: dict[str, Any],
+                                                      words: str) -> None:
+    """What load_inventory refuses for its shape, the schema refuses; a dotted path is a
+    valid column."""
+    errors = [e.message for e in _validator("inventory").iter_errors(data)]
+    assert any(words in e for e in errors), errors
+    ok = {"vms": [{"name": "a", "host": "h", "memory": "1G", "parameters.downtime-limit": 5}]}
+    assert list(_validator("inventory").iter_errors(ok)) == []
