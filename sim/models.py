@@ -98,16 +98,17 @@ class Vm(FileModel):
     memory_bytes: Annotated[int, BeforeValidator(
         size_bytes(MiB, MAX_GUEST_BYTES, "expected from 1MiB to 4PiB of guest RAM"),
         json_schema_input_type=_SIZE_IN)] = Field(
-        alias="memory", description="the guest's RAM, e.g. 8GiB")
+        title="memory", alias="memory", description="the guest's RAM, e.g. 8GiB")
     vcpus: Annotated[int, BeforeValidator(integer(1, 4096))] = Field(
-        1, description="vCPUs (1–4096); auto-converge's cost to the guest is counted per vCPU")
+        1, title="vCPUs",
+        description="vCPUs (1–4096); auto-converge's cost to the guest is counted per vCPU")
     page_size_bytes: Annotated[int, BeforeValidator(
         lambda v: _page_size(v), json_schema_input_type=_SIZE_IN)] = Field(
-        4 * KiB, alias="page-size",
+        4 * KiB, title="page size", alias="page-size",
         description="host page backing RAM: 4KiB, 2MiB or 1GiB; a postcopy fault fetches "
                     "a whole one")
     device_state_bytes: Size = Field(
-        1 * MiB, alias="device-state",
+        1 * MiB, title="device state", alias="device-state",
         description="non-iterative device state, sent during the downtime")
     ack_ready_s: Duration = Field(
         0.0, alias="ack-ready",
@@ -197,11 +198,12 @@ class Workload(FileModel):
                                 "the other keys override")
     dirty_rate_Bps: Annotated[float, BeforeValidator(
         rate_Bps(zero="an idle guest"), json_schema_input_type=_NUMBER_IN)] = Field(
-        0.0, alias="dirty-rate", description="bytes of pages written per second (0: idle)")
+        0.0, title="dirty rate", alias="dirty-rate",
+        description="bytes of pages written per second (0: idle)")
     working_set_bytes: Annotated[int | None, BeforeValidator(
         lambda v: None if v is None else _working_set(v),
         json_schema_input_type=_SIZE_IN)] = Field(
-        None, alias="working-set",
+        None, title="working set", alias="working-set",
         description="the writes fall in this much memory (default: all of RAM)")
     dirty_curve: Annotated[tuple[tuple[float, float], ...] | None, BeforeValidator(
         _curve, json_schema_input_type=list[tuple[float, float]])] = Field(
@@ -211,17 +213,19 @@ class Workload(FileModel):
                     "give it")
     pattern: Annotated[Literal["random", "sequential"],
                        BeforeValidator(choice("random", "sequential"))] = Field(
-        "random", description="random writes, or a sequential sweep of the working set")
+        "random", title="pattern",
+        description="random writes, or a sequential sweep of the working set")
     zero_fraction: Annotated[float, BeforeValidator(number(0.0, 1.0, "a fraction from 0 to 1"))
-                             ] = Field(0.0, description="share of pages that are all zero")
+                             ] = Field(0.0, title="zero pages (fraction)",
+                                       description="share of pages that are all zero")
     zero_layout: Annotated[Literal["spread", "end"], BeforeValidator(choice("spread", "end"))
-                           ] = Field("spread", description=(
+                           ] = Field("spread", title="zero pages lie", description=(
                                "where the zero pages lie: spread among the others (a guest that "
                                "has run a while) or at the end of RAM (a freshly booted guest: "
                                "the first pass sends every non-zero page before them)"))
     compress_ratio: Annotated[float, BeforeValidator(
         number(0.01, 1.0, "compressed/original size, from 0.01 to 1"))] = Field(
-        0.5, description="compressed/original size for zlib/zstd")
+        0.5, title="compress ratio", description="compressed/original size for zlib/zstd")
     delta_ratio: Annotated[float, BeforeValidator(
         number(0.0, 2.0, "XBZRLE delta size / page size, from 0 to 2"))] = Field(
         0.25, description="XBZRLE delta size / page size of a re-dirtied page (> 1 overflows)")
@@ -287,21 +291,23 @@ class Host(FileModel):
     profile: Annotated[str | None, BeforeValidator(lambda v: v if v is None else text(v))] = \
         Field(None, description="a shipped host profile (data/hosts) whose values the other "
                                 "keys override")
-    link_Bps: Rate = Field(10e9 / 8, alias="link", description="what the wire carries")
-    rtt_s: Duration = Field(200e-6, alias="rtt", description="round-trip time")
+    link_Bps: Rate = Field(10e9 / 8, title="link", alias="link",
+                           description="what the wire carries")
+    rtt_s: Duration = Field(200e-6, title="round-trip time", alias="rtt",
+                            description="round-trip time")
     channel_rate_Bps: Rate = Field(
-        1.5 * GiB, alias="channel-rate",
+        1.5 * GiB, title="per-channel rate", alias="channel-rate",
         description="what one sending thread (migration thread or one multifd channel) "
                     "can push, with a core of its own")
     running_channel_rate_Bps: Annotated[float | None, BeforeValidator(
         _positive_or_none(rate_Bps()), json_schema_input_type=_NUMBER_IN)] = Field(
-        None, alias="running-channel-rate",
+        None, title="per-channel rate, guest running", alias="running-channel-rate",
         description="what one sending thread pushes while the guest runs, when the vCPUs "
                     "slow it down (software emulation, an overcommitted host); none: "
                     "channel-rate")
     migration_cpus: Annotated[float | None, BeforeValidator(
         _positive_or_none(number(1e-3, 1e6, "a number of cores > 0")))] = Field(
-        None, alias="migration-cpus",
+        None, title="cores for sending", alias="migration-cpus",
         description="cores the sending threads share while the guest runs, e.g. 1.5 when "
                     "the vCPUs take the rest; none: one core per thread")
     setup_s: Duration = Field(0.010, alias="setup", description=(
@@ -396,14 +402,15 @@ class Control(FileModel):
                           "{seconds: S}; needs capabilities.postcopy-ram")
     timeout_s: Annotated[float | None, BeforeValidator(
         _timeout, json_schema_input_type=_NUMBER_IN)] = Field(
-        None, alias="timeout",
+        None, title="timeout", alias="timeout",
         description="cancel after this long (status cancelled), at most 30 days. Without one "
                     "the simulation follows a run for one hour and reports one still running "
                     "then as active")
     policy: Mapping[str, Any] | None = Field(
-        None, description="a management policy: {kind: nova, kubevirt, ovirt, proxmox, "
-                          "downtime-ramp or custom, …its options}, or {kind: …, file: "
-                          "nova-default.yaml} to start from a file in data/policies/")
+        None, title="management policy",
+        description="a management policy: {kind: nova, kubevirt, ovirt, proxmox, "
+                    "downtime-ramp or custom, …its options}, or {kind: …, file: "
+                    "nova-default.yaml} to start from a file in data/policies/")
 
 
 

@@ -186,3 +186,25 @@ def test_broken_inventories_are_refused_by_the_schema(data: dict[str, Any],
     assert any(words in e for e in errors), errors
     ok = {"vms": [{"name": "a", "host": "h", "memory": "1G", "parameters.downtime-limit": 5}]}
     assert list(_validator("inventory").iter_errors(ok)) == []
+
+
+def test_the_forms_own_fields_come_from_the_models() -> None:
+    """Guest, workload, host and control widgets: label = the field's title, help = its
+    description, choices = its Literal values (page sizes as text); changing a model
+    changes the form."""
+    from sim.models import Host, Workload
+    from sim.qemu import profile
+    from sim.ui_model import FORM_PATHS, form_fields
+
+    fields = {f.path: f for f in form_fields(profile("8.2"))}
+    assert [p for p in fields if p in FORM_PATHS] == list(FORM_PATHS)
+    link = Host.model_fields["link_Bps"]
+    assert (fields["host.link"].label, fields["host.link"].help) == (link.title,
+                                                                     link.description)
+    assert fields["host.link"].kind == "rate"
+    assert fields["host.rtt"].kind == "ms"
+    assert fields["workload.zero-layout"].choices == ("spread", "end")
+    assert Workload.model_fields["zero_layout"].default == "spread"
+    assert fields["vm.page-size"].choices == ("4KiB", "2MiB", "1GiB")
+    assert fields["control.policy"].choices[0] == "none"
+    assert all(f.label and f.help for p, f in fields.items() if p in FORM_PATHS)
