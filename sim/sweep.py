@@ -33,13 +33,15 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import numpy as np
+from pydantic import BeforeValidator, Field, ValidationError
 
 from sim._exceptions import InvalidScenarioError, MiglabError, UnitError
+from sim._modelkit import FileModel, fail, problems_from
 from sim.qemu.catalog import PARAMETERS
 from sim.scenario import MigrationParameters, Scenario, load_scenario, set_path
 from sim.units import parse_duration, parse_rate, parse_size
@@ -124,9 +126,23 @@ def full_path(name: str) -> str:
     return f"parameters.{name}" if "." not in name and name in PARAMETERS else name
 
 
-@dataclass(frozen=True)
-class Axis:
-    """One dial of a sweep.
+def _axis_path(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
+        fail(f"is not a scenario path; expected {_ACCEPTED}")
+    return full_path(value)
+
+
+def _axis_values(value: object) -> tuple[Any, ...]:
+    if not isinstance(value, list | tuple) or not value:
+        fail(f"has no values; expected {_ACCEPTED}")
+    if len(value) > MAX_AXIS_VALUES:
+        fail(f"has {len(value)} values; at most {MAX_AXIS_VALUES} per axis")
+    return tuple(value)
+
+
+class Axis(FileModel):
+    """One dial of a sweep: ``Axis("downtime-limit", (100, 300))`` or from
+    :func:`parse_axis`; a bare parameter name becomes its ``parameters.`` path.
 
     Attributes:
         path: the dotted scenario path, e.g. ``"parameters.downtime-limit"``.
@@ -134,14 +150,18 @@ class Axis:
         spec: the text it was parsed from, for messages and reports.
     """
 
-    path: str
-    values: tuple[Any, ...]
-    spec: str = ""
+    path: Annotated[str, BeforeValidator(_axis_path)] = Field(
+        description="a dotted scenario path (host.link) or a bare QEMU parameter name")
+    values: Annotated[tuple[Any, ...], BeforeValidator(_axis_values)] = Field(
+        description=f"the settings, in sweep order (1 to {MAX_AXIS_VALUES})")
+    spec: str = Field("", description="the text it was parsed from")
 
-    def __post_init__(self) -> None:
-        if not self.values:
-            raise AxisError(f"axis {self.path!r} has no values; expected {_ACCEPTED}")
-        object.__setattr__(self, "path", full_path(self.path))
+    def __init__(self, path: str, values: Sequence[Any], spec: str = "") -> None:
+        try:
+            super().__init__(path=path, values=values, spec=spec)  # type: ignore[call-arg]
+        except ValidationError as err:
+            p = problems_from(err, "", Axis)[0]
+            raise AxisError(f"axis {path!r} {p.message}") from None
 
 
 def _scalar(text: str) -> Any:
