@@ -208,3 +208,15 @@ def test_the_forms_own_fields_come_from_the_models() -> None:
     assert fields["vm.page-size"].choices == ("4KiB", "2MiB", "1GiB")
     assert fields["control.policy"].choices[0] == "none"
     assert all(f.label and f.help for p, f in fields.items() if p in FORM_PATHS)
+
+
+def test_a_saved_result_that_is_not_one_is_a_report_error() -> None:
+    """``miglab report`` on a JSON that is not a result names the field, never pydantic's
+    own error."""
+    from sim.report import ReportError, result_from_dict
+
+    with pytest.raises(ReportError, match=r"result\.ram\.transfered: unknown key"):
+        result_from_dict({"status": "completed", "ram": {"transfered": 1}})
+    with pytest.raises(ReportError, match=r"result\.status: required"):
+        result_from_dict({"ram": {}})
+    assert result_from_dict({"status": "failed"}).total_time_ms == 0
