@@ -62,6 +62,7 @@ from sim.units import MAX_DURATION_S, GiB, KiB, MiB, format_size, is_finite, par
 __all__ = [
     "MAX_GUEST_BYTES",
     "PAGE_SIZES",
+    "POLICY_KINDS",
     "Control",
     "Host",
     "HostSupport",
@@ -257,7 +258,8 @@ def _working_set(value: object) -> int:
     return n
 
 
-def _positive_or_none(read: Callable[[object], Any]) -> Callable[[object], Any]:
+def _optional(read: Callable[[object], Any]) -> Callable[[object], Any]:
+    """``read``, with ``None`` (the key given as null) meaning "not set"."""
     return lambda v: None if v is None else read(v)
 
 
@@ -300,13 +302,13 @@ class Host(FileModel):
         description="what one sending thread (migration thread or one multifd channel) "
                     "can push, with a core of its own")
     running_channel_rate_Bps: Annotated[float | None, BeforeValidator(
-        _positive_or_none(rate_Bps()), json_schema_input_type=_NUMBER_IN)] = Field(
+        _optional(rate_Bps()), json_schema_input_type=_NUMBER_IN)] = Field(
         None, title="per-channel rate, guest running", alias="running-channel-rate",
         description="what one sending thread pushes while the guest runs, when the vCPUs "
                     "slow it down (software emulation, an overcommitted host); none: "
                     "channel-rate")
     migration_cpus: Annotated[float | None, BeforeValidator(
-        _positive_or_none(number(1e-3, 1e6, "a number of cores > 0")))] = Field(
+        _optional(number(1e-3, 1e6, "a number of cores > 0")))] = Field(
         None, title="cores for sending", alias="migration-cpus",
         description="cores the sending threads share while the guest runs, e.g. 1.5 when "
                     "the vCPUs take the rest; none: one core per thread")
@@ -357,7 +359,7 @@ POSTCOPY_AFTER_ACCEPTED: Final = ("expected {passes: N} (N ≥ 0 dirty-bitmap sy
 class PostcopyAfter(FileModel):
     """When the operator issues ``migrate-start-postcopy``: after N syncs or N seconds."""
 
-    passes: Annotated[int | None, BeforeValidator(_positive_or_none(integer(0, 100000)))] = \
+    passes: Annotated[int | None, BeforeValidator(_optional(integer(0, 100000)))] = \
         Field(None, description="dirty-bitmap syncs after setup")
     seconds: Duration | None = Field(None, description="time since the start")
 
@@ -386,6 +388,22 @@ def _timeout(value: object) -> float | None:
     return t
 
 
+POLICY_KINDS: Final = ("nova", "kubevirt", "ovirt", "proxmox", "downtime-ramp", "custom")
+"""The ``control.policy`` kinds (:data:`sim.policies.MODELS` has the same, in order; a test
+keeps them equal: the policy modules build on the scenario, so this module cannot import
+them)."""
+
+
+def _policy(value: object) -> object:
+    """A mapping with a known ``kind``; its options are checked by :mod:`sim.policies`."""
+    if value is None:
+        return None
+    kind = value.get("kind") if isinstance(value, Mapping) else None
+    if kind not in POLICY_KINDS:
+        fail("expected a mapping with kind: one of " + ", ".join(POLICY_KINDS))
+    return value
+
+
 class Control(FileModel):
     """What the operator or management layer does around QEMU.
 
@@ -406,7 +424,7 @@ class Control(FileModel):
         description="cancel after this long (status cancelled), at most 30 days. Without one "
                     "the simulation follows a run for one hour and reports one still running "
                     "then as active")
-    policy: Mapping[str, Any] | None = Field(
+    policy: Annotated[Mapping[str, Any] | None, BeforeValidator(_policy)] = Field(
         None, title="management policy",
         description="a management policy: {kind: nova, kubevirt, ovirt, proxmox, "
                     "downtime-ramp or custom, …its options}, or {kind: …, file: "

@@ -38,6 +38,7 @@ from sim._bounded import MAX_INPUT_BYTES, load_yaml, read_text
 from sim._exceptions import InvalidScenarioError, Problem, QemuError, ScenarioError, UnitError
 from sim._modelkit import FileModel
 from sim.models import (
+    POLICY_KINDS,
     Control,
     Host,
     PostcopyAfter,
@@ -61,6 +62,7 @@ from sim.qemu.versions import DEFAULT_VERSION
 from sim.units import GiB, parse_duration, parse_rate, parse_size
 
 __all__ = [
+    "POLICY_KINDS",
     "Capabilities",
     "Control",
     "Host",
@@ -81,7 +83,6 @@ _PACKAGED_DATA: Final = Path(__file__).resolve().parent / "_data"
 MAX_FILE_BYTES: Final = MAX_INPUT_BYTES
 """Largest scenario file accepted (1 MiB)."""
 
-POLICY_KINDS: Final = ("nova", "kubevirt", "ovirt", "proxmox", "downtime-ramp", "custom")
 
 
 def data_path(*parts: str) -> Path:
@@ -427,11 +428,6 @@ def _read_control(raw: object, problems: list[Problem]) -> Control:
     if control is None or control.policy is None:
         return control if control is not None else Control()
     policy = control.policy
-    kind = policy.get("kind") if isinstance(policy, Mapping) else None
-    if kind not in POLICY_KINDS:
-        problems.append(Problem("control.policy", policy, "expected a mapping with kind: one "
-                                "of " + ", ".join(POLICY_KINDS)))
-        return control.model_copy(update={"policy": None})
     from sim.policies import check_policy, resolve_policy  # imports sim.scenario
 
     found = check_policy(policy)

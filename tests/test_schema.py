@@ -220,3 +220,13 @@ def test_a_saved_result_that_is_not_one_is_a_report_error() -> None:
     with pytest.raises(ReportError, match=r"result\.status: required"):
         result_from_dict({"ram": {}})
     assert result_from_dict({"status": "failed"}).total_time_ms == 0
+
+
+def test_the_scenarios_policy_kinds_are_the_unions() -> None:
+    """sim.scenario names the kinds before the policy modules load; they must be the
+    discriminated union's kinds, in the same order."""
+    from sim.policies import MODELS
+    from sim.scenario import POLICY_KINDS
+
+    assert tuple(MODELS) == POLICY_KINDS
+    assert set(json_schema("policy")["discriminator"]["mapping"]) == set(MODELS)
