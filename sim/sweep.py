@@ -35,13 +35,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final, cast
 
 import numpy as np
-from pydantic import BeforeValidator, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
 from sim._exceptions import InvalidScenarioError, MiglabError, UnitError
 from sim._modelkit import FileModel, fail, problems_from
+from sim.models import Host, Workload
 from sim.qemu.catalog import PARAMETERS
 from sim.scenario import MigrationParameters, Scenario, load_scenario, set_path
 from sim.units import parse_duration, parse_rate, parse_size
@@ -397,10 +399,19 @@ def _failed_row(message: str, seed: int | None) -> dict[str, Any]:
             "converged": False} | {c: math.nan for c in OUTPUT_COLUMNS[5:]}
 
 
-_FAST_HOST: Final[dict[str, tuple[Callable[..., float], str]]] = {
-    "host.link": (parse_rate, "link_Bps"),
-    "host.channel-rate": (parse_rate, "channel_rate_Bps"),
+def _field_reader(model: type[BaseModel], name: str) -> Callable[[object], Any]:
+    """The reader a model field validates with (the same bounds as the loader)."""
+    for m in model.model_fields[name].metadata:
+        if isinstance(m, BeforeValidator):
+            return cast(Callable[[object], Any], m.func)
+    raise TypeError(f"{model.__name__}.{name} has no reader")
+
+
+_FAST_HOST: Final[dict[str, tuple[Callable[[object], Any], str]]] = {
+    "host.link": (_field_reader(Host, "link_Bps"), "link_Bps"),
+    "host.channel-rate": (_field_reader(Host, "channel_rate_Bps"), "channel_rate_Bps"),
 }
+_FAST_DIRTY_RATE: Final = _field_reader(Workload, "dirty_rate_Bps")
 _DOWNTIME_MAX_MS: Final = 2_000_000
 
 
@@ -408,7 +419,8 @@ def fast_variant(base: Scenario, point: Mapping[str, Any]) -> Scenario | None:
     """The base with ``point`` applied by :func:`dataclasses.replace`, or ``None``.
 
     Only changes whose validity is obvious take this path: ``host.link`` and
-    ``host.channel-rate`` (any readable rate > 0), ``workload.dirty-rate`` (> 0, on a
+    ``host.channel-rate`` (read by the Host model's own field readers, so with the same
+    1 B/s..1 PB/s bounds), ``workload.dirty-rate`` (> 0, on a
     rate-form workload) and ``parameters.downtime-limit`` (an integer in QEMU's 0..2000000);
     anything else returns ``None`` and goes through :func:`load_scenario`. The result
     equals the loader's (tested), at a fraction of the cost.
@@ -418,18 +430,18 @@ def fast_variant(base: Scenario, point: Mapping[str, Any]) -> Scenario | None:
     params: dict[str, int] = {}
     for path, value in point.items():
         if path in _FAST_HOST:
-            parser, attr = _FAST_HOST[path]
+            read, attr = _FAST_HOST[path]
             try:
-                number = float(parser(value, field=path))
-            except UnitError:
+                number = float(read(value))
+            except PydanticCustomError:
                 return None
             if not number > 0:
                 return None
             host[attr] = number
         elif path == "workload.dirty-rate" and base.workload.dirty_curve is None:
             try:
-                rate = float(parse_rate(value, field=path))
-            except UnitError:
+                rate = float(_FAST_DIRTY_RATE(value))
+            except PydanticCustomError:
                 return None
             if not rate > 0:
                 return None

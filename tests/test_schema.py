@@ -230,3 +230,22 @@ def test_the_scenarios_policy_kinds_are_the_unions() -> None:
 
     assert tuple(MODELS) == POLICY_KINDS
     assert set(json_schema("policy")["discriminator"]["mapping"]) == set(MODELS)
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    ("host.link", 1e-308), ("host.link", "1e300Gbit/s"), ("host.channel-rate", 0),
+    ("workload.dirty-rate", "1e300GiB/s"),
+])
+def test_the_sweeps_fast_path_reads_with_the_models_bounds(path: str, value: object) -> None:
+    """A sweep point the loader would refuse never takes the fast path (which once took any
+    readable rate > 0, so 1e-308 B/s slipped past the hardening)."""
+    from sim.scenario import load_scenario, validate
+    from sim.sweep import fast_variant
+
+    base = load_scenario(DATA / "examples" / "web-8g.yaml")
+    assert fast_variant(base, {path: value}) is None
+    data = base.to_dict()
+    section, key = path.split(".")
+    data[section] = {**data.get(section, {}), key: value}
+    assert [p.field for p in validate(data).problems] == [path]
+    assert fast_variant(base, {path: "1Gbit/s"}) is not None
