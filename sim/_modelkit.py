@@ -178,11 +178,17 @@ def _model_by_title(title: str) -> type[BaseModel] | None:
 
 
 def _expected(kind: str, msg: str) -> str:
+    """What a type pydantic checked itself accepts, in miglab's words (no "Input should
+    be …")."""
     words = {"bool_type": "true or false", "bool_parsing": "true or false",
              "int_type": "a whole number", "int_parsing": "a whole number",
-             "float_type": "a number", "float_parsing": "a number",
-             "string_type": "a text", "list_type": "a list", "tuple_type": "a list"}
-    return words.get(kind, msg[0].lower() + msg[1:] if msg else kind)
+             "int_from_float": "a whole number", "float_type": "a number",
+             "float_parsing": "a number", "finite_number": "a finite number",
+             "string_type": "a text", "list_type": "a list", "tuple_type": "a list",
+             "dict_type": "a mapping of names to values"}
+    if kind in words:
+        return words[kind]
+    return msg.removeprefix("Input should be ").removeprefix("input should be ") or kind
 
 
 # ----------------------------------------------------------------------- field types

@@ -249,3 +249,55 @@ def test_the_sweeps_fast_path_reads_with_the_models_bounds(path: str, value: obj
     data[section] = {**data.get(section, {}), key: value}
     assert [p.field for p in validate(data).problems] == [path]
     assert fast_variant(base, {path: "1Gbit/s"}) is not None
+
+
+ODD_VALUES: list[object] = [None, [], {}, "x", -1, 10**400, float("nan"), True, "8GB",
+                            [[1, 2, 3]], {"a": 1}]
+
+
+@pytest.mark.parametrize("section", ["vm", "workload", "host", "control"])
+def test_every_field_refuses_odd_values_in_miglabs_words(section: str) -> None:
+    """Each key of each section, given each odd value: every problem names a field of that
+    section and reads as miglab's sentence, never pydantic's "Input should be …"."""
+    from sim._modelkit import field_aliases
+    from sim.models import ScenarioFile
+    from sim.scenario import validate
+
+    model = ScenarioFile.model_fields[section].annotation
+    assert model is not None
+    seen = 0
+    for key in field_aliases(model):
+        for value in ODD_VALUES:
+            data: dict[str, Any] = {"vm": {"memory": "1GiB"}}
+            data[section] = {**data.get(section, {}), key: value}
+            for p in validate(data).problems:
+                seen += 1
+                assert p.field.startswith(section), (key, value, p)
+                assert "Input should" not in p.message and "input should" not in p.message, p
+    assert seen > 20
+
+
+def test_every_policy_option_refuses_odd_values_in_miglabs_words() -> None:
+    """The same for every option of every policy kind, custom's rules included."""
+    from sim.policies import MODELS, check_policy
+
+    seen = 0
+    for kind, (_, model) in MODELS.items():
+        for name, info in model.model_fields.items():
+            if name in ("kind", "file"):
+                continue
+            key = info.alias or name
+            for value in ODD_VALUES:
+                base: dict[str, Any] = {"kind": kind}
+                if kind == "custom" and key != "rules":
+                    base["rules"] = [{"when": {"after-s": 1}, "do": {"cancel": True}}]
+                for p in check_policy({**base, key: value}):
+                    seen += 1
+                    assert p.field.startswith("control.policy"), (kind, key, value, p)
+                    assert "nput should" not in p.message, p
+    for rule in ODD_VALUES + [{"when": v, "do": {"cancel": True}} for v in ODD_VALUES]:
+        for p in check_policy({"kind": "custom", "rules": [rule]}):
+            seen += 1
+            assert p.field.startswith("control.policy.rules"), (rule, p)
+            assert "nput should" not in p.message, p
+    assert seen > 100

@@ -41,7 +41,7 @@ from sim.policies.base import (
     options_table,
 )
 from sim.policies.ramp import DowntimeRamp, RampOptions
-from sim.units import GiB, parse_size
+from sim.units import GiB, MAX_RATE_Bps, is_finite, parse_size
 
 if TYPE_CHECKING:
     from sim.engine.precopy import ProcessGenerator, Run
@@ -54,11 +54,25 @@ MONITOR_POLL_S: Final = 0.4
 """``monitorSleepPeriodMS = 400`` in virt-launcher's migration monitor."""
 
 
+_QUANTITY: Final = "expected a Kubernetes quantity such as 64Mi, 1Gi or 0Mi"
+
+
 def k8s_quantity_Bps(v: Any) -> float:
-    """A Kubernetes quantity as bytes/s: ``64Mi`` → 64 MiB/s, ``1G`` → 1e9, ``0Mi`` → 0."""
+    """A Kubernetes quantity as bytes/s: ``64Mi`` → 64 MiB/s, ``1G`` → 1e9, ``0Mi`` → 0.
+
+    At most 1 PB/s, as every rate miglab reads (``10**400`` or ``1e400`` is refused, not
+    turned into infinity or an OverflowError).
+    """
+    value = _quantity(v)
+    if not (is_finite(value) and 0 <= value <= MAX_RATE_Bps):
+        raise ValueError(f"{_QUANTITY}, at most 1PB/s")
+    return value
+
+
+def _quantity(v: Any) -> float:
     if isinstance(v, bool):
-        raise ValueError("expected a Kubernetes quantity such as 64Mi, 1Gi or 0Mi")
-    if isinstance(v, int | float) and v >= 0:
+        raise ValueError(_QUANTITY)
+    if is_finite(v) and v >= 0:
         return float(v)
     if isinstance(v, str):
         s = v.strip()
@@ -70,8 +84,8 @@ def k8s_quantity_Bps(v: Any) -> float:
                 return float(parse_size(s + "B"))
             return float(s)
         except (ValueError, TypeError) as err:
-            raise ValueError("expected a Kubernetes quantity such as 64Mi, 1Gi or 0Mi") from err
-    raise ValueError("expected a Kubernetes quantity such as 64Mi, 1Gi or 0Mi")
+            raise ValueError(_QUANTITY) from err
+    raise ValueError(_QUANTITY)
 
 
 def _optional_bool(v: Any) -> bool | None:
