@@ -100,14 +100,14 @@ class Vm(FileModel):
         size_bytes(MiB, MAX_GUEST_BYTES, "expected from 1MiB to 4PiB of guest RAM"),
         json_schema_input_type=_SIZE_IN)] = Field(
         title="memory", alias="memory", description="the guest's RAM, e.g. 8GiB")
-    vcpus: Annotated[int, BeforeValidator(integer(1, 4096))] = Field(
-        1, title="vCPUs",
-        description="vCPUs (1–4096); auto-converge's cost to the guest is counted per vCPU")
     page_size_bytes: Annotated[int, BeforeValidator(
         lambda v: _page_size(v), json_schema_input_type=_SIZE_IN)] = Field(
         4 * KiB, title="page size", alias="page-size",
         description="host page backing RAM: 4KiB, 2MiB or 1GiB; a postcopy fault fetches "
                     "a whole one")
+    vcpus: Annotated[int, BeforeValidator(integer(1, 4096))] = Field(
+        1, title="vCPUs",
+        description="vCPUs (1–4096); auto-converge's cost to the guest is counted per vCPU")
     device_state_bytes: Size = Field(
         1 * MiB, title="device state", alias="device-state",
         description="non-iterative device state, sent during the downtime")
@@ -197,6 +197,12 @@ class Workload(FileModel):
     preset: Annotated[str | None, BeforeValidator(lambda v: v if v is None else text(v))] = \
         Field(None, description="a shipped workload preset (data/workloads) whose values "
                                 "the other keys override")
+    dirty_curve: Annotated[tuple[tuple[float, float], ...] | None, BeforeValidator(
+        _curve, json_schema_input_type=list[tuple[float, float]])] = Field(
+        None, alias="dirty-curve",
+        description="measured form instead: [[seconds since clean, fraction of RAM "
+                    "dirtied], …], increasing, as calc-dirty-rate / virsh domdirtyrate-calc "
+                    "give it")
     dirty_rate_Bps: Annotated[float, BeforeValidator(
         rate_Bps(zero="an idle guest"), json_schema_input_type=_NUMBER_IN)] = Field(
         0.0, title="dirty rate", alias="dirty-rate",
@@ -206,12 +212,6 @@ class Workload(FileModel):
         json_schema_input_type=_SIZE_IN)] = Field(
         None, title="working set", alias="working-set",
         description="the writes fall in this much memory (default: all of RAM)")
-    dirty_curve: Annotated[tuple[tuple[float, float], ...] | None, BeforeValidator(
-        _curve, json_schema_input_type=list[tuple[float, float]])] = Field(
-        None, alias="dirty-curve",
-        description="measured form instead: [[seconds since clean, fraction of RAM "
-                    "dirtied], …], increasing, as calc-dirty-rate / virsh domdirtyrate-calc "
-                    "give it")
     pattern: Annotated[Literal["random", "sequential"],
                        BeforeValidator(choice("random", "sequential"))] = Field(
         "random", title="pattern",
@@ -293,6 +293,8 @@ class Host(FileModel):
     profile: Annotated[str | None, BeforeValidator(lambda v: v if v is None else text(v))] = \
         Field(None, description="a shipped host profile (data/hosts) whose values the other "
                                 "keys override")
+    support: HostSupport = Field(default_factory=HostSupport,
+                                 description="host facts for QEMU's host-dependent checks")
     link_Bps: Rate = Field(10e9 / 8, title="link", alias="link",
                            description="what the wire carries")
     rtt_s: Duration = Field(200e-6, title="round-trip time", alias="rtt",
@@ -335,8 +337,6 @@ class Host(FileModel):
         number(0.0, 1e6, "failures per hour, a number ≥ 0"))] = Field(
         0.0, alias="link-failure-rate",
         description="network failures per hour (postcopy exposure risk)")
-    support: HostSupport = Field(default_factory=HostSupport,
-                                 description="host facts for QEMU's host-dependent checks")
     description: _DocValue = Field(None, exclude=True)
     source: _DocValue = Field(None, exclude=True)
     calibrated: _DocValue = Field(None, exclude=True)

@@ -424,14 +424,20 @@ def _read_host(raw: object, problems: list[Problem]) -> Host:
 
 
 def _read_control(raw: object, problems: list[Problem]) -> Control:
+    before = len(problems)
     control: Control | None = _section(Control, "control", raw, problems)
-    if control is None or control.policy is None:
+    policy = control.policy if control is not None else None
+    if control is None and isinstance(raw, Mapping) and raw.get("policy") is not None and \
+            not any(p.field.startswith("control.policy") for p in problems[before:]):
+        policy = raw["policy"]  # another control key failed: still check the options
+    if policy is None:
         return control if control is not None else Control()
-    policy = control.policy
     from sim.policies import check_policy, resolve_policy  # imports sim.scenario
 
     found = check_policy(policy)
     problems.extend(found)
+    if control is None:
+        return Control()
     # keep the options a file gave, so that nothing later opens the file again
     return control.model_copy(update={"policy": None if found else resolve_policy(policy)})
 
