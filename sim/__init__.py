@@ -23,9 +23,11 @@ from sim._exceptions import (
     ScenarioError,
     UnitError,
 )
+from sim.models import ScenarioFile
 from sim.qemu import VERSIONS, HostSupport, QmpMonitor
 from sim.result import Action, GuestCost, RamStats, Result
 from sim.scenario import Scenario, ValidationReport, load_scenario, validate
+from sim.schema import json_schema
 from sim.summary import describe, verdict
 from sim.units import parse_duration, parse_rate, parse_size
 
@@ -44,10 +46,12 @@ __all__ = [
     "Result",
     "Scenario",
     "ScenarioError",
+    "ScenarioFile",
     "UnitError",
     "ValidationReport",
     "describe",
     "diagnose",
+    "json_schema",
     "load_scenario",
     "parse_duration",
     "parse_rate",

@@ -183,6 +183,18 @@ def simulate_cmd(
         typer.echo(describe(scenario, result, diagnosis))
 
 
+@app.command("schema")
+def schema_cmd(
+    kind: Annotated[str, typer.Argument(help="scenario, inventory, policy or result")],
+) -> None:
+    """Print the JSON Schema of a file miglab reads or writes (generated from its models)."""
+    from sim.schema import KINDS, schema_text
+
+    if kind not in KINDS:
+        raise _fail(f"schema {kind!r}: expected one of {', '.join(KINDS)}")
+    typer.echo(schema_text(kind), nl=False)
+
+
 @app.command("serve")
 def serve_cmd(
     port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 8501,

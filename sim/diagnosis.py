@@ -347,11 +347,11 @@ def _cycle(p: _Probe) -> Cycle | None:
 
 
 def _free_of_timeout(sc: Scenario) -> Scenario:
-    return dataclasses.replace(sc, control=dataclasses.replace(sc.control, timeout_s=None))
+    return dataclasses.replace(sc, control=sc.control.model_copy(update={"timeout_s": None}))
 
 
 def _with_sync(sc: Scenario, s_per_gib: float) -> Scenario:
-    return dataclasses.replace(sc, host=dataclasses.replace(sc.host, sync_s_per_gib=s_per_gib))
+    return dataclasses.replace(sc, host=sc.host.model_copy(update={"sync_s_per_gib": s_per_gib}))
 
 
 def _free_sync(sc: Scenario) -> Scenario:

@@ -45,10 +45,13 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
+
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from sim._bounded import load_yaml, read_text
 from sim._exceptions import InvalidScenarioError, MiglabError, Problem, UnitError
+from sim._modelkit import FileModel, fail, problems_from
 from sim.scenario import POLICY_KINDS, Scenario, load_scenario, set_path
 from sim.units import parse_rate
 
@@ -64,6 +67,9 @@ __all__ = [
     "FleetError",
     "FleetVm",
     "Inventory",
+    "InventoryFile",
+    "InventoryHost",
+    "InventoryVm",
     "Limits",
     "load_inventory",
     "plan_drain",
@@ -88,6 +94,164 @@ _LINK_EPS: Final = 1e-6
 
 class FleetError(MiglabError, ValueError):
     """An inventory or drain setting that cannot be used; the message names it."""
+
+
+# --------------------------------------------------------------------------- the file's models
+
+_ROW_KNOWN: Final = ("name, host, link, policy, " + ", ".join(_VM_KEYS)
+                     + ", or a dotted scenario path such as parameters.downtime-limit")
+
+
+def _raw(shown: Any) -> BeforeValidator:
+    """A value kept exactly as written (the scenario loader checks it for each VM, so a bad
+    one makes that VM ``invalid``, not the inventory); ``shown`` is what the JSON Schema
+    shows."""
+    return BeforeValidator(lambda v: v, json_schema_input_type=shown)
+
+
+def _row_text(what: str) -> Callable[[object], str]:
+    def read(value: object) -> str:
+        if not isinstance(value, str) or not value:
+            fail(what)
+        return value
+    return read
+
+
+def _overrides(value: object) -> object:
+    if value is not None and not isinstance(value, Mapping):
+        fail("must map dotted paths to values")
+    return value
+
+
+class InventoryVm(FileModel):
+    """One row: a guest on its source host, with per-VM settings (CSV columns or YAML keys).
+
+    Keys other than the listed ones must be dotted scenario paths
+    (``parameters.downtime-limit``); their values, and ``memory`` and the rest, are checked
+    by the scenario loader when the guest's scenario is built.
+    """
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={
+        "patternProperties": {r"^[a-z]+\.[a-z0-9.-]+$": {}}, "additionalProperties": False})
+
+    name: Annotated[str, BeforeValidator(_row_text("every VM needs a name"))] = Field(
+        description="the VM's name, unique in the inventory")
+    host: Annotated[str, BeforeValidator(_row_text("every VM needs a source host"))] = Field(
+        description="the source host it leaves")
+    memory: Annotated[Any, _raw(int | str)] = Field(
+        description="guest RAM (vm.memory), e.g. 8GiB")
+    link: Annotated[Any, _raw(float | str | None)] = Field(
+        None, description="the source host's link (rate)")
+    policy: Annotated[Any, _raw(str | dict[str, Any] | None)] = Field(
+        None, description="a policy kind (nova, kubevirt, …) or a control.policy mapping")
+    vcpus: Annotated[Any, _raw(int | None)] = Field(None, description="vm.vcpus")
+    page_size: Annotated[Any, _raw(int | str | None)] = Field(
+        None, description="vm.page-size")
+    preset: Annotated[Any, _raw(str | None)] = Field(None, description="workload.preset")
+    dirty_rate: Annotated[Any, _raw(float | str | None)] = Field(
+        None, description="workload.dirty-rate")
+    working_set: Annotated[Any, _raw(int | str | None)] = Field(
+        None, description="workload.working-set")
+    zero_fraction: Annotated[Any, _raw(float | None)] = Field(
+        None, description="workload.zero-fraction")
+    qemu: Annotated[Any, _raw(str | None)] = Field(None, description="the QEMU release")
+    overrides: Annotated[dict[str, Any] | None, BeforeValidator(_overrides)] = Field(
+        None, description="dotted scenario paths → values for this VM")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _columns(cls, data: Any) -> Any:
+        """Values stay as written (checked by the scenario loader); unknown columns that
+        are not dotted paths are refused; empty cells are "not set"."""
+        if not isinstance(data, Mapping):
+            return data
+        known = {f.alias or n for n, f in cls.model_fields.items()}
+        for key in data:
+            if key not in known and "." not in str(key) and data[key] not in (None, ""):
+                fail(f"unknown column {key!r}; known: {_ROW_KNOWN}")
+        return {k: v for k, v in data.items()
+                if k in ("name", "host") or (v is not None and v != "")}
+
+    @classmethod
+    def missing_key_message(cls, key: str) -> str:
+        """``memory is required, e.g. 8GiB``, as a row names its column."""
+        if key in ("name", "host"):
+            return "every VM needs a name" if key == "name" else "every VM needs a source host"
+        return f"{key} is required, e.g. 8GiB"
+
+
+class InventoryHost(FileModel):
+    """A source host."""
+
+    link: Annotated[Any, _raw(float | str | None)] = Field(
+        None, description="its link (rate), e.g. 25Gbit/s")
+
+
+def _hosts(value: object) -> object:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        fail("must map host names to {link: …}")
+    for name, host in value.items():
+        if host is not None and not (isinstance(host, Mapping) and set(host) <= {"link"}):
+            fail("must be a mapping {link: …} such as {link: 25Gbit/s}", at=str(name),
+                 value=host)
+    return {k: v or {} for k, v in value.items()}
+
+
+def _defaults(value: object) -> object:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        fail("must be a partial scenario mapping")
+    host = value.get("host") or {}
+    if not isinstance(host, Mapping):
+        fail(f"must be a mapping such as {{link: 25Gbit/s}}, got {type(host).__name__}",
+             at="host", value=host)
+    return value
+
+
+def _vms(value: object) -> object:
+    if not isinstance(value, list) or not value:
+        fail("must be a non-empty list of VMs")
+    return value
+
+
+class InventoryFile(FileModel):
+    """A drain inventory: shared defaults, the hosts' links and the VMs (YAML form; a CSV
+    file is its ``vms`` rows)."""
+
+    name: str = Field("fleet", description="a label")
+    defaults: Annotated[dict[str, Any], BeforeValidator(_defaults)] = Field(
+        default_factory=dict, description="a partial scenario every VM starts from")
+    hosts: Annotated[dict[str, InventoryHost], BeforeValidator(_hosts)] = Field(
+        default_factory=dict, description="source hosts: {name: {link: rate}}")
+    vms: Annotated[list[InventoryVm], BeforeValidator(_vms)] = Field(
+        description="the VMs to move, in listed order")
+
+    @classmethod
+    def unknown_key_message(cls) -> str:
+        """The keys an inventory has."""
+        return "unknown key; an inventory has name, defaults, hosts, vms"
+
+
+def _fleet_error(err: ValidationError, where: str, rows: list[Any]) -> FleetError:
+    """The first of pydantic's errors as the FleetError miglab has always raised."""
+    problem = problems_from(err, "", InventoryFile)[0]
+    field = problem.field
+    if field.startswith("vms["):
+        i = int(field[4:field.index("]")])
+        row = rows[i] if i < len(rows) and isinstance(rows[i], Mapping) else {}
+        name = row.get("name")
+        rest = field[field.index("]") + 2:]
+        label = f"VM #{i + 1}" + (f" ({name})" if isinstance(name, str) and name else "")
+        if not isinstance(rows[i], Mapping):
+            return FleetError(f"{where}: {label} must be a mapping")
+        said = problem.message
+        if rest and not said.startswith((rest, "every VM")):
+            said = f"{rest} {said}"
+        return FleetError(f"{where}: {label}: {said}")
+    return FleetError(f"{where}: '{field}' {problem.message}")
 
 
 @dataclass(frozen=True)
@@ -164,38 +328,24 @@ def _scalar(text: str) -> Any:
     return read(text)
 
 
-def _vm_from_row(row: Mapping[str, Any], where: str) -> tuple[FleetVm, Any]:
-    """A :class:`FleetVm` and the row's ``link`` (or ``None``) from one inventory row."""
-    name = row.get("name")
-    host = row.get("host")
-    if not isinstance(name, str) or not name:
-        raise FleetError(f"{where}: every VM needs a name")
-    if not isinstance(host, str) or not host:
-        raise FleetError(f"{where} ({name}): every VM needs a source host")
-    if row.get("memory") in (None, ""):
-        raise FleetError(f"{where} ({name}): memory is required, e.g. 8GiB")
+def _vm_from_row(row: InventoryVm, order: Sequence[str]) -> tuple[FleetVm, Any]:
+    """A :class:`FleetVm` and the row's ``link`` (or ``None``) from one validated row;
+    ``order`` is the row's keys as written (the changes keep it)."""
     changes: dict[str, Any] = {}
-    link = None
-    for key, value in row.items():
-        if key in ("name", "host") or value is None or value == "":
+    dumped = row.model_dump(by_alias=True, exclude_none=True)
+    given = {k: dumped[k] for k in order if k in dumped}
+    for key, value in given.items():
+        if key in ("name", "host", "link"):
             continue
-        if key == "link":
-            link = value
-        elif key == "policy":
+        if key == "policy":
             changes["control.policy"] = value if isinstance(value, Mapping) else {"kind": value}
         elif key == "overrides":
-            if not isinstance(value, Mapping):
-                raise FleetError(f"{where} ({name}): overrides must map dotted paths to values")
             changes.update(value)
         elif key in _VM_KEYS:
             changes[_VM_KEYS[key]] = value
-        elif "." in key:
-            changes[key] = value
         else:
-            raise FleetError(f"{where} ({name}): unknown column {key!r}; known: name, host, "
-                             f"link, policy, {', '.join(_VM_KEYS)}, or a dotted scenario "
-                             f"path such as parameters.downtime-limit")
-    return FleetVm(name, host, changes), link
+            changes[key] = value
+    return FleetVm(row.name, row.host, changes), row.link
 
 
 def load_inventory(source: str | Path | Mapping[str, Any], *,
@@ -245,19 +395,13 @@ def load_inventory(source: str | Path | Mapping[str, Any], *,
                 raise FleetError(f"{p}: an inventory must be a mapping with a 'vms' list")
             data = loaded
             data.setdefault("name", p.stem)
-    unknown = set(data) - {"name", "defaults", "hosts", "vms"}
-    if unknown:
-        raise FleetError(f"{where}: unknown keys {sorted(unknown)}; an inventory has name, "
-                         f"defaults, hosts, vms")
-    rows_raw = data.get("vms")
-    if not isinstance(rows_raw, list) or not rows_raw:
-        raise FleetError(f"{where}: 'vms' must be a non-empty list of VMs")
-    defaults = data.get("defaults") or {}
-    if not isinstance(defaults, Mapping):
-        raise FleetError(f"{where}: 'defaults' must be a partial scenario mapping")
-    hosts_raw = data.get("hosts") or {}
-    if not isinstance(hosts_raw, Mapping):
-        raise FleetError(f"{where}: 'hosts' must map host names to {{link: …}}")
+    try:
+        model = InventoryFile.model_validate(data)
+    except ValidationError as err:
+        given = data.get("vms")
+        raise _fleet_error(err, where, given if isinstance(given, list) else []) from None
+    defaults = model.defaults
+    hosts_raw = {h: v.link for h, v in model.hosts.items()}
     fallback: Any = default_link
     if default_link is not None:  # checked even when every host names its own link
         try:
@@ -268,21 +412,12 @@ def load_inventory(source: str | Path | Mapping[str, Any], *,
             raise FleetError(f"default_link(={default_link!r}) must be a rate > 0, "
                              f"e.g. 25Gbit/s")
     default_host = defaults.get("host") or {}
-    if not isinstance(default_host, Mapping):
-        raise FleetError(f"{where}: 'defaults.host' must be a mapping such as "
-                         f"{{link: 25Gbit/s}}, got {type(default_host).__name__}")
     if fallback is None:
         fallback = default_host.get("link", 10e9 / 8)
     vms: list[FleetVm] = []
-    for host_name, value in hosts_raw.items():
-        if value is not None and not (isinstance(value, Mapping) and set(value) <= {"link"}):
-            raise FleetError(f"{where}: 'hosts.{host_name}' must be a mapping {{link: …}} "
-                             f"such as {{link: 25Gbit/s}}")
-    links: dict[str, Any] = {str(h): (v or {}).get("link") for h, v in hosts_raw.items()}
-    for i, row in enumerate(rows_raw):
-        if not isinstance(row, Mapping):
-            raise FleetError(f"{where}: VM #{i + 1} must be a mapping")
-        vm, link = _vm_from_row(row, f"{where}: VM #{i + 1}")
+    links: dict[str, Any] = dict(hosts_raw)
+    for row, raw_row in zip(model.vms, data["vms"], strict=True):
+        vm, link = _vm_from_row(row, [str(k) for k in raw_row])
         if link is not None:
             if links.get(vm.host) not in (None, link):
                 raise FleetError(f"{where}: host {vm.host!r} is given two links "
@@ -303,7 +438,7 @@ def load_inventory(source: str | Path | Mapping[str, Any], *,
             raise FleetError(f"{where}: {err}") from err
         if links_Bps[vm.host] <= 0:
             raise FleetError(f"{where}: host {vm.host!r} link must be > 0")
-    return Inventory(tuple(vms), links_Bps, dict(defaults), str(data.get("name", "fleet")))
+    return Inventory(tuple(vms), links_Bps, dict(defaults), model.name)
 
 
 # --------------------------------------------------------------------------- planning
@@ -319,7 +454,7 @@ def with_link(scenario: Scenario, link_Bps: float) -> Scenario:
         raise FleetError(f"link_Bps(={link_Bps}) must be > 0")
     source = copy.deepcopy(dict(scenario.source))
     set_path(source, "host.link", link_Bps)
-    return replace(scenario, host=replace(scenario.host, link_Bps=float(link_Bps)),
+    return replace(scenario, host=scenario.host.model_copy(update={"link_Bps": float(link_Bps)}),
                    source=source)
 
 

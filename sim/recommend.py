@@ -40,11 +40,13 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import numpy as np
+from pydantic import BeforeValidator, Field, ValidationError
 
 from sim._exceptions import InvalidScenarioError, MiglabError
+from sim._modelkit import FileModel, boolean, fail, problems_from
 from sim.scenario import Scenario, load_scenario
 from sim.sweep import Progress, Runner, run_points
 from sim.targets import (
@@ -59,7 +61,7 @@ from sim.targets import (
     default_target,
     format_knob,
 )
-from sim.units import format_rate
+from sim.units import format_rate, is_finite
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -101,9 +103,30 @@ class RecommendError(MiglabError, ValueError):
     """A recommendation request that cannot be run (bad constraint, objective or space)."""
 
 
-@dataclass(frozen=True)
-class Constraints:
+def _budget(value: object) -> float | None:
+    if value is not None and not (is_finite(value) and value >= 0):  # type: ignore[operator]
+        fail("must be a number ≥ 0")
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _share(lo_open: bool) -> Callable[[object], float]:
+    def read(value: object) -> float:
+        ok = is_finite(value) and (0 < value <= 1 if lo_open  # type: ignore[operator]
+                                   else 0 <= value <= 1)  # type: ignore[operator]
+        if not ok:
+            fail("must be in (0, 1]" if lo_open else "must be in [0, 1]")
+        return float(value)  # type: ignore[arg-type]
+    return read
+
+
+_Budget = Annotated[float | None, BeforeValidator(_budget)]
+
+
+class Constraints(FileModel):
     """The budget a recommended setting must meet (``None`` = no limit).
+
+    A model (dash names in files and forms, ``Constraints(max_downtime_ms=500)`` in
+    Python); a bad value raises :class:`RecommendError` naming the field and the value.
 
     Attributes:
         max_downtime_ms: the guest's pause.
@@ -116,26 +139,28 @@ class Constraints:
         min_converge_share: the share of ``workloads`` on which it must converge.
     """
 
-    max_downtime_ms: float | None = None
-    max_total_s: float | None = None
-    max_throttle_pct: float | None = None
-    max_blocktime_ms: float | None = None
-    allow_postcopy: bool = False
-    max_bandwidth_share: float = 1.0
-    workloads: tuple[Mapping[str, Any], ...] = ()
-    min_converge_share: float = 1.0
+    max_downtime_ms: _Budget = Field(None, description="the guest's pause (ms)")
+    max_total_s: _Budget = Field(None, description="from the migrate command to the end (s)")
+    max_throttle_pct: _Budget = Field(
+        None, description="the highest auto-converge throttle the guest may see (%)")
+    max_blocktime_ms: _Budget = Field(
+        None, description="postcopy blocktime the guest may see (ms)")
+    allow_postcopy: Annotated[bool, BeforeValidator(boolean)] = Field(
+        False, description="whether postcopy settings may be tried")
+    max_bandwidth_share: Annotated[float, BeforeValidator(_share(True))] = Field(
+        1.0, description="the most of the link the migration may use, (0, 1]")
+    workloads: tuple[dict[str, Any], ...] = Field(
+        (), description="other workload sections the setting must also handle")
+    min_converge_share: Annotated[float, BeforeValidator(_share(False))] = Field(
+        1.0, description="the share of workloads on which it must converge, [0, 1]")
 
-    def __post_init__(self) -> None:
-        for name in ("max_downtime_ms", "max_total_s", "max_throttle_pct", "max_blocktime_ms"):
-            value = getattr(self, name)
-            if value is not None and not (math.isfinite(value) and value >= 0):
-                raise RecommendError(f"{name}(={value}) must be a number ≥ 0")
-        if not 0 < self.max_bandwidth_share <= 1:
-            raise RecommendError(f"max_bandwidth_share(={self.max_bandwidth_share}) must be "
-                                 f"in (0, 1]")
-        if not 0 <= self.min_converge_share <= 1:
-            raise RecommendError(f"min_converge_share(={self.min_converge_share}) must be "
-                                 f"in [0, 1]")
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as err:
+            p = problems_from(err, "", Constraints)[0]
+            name = p.field.replace("-", "_")
+            raise RecommendError(f"{name}(={p.value}) {p.message}") from None
 
     def limits(self) -> list[tuple[str, str, float, str]]:
         """``(label, column, limit, unit)`` for each limit that is set."""

@@ -31,8 +31,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import yaml
 from plotly.offline import get_plotlyjs
+from pydantic import ValidationError
 
 from sim._exceptions import MiglabError
+from sim._modelkit import problems_from
 from sim.export import FORMATS, export
 from sim.plots import (
     comparison_figure,
@@ -41,7 +43,7 @@ from sim.plots import (
     heatmap_figure,
     pareto_figure,
 )
-from sim.result import Action, GuestCost, RamStats, Result, XbzrleStats
+from sim.result import Result
 from sim.scenario import Scenario
 from sim.summary import describe, verdict
 
@@ -297,29 +299,18 @@ def write_pdf(html_path: Path, pdf_path: Path, *, chromium: str | None = None,
 # ------------------------------------------------------------------------- saved results
 
 
-def _dashed(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {k.replace("-", "_"): v for k, v in data.items()}
-
-
 def result_from_dict(data: Mapping[str, Any]) -> Result:
-    """A :class:`Result` from ``Result.to_dict()`` output (``miglab simulate --json``)."""
-    xbzrle = data.get("xbzrle-cache")
-    return Result(
-        status=str(data["status"]),
-        converged=bool(data.get("converged", data["status"] == "completed")),
-        total_time_ms=float(data.get("total-time", 0)),
-        downtime_ms=float(data.get("downtime", 0)),
-        setup_time_ms=float(data.get("setup-time", 0)),
-        expected_downtime_ms=float(data.get("expected-downtime", 0)),
-        ram=RamStats(**_dashed(data.get("ram", {}))),
-        cpu_throttle_percentage=float(data.get("cpu-throttle-percentage", 0)),
-        xbzrle_cache=XbzrleStats(**_dashed(xbzrle)) if xbzrle else None,
-        postcopy_blocktime_ms=data.get("postcopy-blocktime"),
-        guest=GuestCost(**_dashed(data.get("guest", {}))),
-        reason=str(data.get("reason", "")),
-        plateau_bytes=data.get("plateau-bytes"),
-        downtime_breakdown_ms=dict(data.get("downtime-breakdown", {})),
-        actions=[Action(**a) for a in data.get("actions", [])],
-        timeline=list(data.get("timeline", [])),
-        seed=int(data.get("seed", 1)),
-    )
+    """A :class:`Result` from ``Result.to_dict()`` output (``miglab simulate --json``),
+    read by the :class:`~sim.result.Result` model; times left out count as 0.
+
+    Raises:
+        ReportError: the mapping is not a result, naming the first field that is wrong.
+    """
+    status = data.get("status")
+    given = {"converged": status == "completed", "total-time": 0, "downtime": 0,
+             "setup-time": 0, "expected-downtime": 0, "ram": {}, **data}
+    try:
+        return Result.model_validate(given)
+    except ValidationError as err:
+        first = problems_from(err, "result", Result)[0]
+        raise ReportError(f"not a miglab result: {first}") from None

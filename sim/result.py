@@ -18,8 +18,18 @@ QEMU's integers.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
+from pydantic.dataclasses import dataclass
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,15 +51,23 @@ TIMELINE_COLUMNS = (
 """The columns of :meth:`Result.timeline_frame`, in order."""
 
 
-class _DashNames:
-    """Adds ``to_dict()``: a dataclass's fields under QMP's dash names."""
+def _dash(name: str) -> str:
+    return name.replace("_", "-")
+
+
+class _DashNames(BaseModel):
+    """A block of ``query-migrate``: fields under QMP's dash names (``normal-bytes``);
+    built by field name or by QMP name, unknown names refused, mutable while the engine
+    fills it in."""
+
+    model_config = ConfigDict(alias_generator=_dash, validate_by_name=True,
+                              validate_by_alias=True, extra="forbid")
 
     def to_dict(self) -> dict[str, Any]:
         """The fields with QMP's dash names (``normal_bytes`` → ``normal-bytes``)."""
-        return {k.replace("_", "-"): v for k, v in asdict(self).items()}  # type: ignore[call-overload]
+        return self.model_dump(by_alias=True)
 
 
-@dataclass
 class RamStats(_DashNames):
     """``query-migrate``'s ``ram`` member (bytes, pages, Mbit/s)."""
 
@@ -71,7 +89,6 @@ class RamStats(_DashNames):
     page_size: int = 4096
 
 
-@dataclass
 class XbzrleStats(_DashNames):
     """``query-migrate``'s ``xbzrle-cache`` member."""
 
@@ -84,7 +101,6 @@ class XbzrleStats(_DashNames):
     overflow: int = 0
 
 
-@dataclass
 class GuestCost(_DashNames):
     """What the migration cost the guest, beyond the downtime.
 
@@ -117,7 +133,7 @@ class GuestCost(_DashNames):
     paused_s: float = 0.0
 
 
-@dataclass
+@dataclass(config=ConfigDict(extra="forbid"))
 class Action:
     """Something a policy or the operator did during the migration.
 
@@ -137,8 +153,7 @@ class Action:
     reason: str = ""
 
 
-@dataclass
-class Result:
+class Result(BaseModel):
     """One migration's outcome (``miglab simulate --json`` prints :meth:`to_dict`).
 
     Attributes:
@@ -162,24 +177,36 @@ class Result:
         source: ``"engine"`` or ``"lab"``.
     """
 
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, extra="forbid")
+
     status: str
     converged: bool
-    total_time_ms: float
-    downtime_ms: float
-    setup_time_ms: float
-    expected_downtime_ms: float
+    total_time_ms: float = Field(alias="total-time")
+    downtime_ms: float = Field(alias="downtime")
+    setup_time_ms: float = Field(alias="setup-time")
+    expected_downtime_ms: float = Field(alias="expected-downtime")
     ram: RamStats
-    cpu_throttle_percentage: float = 0.0
-    xbzrle_cache: XbzrleStats | None = None
-    postcopy_blocktime_ms: float | None = None
-    guest: GuestCost = field(default_factory=GuestCost)
+    cpu_throttle_percentage: float = Field(0.0, alias="cpu-throttle-percentage")
+    xbzrle_cache: XbzrleStats | None = Field(None, alias="xbzrle-cache")
+    postcopy_blocktime_ms: float | None = Field(None, alias="postcopy-blocktime")
+    guest: GuestCost = Field(default_factory=GuestCost)
     reason: str = ""
-    plateau_bytes: int | None = None
-    downtime_breakdown_ms: dict[str, float] = field(default_factory=dict)
-    actions: list[Action] = field(default_factory=list)
-    timeline: list[dict[str, Any]] = field(default_factory=list)
+    plateau_bytes: int | None = Field(None, alias="plateau-bytes")
+    downtime_breakdown_ms: dict[str, float] = Field(default_factory=dict,
+                                                    alias="downtime-breakdown")
+    actions: list[Action] = Field(default_factory=list)
+    timeline: list[dict[str, Any]] = Field(default_factory=list)
     seed: int = 1
     source: str = "engine"
+
+    @model_serializer(mode="wrap")
+    def _query_migrate(self, handler: SerializerFunctionWrapHandler,
+                       info: SerializationInfo) -> dict[str, Any]:
+        """By alias, the dump is :meth:`to_dict` (QEMU's names and integers)."""
+        if info.by_alias:
+            return self.to_dict()
+        out: dict[str, Any] = handler(self)
+        return out
 
     @property
     def total_time_s(self) -> float:

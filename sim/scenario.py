@@ -28,15 +28,26 @@ problem, each naming the field, the value and what is accepted.
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 from sim._bounded import MAX_INPUT_BYTES, load_yaml, read_text
 from sim._exceptions import InvalidScenarioError, Problem, QemuError, ScenarioError, UnitError
+from sim._modelkit import FileModel
+from sim.models import (
+    POLICY_KINDS,
+    Control,
+    Host,
+    PostcopyAfter,
+    ScenarioFile,
+    ValidationError,
+    Vm,
+    Workload,
+    problems_from,
+)
 from sim.qemu import (
     HostSupport,
     VersionProfile,
@@ -48,21 +59,10 @@ from sim.qemu import (
 from sim.qemu.catalog import PARAMETERS
 from sim.qemu.qapi import visit_capability_status
 from sim.qemu.versions import DEFAULT_VERSION
-from sim.units import (
-    MAX_DURATION_S,
-    GiB,
-    KiB,
-    MAX_RATE_Bps,
-    MiB,
-    MIN_RATE_Bps,
-    format_size,
-    is_finite,
-    parse_duration,
-    parse_rate,
-    parse_size,
-)
+from sim.units import GiB, parse_duration, parse_rate, parse_size
 
 __all__ = [
+    "POLICY_KINDS",
     "Capabilities",
     "Control",
     "Host",
@@ -83,11 +83,6 @@ _PACKAGED_DATA: Final = Path(__file__).resolve().parent / "_data"
 MAX_FILE_BYTES: Final = MAX_INPUT_BYTES
 """Largest scenario file accepted (1 MiB)."""
 
-MAX_GUEST_BYTES: Final = 1 << 52
-"""The largest guest RAM accepted, 4 PiB: x86-64's 52-bit physical address space (QEMU's
-``-m`` cannot go past what the target can address)."""
-PAGE_SIZES: Final = (4 * KiB, 2 * MiB, GiB)
-POLICY_KINDS: Final = ("nova", "kubevirt", "ovirt", "proxmox", "downtime-ramp", "custom")
 
 
 def data_path(*parts: str) -> Path:
@@ -102,146 +97,7 @@ def preset_files(kind: str) -> list[str]:
     return sorted({p.stem for root in roots for p in root.joinpath(kind).glob("*.yaml")})
 
 
-MAX_TIMEOUT_S: Final = MAX_DURATION_S
-"""The longest ``control.timeout`` accepted: the engine follows a run that long (closed-form
-jumps keep it cheap), and a migration still running after a month is not a plan."""
-
 # ------------------------------------------------------------------------- the model
-
-
-@dataclass(frozen=True)
-class Vm:
-    """The guest.
-
-    Attributes:
-        memory_bytes: guest RAM.
-        vcpus: number of vCPUs.
-        page_size_bytes: host page backing RAM: 4 KiB, 2 MiB or 1 GiB (postcopy faults
-            fetch a whole host page).
-        device_state_bytes: non-iterative device state sent during the downtime.
-        ack_ready_s: for ``switchover-ack``: seconds after the start until the destination's
-            devices are ready to acknowledge (VFIO pre-copy data loaded).
-    """
-
-    memory_bytes: int
-    vcpus: int = 1
-    page_size_bytes: int = 4 * KiB
-    device_state_bytes: int = 1 * MiB
-    ack_ready_s: float = 0.0
-
-
-@dataclass(frozen=True)
-class Workload:
-    """How the guest dirties memory.
-
-    Exactly one form is used: ``dirty_rate_Bps`` over ``working_set_bytes`` (a rate form),
-    or ``dirty_curve`` (measured: seconds since clean → fraction of RAM dirtied).
-
-    Attributes:
-        dirty_rate_Bps: bytes of pages written per second (0 = idle).
-        working_set_bytes: where the writes fall; defaults to all of RAM.
-        dirty_curve: ``((t_s, fraction), …)`` increasing points, or ``None``.
-        pattern: ``"random"`` or ``"sequential"`` walk over the working set.
-        zero_fraction: share of RAM pages that are all zero.
-        zero_layout: where the zero pages lie in the guest's address space: ``"spread"``
-            among the others (a guest that has run a while), or ``"end"`` (a freshly booted
-            guest: what it never touched is at the top, so QEMU's scan in address order
-            sends every non-zero page of the first pass before the zero ones).
-        compress_ratio: compressed/original size for zlib/zstd.
-        delta_ratio: XBZRLE-encoded size / page size of a re-dirtied page (> 1 overflows).
-        cpu_bound: dirtying needs the vCPUs, so auto-converge's throttle slows it.
-        preset: the preset the values came from, if any.
-    """
-
-    dirty_rate_Bps: float = 0.0
-    working_set_bytes: int | None = None
-    dirty_curve: tuple[tuple[float, float], ...] | None = None
-    pattern: str = "random"
-    zero_fraction: float = 0.0
-    zero_layout: str = "spread"
-    compress_ratio: float = 0.5
-    delta_ratio: float = 0.25
-    cpu_bound: bool = True
-    preset: str | None = None
-
-
-@dataclass(frozen=True)
-class Host:
-    """The hosts and the link between them (defaults: a 10 Gbit/s LAN of current servers).
-
-    Attributes:
-        link_Bps: what the wire carries.
-        rtt_s: round-trip time.
-        channel_rate_Bps: what one sending thread (the migration thread or one multifd
-            channel) can push, CPU-bound, with a core of its own (the final copy, the guest
-            stopped, runs at this rate).
-        running_channel_rate_Bps: what one sending thread pushes while the guest runs, when
-            the guest's vCPUs slow it down (TCG, an overcommitted host); ``None``: the same
-            as ``channel_rate_Bps``.
-        migration_cpus: cores the sending threads share while the guest runs (e.g. 1.5 when
-            the vCPUs take the rest of the host), ``None``: every thread has a core.
-        setup_s: QEMU's setup phase (header, dirty logging start, first sync).
-        stop_s: stopping the source vCPUs and draining I/O.
-        resume_s: destination loading device state and starting the vCPUs.
-        sync_s_per_gib: one dirty-bitmap sync per GiB of RAM.
-        zero_scan_Bps: how fast the migration thread checks pages for zeros.
-        zlib_Bps: zlib compression speed of one thread.
-        zstd_Bps: zstd compression speed of one thread.
-        xbzrle_Bps: XBZRLE encoding speed of the migration thread.
-        link_failure_per_hour: network failures per hour (postcopy exposure risk).
-        support: host facts for QEMU's host-dependent checks.
-        profile: the host profile the values came from, if any.
-    """
-
-    link_Bps: float = 10e9 / 8
-    rtt_s: float = 200e-6
-    channel_rate_Bps: float = 1.5 * GiB
-    running_channel_rate_Bps: float | None = None
-    migration_cpus: float | None = None
-    setup_s: float = 0.010
-    stop_s: float = 0.005
-    resume_s: float = 0.005
-    sync_s_per_gib: float = 0.001
-    zero_scan_Bps: float = 8.0 * GiB
-    zlib_Bps: float = 200.0 * MiB
-    zstd_Bps: float = 500.0 * MiB
-    xbzrle_Bps: float = 2.0 * GiB
-    link_failure_per_hour: float = 0.0
-    support: HostSupport = field(default_factory=HostSupport)
-    profile: str | None = None
-
-    def while_running(self) -> Host:
-        """The host as the sending threads see it while the guest runs.
-
-        ``channel_rate_Bps`` becomes ``running_channel_rate_Bps`` when that is set; the rest
-        is unchanged.
-        """
-        if self.running_channel_rate_Bps is None:
-            return self
-        return replace(self, channel_rate_Bps=self.running_channel_rate_Bps)
-
-
-@dataclass(frozen=True)
-class PostcopyAfter:
-    """When the operator issues ``migrate-start-postcopy``: after N syncs or N seconds."""
-
-    passes: int | None = None
-    seconds: float | None = None
-
-
-@dataclass(frozen=True)
-class Control:
-    """What the operator or management layer does around QEMU.
-
-    Attributes:
-        postcopy_after: when to switch to postcopy (needs ``postcopy-ram``), or ``None``.
-        timeout_s: cancel after this long (status ``cancelled``), or ``None``.
-        policy: a management policy (``{"kind": "nova", …}``), or ``None``.
-    """
-
-    postcopy_after: PostcopyAfter | None = None
-    timeout_s: float | None = None
-    policy: Mapping[str, Any] | None = None
 
 
 class MigrationParameters(Mapping[str, object]):
@@ -472,123 +328,8 @@ class ValidationReport:
                 "assumptions": list(self.assumptions)}
 
 
-class _Reader:
-    """Reads one section of the raw scenario, collecting problems instead of stopping."""
-
-    def __init__(self, problems: list[Problem], section: str, raw: object) -> None:
-        self.problems = problems
-        self.section = section
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, Mapping):
-            self.report("", raw, "must be a mapping of names to values")
-            raw = {}
-        self.raw: Mapping[str, Any] = raw
-        self.seen: set[str] = set()
-
-    def path(self, key: str) -> str:
-        return f"{self.section}.{key}" if key else self.section
-
-    def report(self, key: str, value: object, message: str) -> None:
-        self.problems.append(Problem(self.path(key), value, message))
-
-    def has(self, key: str) -> bool:
-        return key in self.raw
-
-    def get(self, key: str, default: Any = None) -> Any:
-        self.seen.add(key)
-        return self.raw.get(key, default)
-
-    def unit(self, key: str, parser: Any, default: Any) -> Any:
-        """Parse ``key`` with a :mod:`sim.units` parser, or return ``default``."""
-        if key not in self.raw:
-            self.seen.add(key)
-            return default
-        value = self.get(key)
-        try:
-            return parser(value, field=self.path(key))
-        except UnitError as err:
-            self.report(key, value, f"cannot read this: {err.detail}")
-            return default
-
-    def rate(self, key: str, default: Any, *, zero: str = "") -> Any:
-        """A rate in bytes/s from :data:`~sim.units.MIN_RATE_Bps` to
-        :data:`~sim.units.MAX_RATE_Bps`; 0 only where ``zero`` says what it means."""
-        before = len(self.problems)
-        value = self.unit(key, parse_rate, default)
-        if key not in self.raw or len(self.problems) > before:
-            return value
-        if not ((value >= MIN_RATE_Bps or (zero and value == 0)) and value <= MAX_RATE_Bps):
-            accepted = f"0 ({zero}) or " if zero else ""
-            self.report(key, self.raw[key], f"expected {accepted}a rate from 1 byte/s "
-                        "to 1PB/s, e.g. 10Gbit/s or 200MiB/s")
-            return default
-        return value
-
-    def duration(self, key: str, default: Any) -> Any:
-        """A duration in seconds from 0 to :data:`~sim.units.MAX_DURATION_S` (30 days)."""
-        before = len(self.problems)
-        value = self.unit(key, parse_duration, default)
-        if key not in self.raw or len(self.problems) > before:
-            return value
-        if value > MAX_DURATION_S:
-            self.report(key, self.raw[key], "expected a duration of at most 30 days, "
-                        "e.g. 300ms, 2min")
-            return default
-        return value
-
-    def number(self, key: str, default: float, lo: float, hi: float, what: str) -> float:
-        """A plain number in ``[lo, hi]``."""
-        if key not in self.raw:
-            self.seen.add(key)
-            return default
-        value = self.get(key)
-        if not is_finite(value) or not lo <= value <= hi:
-            self.report(key, value, f"expected {what}")
-            return default
-        return float(value)
-
-    def integer(self, key: str, default: int, lo: int, hi: int) -> int:
-        """A whole number in ``[lo, hi]``."""
-        if key not in self.raw:
-            self.seen.add(key)
-            return default
-        value = self.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            self.report(key, value, f"expected a whole number from {lo} to {hi}")
-            return default
-        return value
-
-    def boolean(self, key: str, default: bool) -> bool:
-        if key not in self.raw:
-            self.seen.add(key)
-            return default
-        value = self.get(key)
-        if not isinstance(value, bool):
-            self.report(key, value, "expected true or false")
-            return default
-        return value
-
-    def choice(self, key: str, default: str, accepted: tuple[str, ...]) -> str:
-        if key not in self.raw:
-            self.seen.add(key)
-            return default
-        value = self.get(key)
-        if value not in accepted:
-            self.report(key, value, "expected one of " + ", ".join(accepted))
-            return default
-        return str(value)
-
-    def finish(self) -> None:
-        """Report keys that no reader asked for: unknown keys are errors."""
-        for key in self.raw:
-            if key not in self.seen:
-                known = ", ".join(sorted(self.seen)) or "nothing"
-                self.report(str(key), self.raw[key], f"unknown key; known keys here: {known}")
-
-
-_TOP_KEYS: Final = ("name", "qemu", "vm", "workload", "host", "parameters", "capabilities",
-                    "control", "seed")
+_TOP_KEYS: Final = tuple(f.alias or n for n, f in ScenarioFile.model_fields.items())
+"""The keys of a scenario file, in :class:`~sim.models.ScenarioFile`'s order."""
 
 
 def read_scenario_file(path: str | Path) -> dict[str, Any]:
@@ -635,221 +376,70 @@ def _load_preset(kind: str, name: object, problems: list[Problem], where: str) -
     return dict(values) if isinstance(values, dict) else {}
 
 
+def _section(model: type[FileModel], prefix: str, raw: object,
+             problems: list[Problem]) -> Any:
+    """``raw`` validated by ``model``; its defaults (and problems) when it is refused."""
+    try:
+        return model.model_validate({} if raw is None else raw)
+    except ValidationError as err:
+        problems.extend(problems_from(err, prefix, model))
+        return None
+
+
+def _with_preset(kind: str, raw: object, key: str, problems: list[Problem]) -> object:
+    """``raw`` over the values of the preset it names (``workload.preset``, ``host.profile``)."""
+    if not isinstance(raw, Mapping) or raw.get(key) is None:
+        return raw
+    section = "host" if kind == "hosts" else "workload"
+    merged = _load_preset(kind, raw[key], problems, f"{section}.{key}")
+    merged.pop(key, None)
+    return merged | dict(raw)
+
+
 def _read_vm(raw: object, problems: list[Problem]) -> Vm:
-    r = _Reader(problems, "vm", raw)
-    if not r.has("memory"):
-        r.report("memory", None, "required: the guest's RAM, e.g. 8GiB")
-    memory = r.unit("memory", parse_size, GiB)
-    if r.has("memory") and not 1 * MiB <= memory <= MAX_GUEST_BYTES:
-        r.report("memory", r.raw["memory"], "expected from 1MiB to 4PiB of guest RAM")
-        memory = GiB
-    page = r.unit("page-size", parse_size, 4 * KiB)
-    if page not in PAGE_SIZES:
-        r.report("page-size", r.raw.get("page-size"), "expected 4KiB, 2MiB or 1GiB")
-        page = 4 * KiB
-    if memory % page:
-        r.report("memory", r.raw.get("memory"),
-                 f"must be a whole number of {format_size(page)} pages")
-    vm = Vm(
-        memory_bytes=memory,
-        vcpus=r.integer("vcpus", 1, 1, 4096),
-        page_size_bytes=page,
-        device_state_bytes=_at_most(r, "device-state", r.unit("device-state", parse_size, MiB),
-                                    MiB),
-        ack_ready_s=r.duration("ack-ready", 0.0),
-    )
-    r.finish()
-    return vm
-
-
-def _at_most(r: _Reader, key: str, value: int, default: int) -> int:
-    """``value`` when at most :data:`MAX_GUEST_BYTES`, else ``default`` and a problem."""
-    if value <= MAX_GUEST_BYTES:
-        return value
-    r.report(key, r.raw.get(key), "expected at most 4PiB")
-    return default
-
-
-def _read_curve(r: _Reader) -> tuple[tuple[float, float], ...] | None:
-    if not r.has("dirty-curve"):
-        r.seen.add("dirty-curve")
-        return None
-    raw = r.get("dirty-curve")
-    accepted = ("a list of [seconds since clean, fraction of RAM dirtied] pairs with "
-                "increasing seconds > 0 and non-decreasing fractions in [0, 1]")
-    if not isinstance(raw, list) or not raw:
-        r.report("dirty-curve", raw, f"expected {accepted}")
-        return None
-    points: list[tuple[float, float]] = []
-    for item in raw:
-        ok = (isinstance(item, (list, tuple)) and len(item) == 2
-              and all(is_finite(x) for x in item))
-        if not ok:
-            r.report("dirty-curve", raw, f"expected {accepted}; bad point {item!r}")
-            return None
-        points.append((float(item[0]), float(item[1])))
-    times = [t for t, _ in points]
-    fracs = [f for _, f in points]
-    if (times[0] <= 0 or any(b <= a for a, b in itertools.pairwise(times))
-            or any(b < a for a, b in itertools.pairwise(fracs))
-            or fracs[0] < 0 or fracs[-1] > 1):
-        r.report("dirty-curve", raw, f"expected {accepted}")
-        return None
-    return tuple(points)
+    vm = _section(Vm, "vm", raw, problems)
+    return vm if vm is not None else Vm(memory_bytes=GiB)
 
 
 def _read_workload(raw: object, vm: Vm, problems: list[Problem]) -> Workload:
-    base = raw if isinstance(raw, Mapping) else {}
-    preset = base.get("preset")
-    merged: dict[str, Any] = {}
-    if preset is not None:
-        merged.update(_load_preset("workloads", preset, problems, "workload.preset"))
-        merged.pop("preset", None)
-    merged.update(base)
-    r = _Reader(problems, "workload", merged if isinstance(raw, Mapping) or raw is None else raw)
-    r.get("preset")
-    curve = _read_curve(r)
-    rate = r.rate("dirty-rate", 0.0, zero="an idle guest")
-    if curve is not None and r.has("dirty-rate") and base.get("dirty-curve") is not None:
-        r.report("dirty-rate", r.raw["dirty-rate"],
-                 "give either dirty-rate (with working-set) or dirty-curve, not both")
-    if curve is not None and r.has("dirty-rate") and base.get("dirty-curve") is None:
-        curve = None  # the scenario's own rate overrides a preset's curve
-    wss = r.unit("working-set", parse_size, None)
+    merged = _with_preset("workloads", raw, "preset", problems)
+    if isinstance(merged, dict) and isinstance(raw, Mapping) and "dirty-rate" in merged \
+            and "dirty-curve" not in raw:
+        merged.pop("dirty-curve", None)  # a rate overrides a preset's curve
+    wl: Workload | None = _section(Workload, "workload", merged, problems)
+    if wl is None:
+        return Workload()
     memory_known = not any(p.field == "vm.memory" for p in problems)
-    if wss is not None and wss > vm.memory_bytes and memory_known:
-        r.report("working-set", r.raw.get("working-set"),
-                 f"larger than vm.memory ({vm.memory_bytes} bytes)")
-        wss = vm.memory_bytes
-    if wss == 0:
-        r.report("working-set", r.raw.get("working-set"), "expected a size > 0")
-        wss = None
-    wl = Workload(
-        dirty_rate_Bps=rate,
-        working_set_bytes=wss,
-        dirty_curve=curve,
-        pattern=r.choice("pattern", "random", ("random", "sequential")),
-        zero_fraction=r.number("zero-fraction", 0.0, 0.0, 1.0, "a fraction from 0 to 1"),
-        zero_layout=r.choice("zero-layout", "spread", ("spread", "end")),
-        compress_ratio=r.number("compress-ratio", 0.5, 0.01, 1.0,
-                                "compressed/original size, from 0.01 to 1"),
-        delta_ratio=r.number("delta-ratio", 0.25, 0.0, 2.0,
-                             "XBZRLE delta size / page size, from 0 to 2"),
-        cpu_bound=r.boolean("cpu-bound", True),
-        preset=preset if isinstance(preset, str) else None,
-    )
-    for key in ("description", "source"):
-        r.get(key)  # presets document themselves
-    r.finish()
+    if wl.working_set_bytes is not None and wl.working_set_bytes > vm.memory_bytes \
+            and memory_known:
+        given = merged.get("working-set") if isinstance(merged, Mapping) else None
+        problems.append(Problem("workload.working-set", given,
+                                f"larger than vm.memory ({vm.memory_bytes} bytes)"))
     return wl
 
 
 def _read_host(raw: object, problems: list[Problem]) -> Host:
-    base = raw if isinstance(raw, Mapping) else {}
-    merged: dict[str, Any] = {}
-    name = base.get("profile")
-    if name is not None:
-        merged.update(_load_preset("hosts", name, problems, "host.profile"))
-    merged.update(base)
-    r = _Reader(problems, "host", merged if isinstance(raw, Mapping) or raw is None else raw)
-    r.get("profile")
-    d = Host()
-    support = _read_support(r.get("support"), problems)
-    host = Host(
-        link_Bps=r.rate("link", d.link_Bps),
-        rtt_s=r.duration("rtt", d.rtt_s),
-        channel_rate_Bps=r.rate("channel-rate", d.channel_rate_Bps),
-        running_channel_rate_Bps=r.rate("running-channel-rate", None),
-        migration_cpus=r.number("migration-cpus", 0.0, 1e-3, 1e6, "a number of cores > 0")
-        or None,
-        setup_s=r.duration("setup", d.setup_s),
-        stop_s=r.duration("stop", d.stop_s),
-        resume_s=r.duration("resume", d.resume_s),
-        sync_s_per_gib=r.duration("sync-per-gib", d.sync_s_per_gib),
-        zero_scan_Bps=r.rate("zero-scan-rate", d.zero_scan_Bps),
-        zlib_Bps=r.rate("zlib-rate", d.zlib_Bps),
-        zstd_Bps=r.rate("zstd-rate", d.zstd_Bps),
-        xbzrle_Bps=r.rate("xbzrle-rate", d.xbzrle_Bps),
-        link_failure_per_hour=r.number("link-failure-rate", 0.0, 0.0, 1e6,
-                                       "failures per hour, a number ≥ 0"),
-        support=support,
-        profile=name if isinstance(name, str) else None,
-    )
-    for key in ("description", "source", "calibrated"):
-        r.get(key)
-    r.finish()
-    return host
-
-
-def _read_support(raw: object, problems: list[Problem]) -> HostSupport:
-    r = _Reader(problems, "host.support", raw)
-    d = HostSupport()
-    support = HostSupport(
-        linux=r.boolean("linux", d.linux),
-        userfaultfd=r.boolean("userfaultfd", d.userfaultfd),
-        write_tracking=r.choice("write-tracking", d.write_tracking,
-                                ("absent", "available", "compatible")),
-        kvm_dirty_ring=r.boolean("kvm-dirty-ring", d.kvm_dirty_ring),
-        replication=r.boolean("replication", d.replication),
-        live_block_migration=r.boolean("live-block-migration", d.live_block_migration),
-        direct_io=r.boolean("direct-io", d.direct_io),
-        multi_channel_transport=r.boolean("multi-channel-transport",
-                                          d.multi_channel_transport),
-    )
-    r.finish()
-    return support
+    host = _section(Host, "host", _with_preset("hosts", raw, "profile", problems), problems)
+    return host if host is not None else Host()
 
 
 def _read_control(raw: object, problems: list[Problem]) -> Control:
-    r = _Reader(problems, "control", raw)
-    after: PostcopyAfter | None = None
-    if r.has("postcopy-after"):
-        value = r.get("postcopy-after")
-        after = _read_postcopy_after(value)
-        if after is None:
-            r.report("postcopy-after", value,
-                     "expected {passes: N} (N ≥ 0 dirty-bitmap syncs after setup) or "
-                     "{seconds: S} (e.g. 30 or '30s')")
-    else:
-        r.get("postcopy-after")
-    timeout = r.duration("timeout", None)
-    if timeout is not None and not 0 < timeout <= MAX_TIMEOUT_S:
-        r.report("timeout", r.raw.get("timeout"),
-                 "expected a duration > 0 and at most 30 days (e.g. 10min, 2h)")
-        timeout = None
-    policy = r.get("policy")
-    if policy is not None:
-        kind = policy.get("kind") if isinstance(policy, Mapping) else None
-        if kind not in POLICY_KINDS:
-            r.report("policy", policy, "expected a mapping with kind: one of "
-                     + ", ".join(POLICY_KINDS))
-            policy = None
-        else:
-            from sim.policies import check_policy, resolve_policy  # imports sim.scenario
+    before = len(problems)
+    control: Control | None = _section(Control, "control", raw, problems)
+    policy = control.policy if control is not None else None
+    if control is None and isinstance(raw, Mapping) and raw.get("policy") is not None and \
+            not any(p.field.startswith("control.policy") for p in problems[before:]):
+        policy = raw["policy"]  # another control key failed: still check the options
+    if policy is None:
+        return control if control is not None else Control()
+    from sim.policies import check_policy, resolve_policy  # imports sim.scenario
 
-            found = check_policy(policy)
-            problems.extend(found)
-            # keep the options a file gave, so that nothing later opens the file again
-            policy = None if found else resolve_policy(policy)
-    r.finish()
-    return Control(postcopy_after=after, timeout_s=timeout,
-                   policy=dict(policy) if isinstance(policy, Mapping) else None)
-
-
-def _read_postcopy_after(value: object) -> PostcopyAfter | None:
-    if not isinstance(value, Mapping) or len(value) != 1:
-        return None
-    if "passes" in value:
-        n = value["passes"]
-        if isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 100000:
-            return PostcopyAfter(passes=n)
-        return None
-    if "seconds" in value:
-        try:
-            return PostcopyAfter(seconds=parse_duration(value["seconds"]))
-        except UnitError:
-            return None
-    return None
+    found = check_policy(policy)
+    problems.extend(found)
+    if control is None:
+        return Control()
+    # keep the options a file gave, so that nothing later opens the file again
+    return control.model_copy(update={"policy": None if found else resolve_policy(policy)})
 
 
 def _qemu_problem(err: QemuError, section: str, raw: Mapping[str, Any]) -> Problem:
@@ -936,7 +526,7 @@ def _check_qemu(raw_params: object, raw_caps: object, prof: VersionProfile, host
     return merged, new_caps
 
 
-def _check_cross(sc_caps: Mapping[str, bool], control: Control, workload: Workload,
+def _check_cross(sc_caps: Mapping[str, bool], control: Control,
                  problems: list[Problem]) -> None:
     if control.postcopy_after is not None and not sc_caps.get("postcopy-ram"):
         after = control.postcopy_after
@@ -945,11 +535,14 @@ def _check_cross(sc_caps: Mapping[str, bool], control: Control, workload: Worklo
         problems.append(Problem("control.postcopy-after", given,
                                 "needs capabilities.postcopy-ram: true (QEMU refuses "
                                 "migrate-start-postcopy without it)"))
-    if workload.dirty_curve is None and workload.working_set_bytes is not None and \
-            workload.dirty_rate_Bps == 0:
-        problems.append(Problem("workload.working-set", workload.working_set_bytes,
-                                "a working set needs a dirty-rate > 0 (or leave both out "
-                                "for an idle guest)"))
+
+
+class _Header(FileModel):
+    """The name and seed of a scenario file, read with :class:`~sim.models.ScenarioFile`'s
+    own fields (defaults and messages written once, there)."""
+
+    name: str = ScenarioFile.model_fields["name"]  # type: ignore[assignment]
+    seed: int = ScenarioFile.model_fields["seed"]  # type: ignore[assignment]
 
 
 def validate(source: str | Path | Mapping[str, Any]) -> ValidationReport:
@@ -977,21 +570,21 @@ def validate(source: str | Path | Mapping[str, Any]) -> ValidationReport:
     except UnitError as err:
         problems.append(Problem("qemu", data.get("qemu"), err.detail))
         prof = profile(DEFAULT_VERSION)
-    name = data.get("name", "scenario")
-    if not isinstance(name, str):
-        problems.append(Problem("name", name, "expected a text label"))
-        name = "scenario"
-    seed = data.get("seed", 1)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        problems.append(Problem("seed", seed, "expected a whole number from 0 to 2^32-1"))
-        seed = 1
+    head = {k: data[k] for k in ("name", "seed") if k in data}
+    try:
+        header = _Header.model_validate(head)
+    except ValidationError as err:
+        problems.extend(problems_from(err, "", _Header))
+        header = _Header.model_validate({k: v for k, v in head.items()
+                                         if k not in {str(p.field) for p in problems}})
+    name, seed = header.name, header.seed
     vm = _read_vm(data.get("vm"), problems)
     workload = _read_workload(data.get("workload"), vm, problems)
     host = _read_host(data.get("host"), problems)
     control = _read_control(data.get("control"), problems)
     params, caps = _check_qemu(data.get("parameters"), data.get("capabilities"), prof,
                                host.support, problems, report.assumptions)
-    _check_cross(caps, control, workload, problems)
+    _check_cross(caps, control, problems)
     if problems:
         return report
     given = data.get("parameters") or {}

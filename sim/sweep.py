@@ -33,13 +33,17 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final, cast
 
 import numpy as np
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
 from sim._exceptions import InvalidScenarioError, MiglabError, UnitError
+from sim._modelkit import FileModel, fail, problems_from
+from sim.models import Host, Workload
 from sim.qemu.catalog import PARAMETERS
 from sim.scenario import MigrationParameters, Scenario, load_scenario, set_path
 from sim.units import parse_duration, parse_rate, parse_size
@@ -124,9 +128,23 @@ def full_path(name: str) -> str:
     return f"parameters.{name}" if "." not in name and name in PARAMETERS else name
 
 
-@dataclass(frozen=True)
-class Axis:
-    """One dial of a sweep.
+def _axis_path(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
+        fail(f"is not a scenario path; expected {_ACCEPTED}")
+    return full_path(value)
+
+
+def _axis_values(value: object) -> tuple[Any, ...]:
+    if not isinstance(value, list | tuple) or not value:
+        fail(f"has no values; expected {_ACCEPTED}")
+    if len(value) > MAX_AXIS_VALUES:
+        fail(f"has {len(value)} values; at most {MAX_AXIS_VALUES} per axis")
+    return tuple(value)
+
+
+class Axis(FileModel):
+    """One dial of a sweep: ``Axis("downtime-limit", (100, 300))`` or from
+    :func:`parse_axis`; a bare parameter name becomes its ``parameters.`` path.
 
     Attributes:
         path: the dotted scenario path, e.g. ``"parameters.downtime-limit"``.
@@ -134,14 +152,18 @@ class Axis:
         spec: the text it was parsed from, for messages and reports.
     """
 
-    path: str
-    values: tuple[Any, ...]
-    spec: str = ""
+    path: Annotated[str, BeforeValidator(_axis_path)] = Field(
+        description="a dotted scenario path (host.link) or a bare QEMU parameter name")
+    values: Annotated[tuple[Any, ...], BeforeValidator(_axis_values)] = Field(
+        description=f"the settings, in sweep order (1 to {MAX_AXIS_VALUES})")
+    spec: str = Field("", description="the text it was parsed from")
 
-    def __post_init__(self) -> None:
-        if not self.values:
-            raise AxisError(f"axis {self.path!r} has no values; expected {_ACCEPTED}")
-        object.__setattr__(self, "path", full_path(self.path))
+    def __init__(self, path: str, values: Sequence[Any], spec: str = "") -> None:
+        try:
+            super().__init__(path=path, values=values, spec=spec)  # type: ignore[call-arg]
+        except ValidationError as err:
+            p = problems_from(err, "", Axis)[0]
+            raise AxisError(f"axis {path!r} {p.message}") from None
 
 
 def _scalar(text: str) -> Any:
@@ -377,10 +399,19 @@ def _failed_row(message: str, seed: int | None) -> dict[str, Any]:
             "converged": False} | {c: math.nan for c in OUTPUT_COLUMNS[5:]}
 
 
-_FAST_HOST: Final[dict[str, tuple[Callable[..., float], str]]] = {
-    "host.link": (parse_rate, "link_Bps"),
-    "host.channel-rate": (parse_rate, "channel_rate_Bps"),
+def _field_reader(model: type[BaseModel], name: str) -> Callable[[object], Any]:
+    """The reader a model field validates with (the same bounds as the loader)."""
+    for m in model.model_fields[name].metadata:
+        if isinstance(m, BeforeValidator):
+            return cast(Callable[[object], Any], m.func)
+    raise TypeError(f"{model.__name__}.{name} has no reader")
+
+
+_FAST_HOST: Final[dict[str, tuple[Callable[[object], Any], str]]] = {
+    "host.link": (_field_reader(Host, "link_Bps"), "link_Bps"),
+    "host.channel-rate": (_field_reader(Host, "channel_rate_Bps"), "channel_rate_Bps"),
 }
+_FAST_DIRTY_RATE: Final = _field_reader(Workload, "dirty_rate_Bps")
 _DOWNTIME_MAX_MS: Final = 2_000_000
 
 
@@ -388,7 +419,8 @@ def fast_variant(base: Scenario, point: Mapping[str, Any]) -> Scenario | None:
     """The base with ``point`` applied by :func:`dataclasses.replace`, or ``None``.
 
     Only changes whose validity is obvious take this path: ``host.link`` and
-    ``host.channel-rate`` (any readable rate > 0), ``workload.dirty-rate`` (> 0, on a
+    ``host.channel-rate`` (read by the Host model's own field readers, so with the same
+    1 B/s..1 PB/s bounds), ``workload.dirty-rate`` (> 0, on a
     rate-form workload) and ``parameters.downtime-limit`` (an integer in QEMU's 0..2000000);
     anything else returns ``None`` and goes through :func:`load_scenario`. The result
     equals the loader's (tested), at a fraction of the cost.
@@ -398,18 +430,18 @@ def fast_variant(base: Scenario, point: Mapping[str, Any]) -> Scenario | None:
     params: dict[str, int] = {}
     for path, value in point.items():
         if path in _FAST_HOST:
-            parser, attr = _FAST_HOST[path]
+            read, attr = _FAST_HOST[path]
             try:
-                number = float(parser(value, field=path))
-            except UnitError:
+                number = float(read(value))
+            except PydanticCustomError:
                 return None
             if not number > 0:
                 return None
             host[attr] = number
         elif path == "workload.dirty-rate" and base.workload.dirty_curve is None:
             try:
-                rate = float(parse_rate(value, field=path))
-            except UnitError:
+                rate = float(_FAST_DIRTY_RATE(value))
+            except PydanticCustomError:
                 return None
             if not rate > 0:
                 return None
@@ -424,9 +456,9 @@ def fast_variant(base: Scenario, point: Mapping[str, Any]) -> Scenario | None:
         set_path(source, path, value)
     sc = replace(base, source=source)
     if host:
-        sc = replace(sc, host=replace(sc.host, **host))
+        sc = replace(sc, host=sc.host.model_copy(update=host))
     if workload:
-        sc = replace(sc, workload=replace(sc.workload, **workload))
+        sc = replace(sc, workload=sc.workload.model_copy(update=workload))
     if params:
         merged = dict(base.parameters) | params
         sc = replace(sc, parameters=MigrationParameters(

@@ -33,15 +33,18 @@ import io
 import json
 import math
 import re
+import typing
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import yaml
+from pydantic import BaseModel
 
 from sim._bounded import decode_utf8, dumps_json, load_yaml, loads_json, read_text
 from sim._exceptions import Problem, ScenarioError, UnitError
+from sim.models import PAGE_SIZES, ScenarioFile
 from sim.qemu.catalog import PARAMETERS as _CATALOG
 from sim.qemu.catalog import Capability, Parameter
 from sim.qemu.qapi import enum_values
@@ -191,50 +194,57 @@ def _param_default_text(p: Parameter, kind: WidgetKind) -> str:
     return _param_text(p.default, kind) or "''"
 
 
+FORM_PATHS: Final = (
+    "vm.memory", "vm.vcpus", "vm.page-size", "vm.device-state",
+    "workload.dirty-rate", "workload.working-set", "workload.pattern", "workload.zero-fraction",
+    "workload.zero-layout", "workload.compress-ratio",
+    "host.link", "host.rtt", "host.channel-rate", "host.running-channel-rate",
+    "host.migration-cpus",
+    "control.timeout", "control.policy",
+)
+"""The scenario fields the form shows besides QEMU's, in order; their label (the model
+field's ``title``), help (its ``description``), widget and choices come from the models."""
+
+_FORM_GROUPS: Final = {"vm": "guest", "workload": "workload", "host": "host",
+                       "control": "control"}
+
+
+def _model_form_field(path: str) -> FormField:
+    """The widget of a guest, workload, host or control field, read off its model."""
+    section, key = path.split(".", 1)
+    model = ScenarioFile.model_fields[section].annotation
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise TypeError(f"{section} is not a section of a scenario")
+    name, info = next((n, f) for n, f in model.model_fields.items() if (f.alias or n) == key)
+    choices: tuple[str, ...] = ()
+    kind: WidgetKind
+    if path == "control.policy":
+        kind, choices = "choice", ("none", *POLICY_KINDS[:-1])
+    elif name == "page_size_bytes":
+        kind, choices = "choice", tuple(human_size(n) for n in PAGE_SIZES)
+    elif typing.get_origin(info.annotation) is Literal:
+        kind, choices = "choice", tuple(str(a) for a in typing.get_args(info.annotation))
+    elif name.endswith("_bytes"):
+        kind = "size"
+    elif name.endswith("_Bps"):
+        kind = "rate"
+    elif name.endswith("_s"):
+        kind = "ms"
+    elif float in (info.annotation, *typing.get_args(info.annotation)):
+        kind = "float"
+    else:
+        kind = "int"
+    return FormField(path, info.title or key, kind, _FORM_GROUPS[section],
+                     info.description or "", choices)
+
+
 def form_fields(prof: VersionProfile) -> list[FormField]:
     """Every widget of the scenario form for QEMU release ``prof``.
 
     Guest, workload, host and control fields come first, then one field per parameter and
     capability the release has, with QEMU's default and unit in the help text.
     """
-    fields = [
-        FormField("vm.memory", "memory", "size", "guest", "guest RAM, e.g. 8GiB"),
-        FormField("vm.vcpus", "vCPUs", "int", "guest", "number of vCPUs"),
-        FormField("vm.page-size", "page size", "choice", "guest",
-                  "host page backing guest RAM (postcopy fetches whole pages)",
-                  ("4KiB", "2MiB", "1GiB")),
-        FormField("vm.device-state", "device state", "size", "guest",
-                  "non-iterative device state sent during the downtime, e.g. 1MiB"),
-        FormField("workload.dirty-rate", "dirty rate", "rate", "workload",
-                  "bytes of pages written per second, e.g. 200MiB/s"),
-        FormField("workload.working-set", "working set", "size", "workload",
-                  "where the writes fall, e.g. 2GiB (empty = all of RAM)"),
-        FormField("workload.pattern", "pattern", "choice", "workload",
-                  "random or sequential walk over the working set",
-                  ("random", "sequential")),
-        FormField("workload.zero-fraction", "zero pages (fraction)", "float", "workload",
-                  "share of RAM pages that are all zero, 0 to 1"),
-        FormField("workload.zero-layout", "zero pages lie", "choice", "workload",
-                  "spread among the others (a guest that has run a while) or at the end of "
-                  "RAM (a freshly booted guest: QEMU sends them last)", ("spread", "end")),
-        FormField("workload.compress-ratio", "compress ratio", "float", "workload",
-                  "compressed/original size for zlib/zstd, 0.01 to 1"),
-        FormField("host.link", "link", "rate", "host", "what the wire carries, e.g. 10Gbit/s"),
-        FormField("host.rtt", "round-trip time", "ms", "host", "e.g. 200us or 1ms"),
-        FormField("host.channel-rate", "per-channel rate", "rate", "host",
-                  "what one sending thread can push, e.g. 1.5GiB/s"),
-        FormField("host.running-channel-rate", "per-channel rate, guest running", "rate",
-                  "host", "what one sending thread pushes while the vCPUs compete with it, "
-                  "e.g. 500MB/s (empty = the per-channel rate)"),
-        FormField("host.migration-cpus", "cores for sending", "float", "host",
-                  "cores the sending threads share while the guest runs, e.g. 1.5 "
-                  "(empty = one per thread)"),
-        FormField("control.timeout", "timeout", "ms", "control",
-                  "cancel after this long, e.g. 10min (empty = never)"),
-        FormField("control.policy", "management policy", "choice", "control",
-                  "what the management layer does while the migration runs",
-                  ("none", *POLICY_KINDS[:-1])),
-    ]
+    fields = [_model_form_field(path) for path in FORM_PATHS]
     for p in prof.parameters:
         kind = _param_kind(p)
         unit = f" ({p.unit})" if p.unit else ""
@@ -708,9 +718,12 @@ def report_messages(report: ValidationReport) -> list[str]:
     return [f"{p.field}: {p.message}" for p in report.problems]
 
 
-_TOP_KEYS: Final = ("name", "qemu", "vm", "workload", "host", "parameters", "capabilities",
-                    "control", "seed")
-_SECTIONS: Final = ("vm", "workload", "host", "parameters", "capabilities", "control")
+_TOP_KEYS: Final = tuple(f.alias or n for n, f in ScenarioFile.model_fields.items())
+_SECTIONS: Final = tuple(k for k, f in ScenarioFile.model_fields.items()
+                         if (isinstance(f.annotation, type)
+                         and issubclass(f.annotation, BaseModel | dict))
+                         or typing.get_origin(f.annotation) is dict)
+"""The keys of a scenario and those that are sections (mappings), from the model."""
 
 
 def check_structure(scenario: Mapping[str, Any], name: str = "scenario") -> dict[str, Any]:

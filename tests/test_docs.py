@@ -1,4 +1,5 @@
-"""``docs/scenario.md`` names every key the loader accepts, and its defaults are the loader's."""
+"""``docs/scenario.md`` (generated, tests/test_schema.py) names every key the loader accepts,
+and its defaults, read back with the unit parsers, are the loader's."""
 
 from __future__ import annotations
 
@@ -7,23 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from sim.scenario import load_scenario, validate
+from sim._modelkit import field_aliases
+from sim.models import Control, Host, HostSupport, Vm, Workload
+from sim.scenario import load_scenario
 from sim.units import parse_duration, parse_rate, parse_size
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "scenario.md").read_text(encoding="utf-8")
 
 
 def _accepted(section: str) -> list[str]:
-    """The keys the loader lists when it meets an unknown one in ``section``."""
-    data: dict[str, object] = {"vm": {"memory": "1G"}}
-    if section == "vm":
-        data["vm"] = {"memory": "1G", "not-a-key": 1}
-    elif section == "host.support":
-        data["host"] = {"support": {"not-a-key": 1}}
-    else:
-        data[section] = {"not-a-key": 1}
-    (problem,) = validate(data).problems
-    return problem.message.split("known keys here: ")[1].split(", ")
+    """The keys the loader accepts in ``section``: its model's dash names."""
+    model = {"vm": Vm, "workload": Workload, "host": Host, "host.support": HostSupport,
+             "control": Control}[section]
+    return field_aliases(model)
 
 
 def _doc_section(title: str) -> str:

@@ -225,11 +225,11 @@ def _result(info: dict[str, Any], timeline: list[dict[str, Any]], cap_hit: bool,
             reason: str) -> Result:
     ram = info.get("ram", {})
     stats = RamStats(**{k: type(getattr(RamStats(), k))(ram.get(k.replace("_", "-"), 0))
-                        for k in RamStats.__dataclass_fields__})
+                        for k in RamStats.model_fields})
     xb = info.get("xbzrle-cache")
     xbzrle = None if xb is None else XbzrleStats(
         **{k: type(getattr(XbzrleStats(), k))(xb.get(k.replace("_", "-"), 0))
-           for k in XbzrleStats.__dataclass_fields__})
+           for k in XbzrleStats.model_fields})
     peak = max((float(r["throttle_pct"]) for r in timeline), default=0.0)
     status = str(info.get("status", "failed"))
     throttled_s = sum(POLL_S for r in timeline if r["throttle_pct"] > 0)

@@ -25,25 +25,45 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any, Final
+
+from pydantic import Field, TypeAdapter, ValidationError
 
 from sim._bounded import load_yaml, read_text, resolve_named_file
 from sim._exceptions import InputError, InvalidScenarioError, Problem
+from sim._modelkit import problems_from
 from sim.policies import custom, kubevirt, nova, ovirt, proxmox, ramp
-from sim.policies.base import Option, Policy, check_options, read_options
+from sim.policies.base import Option, Policy, PolicyOptions, options_table
 
-__all__ = ["KINDS", "Policy", "allow_policy_dirs", "build_policy", "check_policy",
-           "load_policy_file", "policy_dirs", "resolve_policy"]
+__all__ = ["KINDS", "MODELS", "AnyPolicyOptions", "Policy", "PolicyOptions", "allow_policy_dirs",
+           "build_policy", "check_policy", "load_policy_file", "parse_policy", "policy_dirs",
+           "resolve_policy"]
+
+MODELS: Final[dict[str, tuple[type[Policy], type[PolicyOptions]]]] = {
+    "nova": (nova.NovaPolicy, nova.NovaOptions),
+    "kubevirt": (kubevirt.KubeVirtPolicy, kubevirt.KubeVirtOptions),
+    "ovirt": (ovirt.OVirtPolicy, ovirt.OVirtOptions),
+    "proxmox": (proxmox.ProxmoxPolicy, proxmox.ProxmoxOptions),
+    "downtime-ramp": (ramp.RampPolicy, ramp.RampOptions),
+    "custom": (custom.CustomPolicy, custom.CustomOptions),
+}
+"""``kind`` → (policy class, its options model)."""
 
 KINDS: Final[dict[str, tuple[type[Policy], Mapping[str, Option] | None]]] = {
-    "nova": (nova.NovaPolicy, nova.OPTIONS),
-    "kubevirt": (kubevirt.KubeVirtPolicy, kubevirt.OPTIONS),
-    "ovirt": (ovirt.OVirtPolicy, ovirt.OPTIONS),
-    "proxmox": (proxmox.ProxmoxPolicy, proxmox.OPTIONS),
-    "downtime-ramp": (ramp.RampPolicy, ramp.OPTIONS),
-    "custom": (custom.CustomPolicy, None),
-}
-"""``kind`` → (policy class, its options; ``None``: custom reads its own shape)."""
+    kind: (cls, None if model is custom.CustomOptions else options_table(model))
+    for kind, (cls, model) in MODELS.items()}
+"""``kind`` → (policy class, its options as ``{name: Option(default, reader)}``; ``None``
+for custom, whose options are rules), derived from :data:`MODELS`."""
+
+AnyPolicyOptions = Annotated[
+    nova.NovaOptions | kubevirt.KubeVirtOptions | ovirt.OVirtOptions
+    | proxmox.ProxmoxOptions | ramp.RampOptions | custom.CustomOptions,
+    Field(discriminator="kind"),
+]
+"""Every policy's options, told apart by ``kind`` (``control.policy``; a policy file)."""
+
+POLICY_ADAPTER: Final = TypeAdapter(AnyPolicyOptions)
+"""Validates and describes (JSON Schema) any policy's options."""
 
 
 _EXTRA_DIRS: ContextVar[tuple[Path, ...]] = ContextVar("policy_dirs", default=())
@@ -136,14 +156,16 @@ def check_policy(raw: Mapping[str, Any]) -> list[Problem]:
     kind = str(data.get("kind"))
     if kind not in KINDS:
         return [Problem("control.policy.kind", kind, "expected one of " + ", ".join(KINDS))]
-    options = KINDS[kind][1]
-    if options is None:
-        return custom.check_custom(data)
-    return check_options(kind, data, options)
+    model = MODELS[kind][1]
+    try:
+        model.model_validate(data)
+    except ValidationError as err:
+        return problems_from(err, "control.policy", model)
+    return []
 
 
-def build_policy(raw: Mapping[str, Any]) -> Policy:
-    """The policy for a checked ``control.policy`` mapping.
+def parse_policy(raw: Mapping[str, Any]) -> PolicyOptions:
+    """The typed options of a ``control.policy`` mapping (``file`` read first).
 
     Raises:
         InvalidScenarioError: the mapping has problems (:func:`check_policy`).
@@ -152,7 +174,14 @@ def build_policy(raw: Mapping[str, Any]) -> Policy:
     if problems:
         raise InvalidScenarioError(problems)
     data = resolve_policy(raw)
-    cls, options = KINDS[str(data["kind"])]
-    if options is None:
-        return cls(custom.read_custom(data)[0])
-    return cls(read_options(data, options))
+    return MODELS[str(data["kind"])][1].model_validate(data)
+
+
+def build_policy(raw: Mapping[str, Any]) -> Policy:
+    """The policy for a checked ``control.policy`` mapping.
+
+    Raises:
+        InvalidScenarioError: the mapping has problems (:func:`check_policy`).
+    """
+    options = parse_policy(raw)
+    return MODELS[options.kind][0](options.options())

@@ -7,19 +7,22 @@ QEMU's own rules through :meth:`~sim.scenario.Scenario.with_changes`) — and an
 part, a SimPy process that polls the migration as the layer does and pulls the same levers
 (:class:`~sim.engine.precopy.Run`).
 
-    >>> problems = check_options("nova", {"kind": "nova", "live_migration_downtim": 5},
-    ...                          {"live_migration_downtime": Option(500, integer(100))})
+    >>> from sim.policies.nova import NovaOptions
+    >>> problems = check_options("nova", {"live_migration_downtim": 5}, NovaOptions)
     >>> print(problems[0].message)  # doctest: +ELLIPSIS
-    unknown option for policy kind nova; accepted: live_migration_downtime
+    unknown option for policy kind nova; accepted: live_migration_bandwidth, ...
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from sim._exceptions import InvalidScenarioError, Problem, UnitError
+from sim._modelkit import FileModel, fail, problems_from
 from sim.units import (
     MAX_DURATION_S,
     MAX_RATE_Bps,
@@ -37,12 +40,15 @@ if TYPE_CHECKING:
 __all__ = [
     "Option",
     "Policy",
+    "PolicyOptions",
     "boolean",
     "check_options",
     "choice",
     "duration_s",
     "integer",
     "number",
+    "option",
+    "options_table",
     "rate_Bps",
     "read_options",
     "size_bytes",
@@ -115,24 +121,73 @@ duration_s = _unit(parse_duration, "a duration of at most 30 days such as 30s, 2
                    "seconds", lambda x: x <= MAX_DURATION_S)
 
 
-def check_options(kind: str, raw: Mapping[str, Any], options: Mapping[str, Option],
-                  where: str = "control.policy") -> list[Problem]:
-    """Every problem with ``raw``'s options (unknown keys, bad values), none if fine."""
-    problems: list[Problem] = []
-    for key, value in raw.items():
-        if key in ("kind", "file"):
-            continue
-        path = f"{where}.{key}"
-        opt = options.get(key)
-        if opt is None:
-            problems.append(Problem(path, value, f"unknown option for policy kind {kind}; "
-                                    "accepted: " + ", ".join(sorted(options))))
-            continue
+def option(read: Reader, input_type: Any = None) -> BeforeValidator:
+    """A policy option's validator: ``read`` (a reader above), its ``ValueError`` as
+    miglab's sentence; ``input_type`` is what the JSON Schema shows (default: the field's
+    own type)."""
+    def validate(value: object) -> Any:
         try:
-            opt.read(value)
+            return read(value)
         except ValueError as err:
-            problems.append(Problem(path, value, str(err)))
-    return problems
+            fail(str(err))
+    validate.read = read  # type: ignore[attr-defined]  # for options_table
+    if input_type is None:
+        return BeforeValidator(validate)
+    return BeforeValidator(validate, json_schema_input_type=input_type)
+
+
+class PolicyOptions(FileModel):
+    """Base of every policy's options: the product's own option names (no dash aliases),
+    unknown options refused naming the kind and the accepted ones.
+
+    ``file`` names a policy file (``data/policies`` or a folder :func:`~sim.policies.
+    policy_dirs` allows); :func:`~sim.policies.resolve_policy` reads it before the options
+    are validated, so a validated model never holds it.
+    """
+
+    model_config = ConfigDict(alias_generator=None)
+
+    kind: str
+    file: Annotated[str | None, Field(description="start from the options of this file in "
+                                                  "data/policies; keys given here override "
+                                                  "them")] = None
+
+    @classmethod
+    def unknown_key_message(cls) -> str:
+        """What an unknown option is told: the kind and the accepted options."""
+        kind = cls.model_fields["kind"].default
+        names = sorted(n for n in cls.model_fields if n not in ("kind", "file"))
+        return f"unknown option for policy kind {kind}; accepted: " + ", ".join(names)
+
+    def options(self) -> dict[str, Any]:
+        """The typed options a :class:`Policy` takes (no ``kind``, no ``file``)."""
+        return {name: getattr(self, name) for name in type(self).model_fields
+                if name not in ("kind", "file")}
+
+
+def options_table(model: type[BaseModel]) -> dict[str, Option]:
+    """``{name: Option(default, reader)}`` of ``model``'s options, derived from its fields."""
+    out: dict[str, Option] = {}
+    for name, info in model.model_fields.items():
+        if name in ("kind", "file"):
+            continue
+        read: Reader = next(m.func.read for m in info.metadata  # type: ignore[union-attr]
+                            if isinstance(m, BeforeValidator))
+        out[name] = Option(info.default, read)
+    return out
+
+
+def check_options(kind: str, raw: Mapping[str, Any], model: type[PolicyOptions],
+                  where: str = "control.policy") -> list[Problem]:
+    """Every problem with ``raw``'s options (unknown keys, bad values), none if fine.
+
+    ``kind`` names the product for the caller; the model's own ``kind`` is what it checks.
+    """
+    try:
+        model.model_validate({**raw, "kind": model.model_fields["kind"].default})
+    except ValidationError as err:
+        return problems_from(err, where, model)
+    return []
 
 
 def read_options(raw: Mapping[str, Any], options: Mapping[str, Option]) -> dict[str, Any]:

@@ -26,29 +26,53 @@ source.go`` ``migrationMonitor``; VEP 248 for the two-phase budget, VEP 291 for 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
-from sim.policies.base import Option, Policy, boolean, check_options, integer, read_options
-from sim.policies.ramp import OPTIONS as RAMP_OPTIONS
-from sim.policies.ramp import DowntimeRamp
-from sim.units import GiB, parse_size
+from pydantic import Field
+
+from sim._exceptions import Problem
+from sim.policies.base import (
+    Policy,
+    PolicyOptions,
+    boolean,
+    check_options,
+    integer,
+    option,
+    options_table,
+)
+from sim.policies.ramp import DowntimeRamp, RampOptions
+from sim.units import GiB, MAX_RATE_Bps, is_finite, parse_size
 
 if TYPE_CHECKING:
     from sim.engine.precopy import ProcessGenerator, Run
     from sim.scenario import Scenario
 
-__all__ = ["MONITOR_POLL_S", "OPTIONS", "KubeVirtPolicy", "acceptable_completion_s",
-           "k8s_quantity_Bps"]
+__all__ = ["MONITOR_POLL_S", "OPTIONS", "KubeVirtOptions", "KubeVirtPolicy",
+           "acceptable_completion_s", "k8s_quantity_Bps"]
 
 MONITOR_POLL_S: Final = 0.4
 """``monitorSleepPeriodMS = 400`` in virt-launcher's migration monitor."""
 
 
+_QUANTITY: Final = "expected a Kubernetes quantity such as 64Mi, 1Gi or 0Mi"
+
+
 def k8s_quantity_Bps(v: Any) -> float:
-    """A Kubernetes quantity as bytes/s: ``64Mi`` → 64 MiB/s, ``1G`` → 1e9, ``0Mi`` → 0."""
+    """A Kubernetes quantity as bytes/s: ``64Mi`` → 64 MiB/s, ``1G`` → 1e9, ``0Mi`` → 0.
+
+    At most 1 PB/s, as every rate miglab reads (``10**400`` or ``1e400`` is refused, not
+    turned into infinity or an OverflowError).
+    """
+    value = _quantity(v)
+    if not (is_finite(value) and 0 <= value <= MAX_RATE_Bps):
+        raise ValueError(f"{_QUANTITY}, at most 1PB/s")
+    return value
+
+
+def _quantity(v: Any) -> float:
     if isinstance(v, bool):
-        raise ValueError("expected a Kubernetes quantity such as 64Mi, 1Gi or 0Mi")
-    if isinstance(v, int | float) and v >= 0:
+        raise ValueError(_QUANTITY)
+    if is_finite(v) and v >= 0:
         return float(v)
     if isinstance(v, str):
         s = v.strip()
@@ -60,8 +84,8 @@ def k8s_quantity_Bps(v: Any) -> float:
                 return float(parse_size(s + "B"))
             return float(s)
         except (ValueError, TypeError) as err:
-            raise ValueError("expected a Kubernetes quantity such as 64Mi, 1Gi or 0Mi") from err
-    raise ValueError("expected a Kubernetes quantity such as 64Mi, 1Gi or 0Mi")
+            raise ValueError(_QUANTITY) from err
+    raise ValueError(_QUANTITY)
 
 
 def _optional_bool(v: Any) -> bool | None:
@@ -70,28 +94,50 @@ def _optional_bool(v: Any) -> bool | None:
     return boolean(v)
 
 
+_TUNING_KEYS: Final = ", ".join(n for n in RampOptions.model_fields if n not in ("kind", "file"))
+
+
 def _tuning(v: Any) -> dict[str, Any] | None:
     if v is None:
         return None
     if not isinstance(v, dict):
-        raise ValueError("expected a mapping with initialMs, steps, startAfterIteration, "
-                         "cooldownSeconds, maxMs")
-    problems = check_options("kubevirt", v, RAMP_OPTIONS, "control.policy.downtimeTuning")
+        raise ValueError(f"expected a mapping with {_TUNING_KEYS}")
+    problems = check_options("kubevirt", v, RampOptions, "control.policy.downtimeTuning")
+    if not problems and ("kind" in v or "file" in v):
+        key = "kind" if "kind" in v else "file"
+        problems = [Problem(f"control.policy.downtimeTuning.{key}", v[key],
+                            f"unknown option; accepted: {_TUNING_KEYS}")]
     if problems:
         raise ValueError("; ".join(f"{p.field} = {p.value!r}: {p.message}" for p in problems))
-    return read_options(v, RAMP_OPTIONS)
+    return RampOptions.model_validate({**v, "kind": "downtime-ramp"}).options()
 
 
-OPTIONS: Final = {
-    "completionTimeoutPerGiB": Option(150, integer(0)),
-    "progressTimeout": Option(150, integer(0)),
-    "allowAutoConverge": Option(False, boolean),
-    "allowPostCopy": Option(False, boolean),
-    "allowWorkloadDisruption": Option(None, _optional_bool),
-    "bandwidthPerMigration": Option("0Mi", k8s_quantity_Bps),
-    "downtimeTuning": Option(None, _tuning),
-}
-"""KubeVirt's migration configuration with its defaults (production-policies.md §3.3)."""
+class KubeVirtOptions(PolicyOptions):
+    """KubeVirt's migration configuration with its defaults (production-policies.md §3.3)."""
+
+    kind: Literal["kubevirt"] = "kubevirt"
+    completionTimeoutPerGiB: Annotated[int, option(integer(0))] = Field(
+        150, description="seconds per GiB of RAM before the migration is cancelled")
+    progressTimeout: Annotated[int, option(integer(0))] = Field(
+        150, description="seconds without progress before the migration is cancelled")
+    allowAutoConverge: Annotated[bool, option(boolean)] = Field(
+        False, description="set auto-converge before migrate")
+    allowPostCopy: Annotated[bool, option(boolean)] = Field(
+        False, description="set postcopy-ram and switch to postcopy at the completion timeout")
+    allowWorkloadDisruption: Annotated[bool | None, option(_optional_bool)] = Field(
+        None, description="pause the guest at the completion timeout (default: "
+                          "allowPostCopy)")
+    bandwidthPerMigration: Annotated[float | str, option(k8s_quantity_Bps, float | str)] = \
+        Field("0Mi", description="a Kubernetes quantity per second (64Mi, 1Gi; 0Mi: "
+                                 "unlimited)")
+    downtimeTuning: Annotated[dict[str, Any] | None, option(
+        _tuning, RampOptions | None)] = Field(
+        None, description="a downtime ramp (VEP 291): initialMs, steps, startAfterIteration, "
+                          "cooldownSeconds, maxMs")
+
+
+OPTIONS: Final = options_table(KubeVirtOptions)
+"""KubeVirt's options: name → (default, reader), derived from :class:`KubeVirtOptions`."""
 
 
 def acceptable_completion_s(*, memory_bytes: float, per_gib: int) -> float:

@@ -27,31 +27,56 @@ Sources (production-policies.md §3.4, nova/conf/libvirt.py and nova/virt/libvir
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
-from sim.policies.base import Option, Policy, boolean, choice, integer
+from pydantic import Field
+
+from sim.policies.base import (
+    Policy,
+    PolicyOptions,
+    boolean,
+    choice,
+    integer,
+    option,
+    options_table,
+)
 from sim.units import GiB, MiB
 
 if TYPE_CHECKING:
     from sim.engine.precopy import ProcessGenerator, Run
     from sim.scenario import Scenario
 
-__all__ = ["MONITOR_POLL_S", "OPTIONS", "NovaPolicy", "data_gib", "downtime_steps", "poll_after"]
+__all__ = ["MONITOR_POLL_S", "OPTIONS", "NovaOptions", "NovaPolicy", "data_gib", "downtime_steps",
+           "poll_after"]
 
 MONITOR_POLL_S: Final = 0.5
 """``_live_migration_monitor`` sleeps 0.5 s between ``get_job_info`` polls."""
 
-OPTIONS: Final = {
-    "live_migration_downtime": Option(500, integer(100)),
-    "live_migration_downtime_steps": Option(10, integer(3)),
-    "live_migration_downtime_delay": Option(75, integer(3)),
-    "live_migration_completion_timeout": Option(800, integer(0)),
-    "live_migration_timeout_action": Option("abort", choice("abort", "force_complete")),
-    "live_migration_permit_post_copy": Option(False, boolean),
-    "live_migration_permit_auto_converge": Option(False, boolean),
-    "live_migration_bandwidth": Option(0, integer(0)),
-}
-"""Nova's ``[libvirt]`` options with their defaults (production-policies.md §3.4)."""
+class NovaOptions(PolicyOptions):
+    """Nova's ``[libvirt]`` options with their defaults (production-policies.md §3.4)."""
+
+    kind: Literal["nova"] = "nova"
+    live_migration_downtime: Annotated[int, option(integer(100))] = Field(
+        500, description="the downtime Nova steps up to (ms, at least 100)")
+    live_migration_downtime_steps: Annotated[int, option(integer(3))] = Field(
+        10, description="steps to reach it (at least 3)")
+    live_migration_downtime_delay: Annotated[int, option(integer(3))] = Field(
+        75, description="seconds per GiB of RAM between steps (at least 3)")
+    live_migration_completion_timeout: Annotated[int, option(integer(0))] = Field(
+        800, description="seconds per GiB before the timeout action (0 disables it)")
+    live_migration_timeout_action: Annotated[
+        Literal["abort", "force_complete"], option(choice("abort", "force_complete"))] = Field(
+        "abort", description="abort, or force_complete (postcopy if permitted, else pause)")
+    live_migration_permit_post_copy: Annotated[bool, option(boolean)] = Field(
+        False, description="set postcopy-ram before migrate")
+    live_migration_permit_auto_converge: Annotated[bool, option(boolean)] = Field(
+        False, description="set auto-converge before migrate (when post-copy is not permitted)")
+    live_migration_bandwidth: Annotated[int, option(integer(0))] = Field(
+        0, description="MiB/s (0: libvirt's unlimited)")
+
+
+OPTIONS: Final = options_table(NovaOptions)
+"""Nova's options: name → (default, reader), derived from :class:`NovaOptions`."""
 
 
 def data_gib(memory_bytes: float) -> float:

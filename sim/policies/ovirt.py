@@ -21,16 +21,18 @@ ladder (the same rungs, then ``postcopy``) are miglab's reading of the policy de
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
-from sim.policies.base import Option, Policy, choice, integer
+from pydantic import Field
+
+from sim.policies.base import Policy, PolicyOptions, choice, integer, option, options_table
 from sim.units import GiB
 
 if TYPE_CHECKING:
     from sim.engine.precopy import ProcessGenerator, Run
     from sim.scenario import Scenario
 
-__all__ = ["MONITOR_INTERVAL_S", "OPTIONS", "SCHEDULES", "OVirtPolicy"]
+__all__ = ["MONITOR_INTERVAL_S", "OPTIONS", "SCHEDULES", "OVirtOptions", "OVirtPolicy"]
 
 MONITOR_INTERVAL_S: Final = 10.0
 """Vdsm ``migration_monitor_interval``."""
@@ -47,11 +49,19 @@ SCHEDULES: Final[dict[str, dict[str, Any]]] = {
 }
 """The built-in convergence schedules: ``(stalling limit, downtime ms | action)``."""
 
-OPTIONS: Final = {
-    "schedule": Option("minimal-downtime", choice(*SCHEDULES)),
-    "max_time_per_gib_mem": Option(64, integer(0)),
-}
-"""``schedule`` picks the built-in policy; Vdsm's per-GiB time limit (0 disables)."""
+class OVirtOptions(PolicyOptions):
+    """``schedule`` picks the built-in policy; Vdsm's per-GiB time limit (0 disables)."""
+
+    kind: Literal["ovirt"] = "ovirt"
+    schedule: Annotated[Literal["minimal-downtime", "suspend-workload", "post-copy"],
+                        option(choice(*SCHEDULES))] = Field(
+        "minimal-downtime", description="the built-in convergence schedule")
+    max_time_per_gib_mem: Annotated[int, option(integer(0))] = Field(
+        64, description="Vdsm's time limit in seconds per GiB of RAM (0 disables it)")
+
+
+OPTIONS: Final = options_table(OVirtOptions)
+"""oVirt's options: name → (default, reader), derived from :class:`OVirtOptions`."""
 
 
 class OVirtPolicy(Policy):

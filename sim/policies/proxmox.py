@@ -18,9 +18,11 @@ limit sets a "basically unlimited" 8192 MiB/s; the power of two is taken downwar
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
-from sim.policies.base import Option, Policy, integer, number
+from pydantic import Field
+
+from sim.policies.base import Policy, PolicyOptions, integer, number, option, options_table
 from sim.units import MiB
 
 if TYPE_CHECKING:
@@ -45,11 +47,19 @@ STALL_POLLS: Final = 5
 UNLIMITED_MiBps: Final = 8192
 """qemu-server's "basically unlimited" migration speed when no limit is set."""
 
-OPTIONS: Final = {
-    "migrate_downtime": Option(0.1, number(0.0, 2000.0)),
-    "migrate_speed": Option(0, integer(0)),
-}
-"""Per-VM options with their defaults (seconds; MB/s, 0 = no limit)."""
+
+class ProxmoxOptions(PolicyOptions):
+    """Proxmox VE's ``migrate_downtime`` (s) and ``migrate_speed`` (MiB/s, 0 = unlimited)."""
+
+    kind: Literal["proxmox"] = "proxmox"
+    migrate_downtime: Annotated[float, option(number(0.0, 2000.0))] = Field(
+        0.1, description="the downtime Proxmox starts from, in seconds (0–2000)")
+    migrate_speed: Annotated[int, option(integer(0))] = Field(
+        0, description="MiB/s (0: unlimited)")
+
+
+OPTIONS: Final = options_table(ProxmoxOptions)
+"""Proxmox's options: name → (default, reader), derived from :class:`ProxmoxOptions`."""
 
 
 def xbzrle_cache_bytes(memory_bytes: int) -> int:

@@ -16,23 +16,35 @@ are miglab's reading **[inference]**. An iteration is a completed pass: ``dirty-
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Annotated, Final, Literal
 
-from sim.policies.base import Option, Policy, integer, number
+from pydantic import Field
+
+from sim.policies.base import Policy, PolicyOptions, integer, number, option, options_table
 
 if TYPE_CHECKING:
     from sim.engine.precopy import ProcessGenerator, Run
 
-__all__ = ["OPTIONS", "DowntimeRamp", "RampPolicy", "ramp_values"]
+__all__ = ["OPTIONS", "DowntimeRamp", "RampOptions", "RampPolicy", "ramp_values"]
 
-OPTIONS: Final = {
-    "initialMs": Option(150, integer(1, 2_000_000)),
-    "steps": Option(7, integer(1, 1000)),
-    "startAfterIteration": Option(3, integer(0, 100_000)),
-    "cooldownSeconds": Option(10.0, number(0.0, 86400.0)),
-    "maxMs": Option(900, integer(1, 2_000_000)),
-}
-"""VEP 291's knobs and defaults, plus ``maxMs`` (VEP 248's ``maxDowntimeMs``, 900)."""
+class RampOptions(PolicyOptions):
+    """VEP 291's knobs and defaults, plus ``maxMs`` (VEP 248's ``maxDowntimeMs``, 900)."""
+
+    kind: Literal["downtime-ramp"] = "downtime-ramp"
+    initialMs: Annotated[int, option(integer(1, 2_000_000))] = Field(
+        150, description="the downtime-limit at the start (ms)")
+    steps: Annotated[int, option(integer(1, 1000))] = Field(
+        7, description="equal steps from initialMs to maxMs")
+    startAfterIteration: Annotated[int, option(integer(0, 100_000))] = Field(
+        3, description="completed passes before the first step")
+    cooldownSeconds: Annotated[float, option(number(0.0, 86400.0))] = Field(
+        10.0, description="at most one step per this many seconds")
+    maxMs: Annotated[int, option(integer(1, 2_000_000))] = Field(
+        900, description="the downtime-limit of the last step (ms)")
+
+
+OPTIONS: Final = options_table(RampOptions)
+"""The ramp's options: name → (default, reader), derived from :class:`RampOptions`."""
 
 
 def ramp_values(*, initial_ms: int, max_ms: int, steps: int) -> list[int]:

@@ -15,13 +15,18 @@ every check that passed only because of such an assumption is reported as one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field
+
+from sim._modelkit import Bool, FileModel, choice
 
 __all__ = ["HostSupport"]
 
+WRITE_TRACKING: tuple[str, ...] = ("absent", "available", "compatible")
 
-@dataclass(frozen=True)
-class HostSupport:
+
+class HostSupport(FileModel):
     """Host facts that QEMU's capability and parameter checks consult.
 
     Attributes:
@@ -42,23 +47,24 @@ class HostSupport:
             vsock), which multifd and postcopy-preempt need. Default ``True``.
     """
 
-    linux: bool = True
-    userfaultfd: bool = True
-    write_tracking: str = "compatible"
-    kvm_dirty_ring: bool = False
-    replication: bool = True
-    live_block_migration: bool = True
-    direct_io: bool = True
-    multi_channel_transport: bool = True
-
-    def __post_init__(self) -> None:
-        if self.write_tracking not in ("absent", "available", "compatible"):
-            raise ValueError(
-                f"write_tracking(={self.write_tracking!r}) must be 'absent', 'available' "
-                "or 'compatible'"
-            )
+    linux: Bool = Field(True, description="the host is Linux (zero-copy-send exists only there)")
+    userfaultfd: Bool = Field(True, description="the destination kernel has userfaultfd "
+                                                "with the features postcopy needs")
+    write_tracking: Annotated[Literal["absent", "available", "compatible"],
+                              BeforeValidator(choice(*WRITE_TRACKING))] = Field(
+        "compatible", description="userfaultfd write-protect for background-snapshot: "
+                                  "absent, available or compatible")
+    kvm_dirty_ring: Bool = Field(False, description="KVM runs with a dirty ring "
+                                                    "(dirty-limit needs it)")
+    replication: Bool = Field(True, description="QEMU was built with replication (COLO)")
+    live_block_migration: Bool = Field(True, description="QEMU was built with old-style "
+                                                         "block migration")
+    direct_io: Bool = Field(True, description="the host supports O_DIRECT for direct-io")
+    multi_channel_transport: Bool = Field(
+        True, description="the migration URI allows several connections (tcp, unix, vsock), "
+                          "which multifd and postcopy-preempt need")
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
         """Names of the host facts, in declaration order."""
-        return tuple(f.name for f in fields(cls))
+        return tuple(cls.model_fields)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import zlib
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -198,7 +197,8 @@ def test_host_preset_replaces_exactly_the_keys_its_file_sets(name: str) -> None:
     assert ui_model.preset_of(new, "hosts") == name
     meta = ("description", "source", "calibrated")
     inline = {**sc, "host": {**kept, **{k: v for k, v in values.items() if k not in meta}}}
-    assert replace(load_scenario(new).host, profile=None) == load_scenario(inline).host
+    assert load_scenario(new).host.model_copy(update={"profile": None}) == \
+        load_scenario(inline).host
     assert sc["host"]["link-failure-rate"] == 0.5  # the input is not changed
 
 
