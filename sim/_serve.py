@@ -3,8 +3,8 @@
 ``miglab serve`` (and so ``make run``), the browser tests and the dashboard benchmark all
 start the same server the same way: headless, on 127.0.0.1 only, no usage statistics, and
 no file watcher (it re-scans the project, ``.venv`` included, and delayed every new
-session by 0.3–0.5 s; ``benchmarks/dashboard/RESULTS.md``), uploads of at most 1 MB. Code edits then need a reload
-of the server, not just of the page.
+session by 0.3–0.5 s; ``benchmarks/dashboard/RESULTS.md``), uploads of at most 1 MB.
+Code edits then need a reload of the server, not just of the page.
 
     >>> streamlit_argv(Path("app.py"), 8501)[3:6]
     ['app.py', '--server.headless', 'true']

@@ -27,7 +27,7 @@ def test_a_link_of_1e_308_bytes_per_second_ends() -> None:
     will refuse rates under 1 B/s) to check the engine itself is safe: no byte leaves, the
     clock still advances a window at a time, and the run is cut at the one-hour horizon."""
     sc = load_scenario({"vm": {"memory": "1GiB"}})
-    sc = dataclasses.replace(sc, host=dataclasses.replace(sc.host, link_Bps=1e-308))
+    sc = dataclasses.replace(sc, host=sc.host.model_copy(update={"link_Bps": 1e-308}))
     t0 = time.perf_counter()
     r = simulate(sc, timeline=False)
     assert time.perf_counter() - t0 < 10.0
