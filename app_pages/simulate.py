@@ -21,7 +21,7 @@ from app_pages._common import (
     simulate_json,
     simulation_figures,
 )
-from sim import ui_model
+from sim import ui_controls, ui_model
 from sim.diagnosis import Diagnosis, diagnose
 from sim.scenario import load_scenario
 from sim.summary import describe, verdict
@@ -45,6 +45,12 @@ if report is not None and report.scenario is not None \
     (st.success if good else st.error)(
         f"**{model.name}** on QEMU {model.qemu.name}: {verdict(result)}",
         icon=":material/check_circle:" if good else ":material/block:")
+    notes = ui_controls.policy_setup_notes(model)
+    postcopy = ui_controls.postcopy_note(model, result)
+    if postcopy:
+        notes.append(postcopy)
+    if notes:
+        st.info("\n".join(f"- {n}" for n in notes), icon=":material/info:")
     diagnosis = None if good else diagnosis_json(text)
     if diagnosis is not None:
         st.code(diagnosis.text(), language=None, wrap_lines=True)
@@ -61,7 +67,8 @@ if report is not None and report.scenario is not None \
             plot(figures["bandwidth"], key="bandwidth")
         with right:
             plot(figures["throttle"], key="throttle")
-        plot(figures["downtime"], key="downtime")
+        if result.downtime_ms > 0:  # no pause, no chart of where it went
+            plot(figures["downtime"], key="downtime")
 
     if result.actions:
         st.subheader("Policy actions")
