@@ -34,6 +34,7 @@ __all__ = [
     "figures_for",
     "gantt_figure",
     "heatmap_figure",
+    "outcome_heatmap_figure",
     "pareto_figure",
     "pareto_front",
     "throttle_figure",
@@ -188,6 +189,72 @@ def heatmap_figure(df: pd.DataFrame, x: str, y: str, z: str, title: str | None =
     return _layout(fig, title or f"{axis_label(z)} by {x} and {y}", axis_label(x), axis_label(y))
 
 
+_GREY: Final = "#b0b0b0"
+_CATEGORY_COLOURS: Final = {"did not converge": _GREY, "refused": "#e0e0e0"}
+_YES_NO: Final = [[0.0, _GREY], [0.5, _GREY], [0.5, "#2ca02c"], [1.0, "#2ca02c"]]
+
+
+def outcome_heatmap_figure(view: pd.DataFrame, z: str, x_title: str, y_title: str,
+                           title: str | None = None) -> go.Figure:
+    """A sweep's outcome by two settings, with runs that did not converge as their own cells.
+
+    Args:
+        view: one row per point with ``x``, ``y`` (setting text), ``x_rank``, ``y_rank``,
+            ``outcome`` (``converged``, ``did not converge``, ``refused``), ``hover`` and
+            the ``z`` column (:func:`sim.ui_model.sweep_view`).
+        z: ``total_time_s``, ``downtime_ms`` or ``converged`` (drawn as yes/no).
+        x_title, y_title: the axes' setting names.
+        title: the figure title; built from ``z`` when ``None``.
+
+    Cells that did not converge are grey and say so, never a number: a cancelled run has
+    no downtime, and its time is the moment it was stopped, not a migration's length.
+    """
+    xs = list(view.sort_values("x_rank")["x"].drop_duplicates())
+    ys = list(view.sort_values("y_rank")["y"].drop_duplicates())
+
+    def grid(values: pd.Series) -> list[list[Any]]:
+        cells: dict[tuple[str, str], Any] = {}
+        for x, y, v in zip(view["x"], view["y"], values, strict=True):
+            cells[(x, y)] = v
+        return [[cells.get((x, y)) for x in xs] for y in ys]
+
+    hover = grid(view["hover"])
+    fig = go.Figure()
+    if z == "converged":
+        yes = view["outcome"].map({"converged": 1.0, "did not converge": 0.0})
+        fig.add_trace(go.Heatmap(
+            x=xs, y=ys, z=grid(yes), zmin=0, zmax=1, colorscale=_YES_NO,
+            text=grid(yes.map({1.0: "yes", 0.0: "no"})), texttemplate="%{text}",
+            customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+            colorbar={"title": {"text": "converged"}, "tickvals": [0.25, 0.75],
+                      "ticktext": ["no", "yes"]}))
+    else:
+        values = view[z].where(view["outcome"] == "converged")
+        fig.add_trace(go.Heatmap(
+            x=xs, y=ys, z=grid(values), customdata=hover,
+            hovertemplate="%{customdata}<extra></extra>", colorscale="Viridis",
+            colorbar={"title": {"text": axis_label(z)}}))
+    for outcome, colour in _CATEGORY_COLOURS.items():
+        if z == "converged" and outcome != "refused":
+            continue
+        mask = view["outcome"] == outcome
+        if not mask.any():
+            continue
+        fig.add_trace(go.Heatmap(
+            x=xs, y=ys, z=grid(mask.map({True: 1.0, False: None})), showscale=False,
+            colorscale=[[0, colour], [1, colour]], customdata=hover,
+            text=grid(mask.map({True: outcome, False: ""})), texttemplate="%{text}",
+            hovertemplate="%{customdata}<extra></extra>", name=outcome))
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=outcome,
+                                 marker={"symbol": "square", "size": 12, "color": colour,
+                                         "line": {"color": "#666", "width": 1}}))
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=xs)
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=ys)
+    name = "converged" if z == "converged" else axis_label(z)
+    return _layout(fig, title or f"{name} by {x_title} and {y_title}", x_title, y_title,
+                   legend={"orientation": "h", "y": -0.2})
+
+
 def pareto_front(df: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     """The rows no other row beats on both ``x`` and ``y`` (smaller is better), by ``x``."""
     ordered = df.sort_values([x, y])
@@ -201,7 +268,7 @@ def pareto_front(df: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
 
 
 def pareto_figure(df: pd.DataFrame, x: str, y: str, *, label: str | None = None,
-                  title: str | None = None) -> go.Figure:
+                  title: str | None = None, hover: str | None = None) -> go.Figure:
     """Candidates as points and their Pareto front (both axes: smaller is better).
 
     Args:
@@ -209,15 +276,22 @@ def pareto_figure(df: pd.DataFrame, x: str, y: str, *, label: str | None = None,
         x, y: the two costs, e.g. ``total_time_s`` and ``downtime_ms``.
         label: a column shown on hover (e.g. the policy name).
         title: the figure title.
+        hover: a column of ready-made hover text (settings and outcome in human units);
+            it replaces the default hover.
     """
     text = df[label].astype(str) if label else None
     front = pareto_front(df, x, y)
+    extra: dict[str, Any] = {}
+    if hover:
+        extra = {"customdata": df[hover], "hovertemplate": "%{customdata}<extra></extra>"}
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=df[x], y=df[y], mode="markers", name="candidates", text=text,
-                             marker={"size": 8, "opacity": 0.6}))
+                             marker={"size": 8, "opacity": 0.6}, **extra))
+    if hover:
+        extra = {"customdata": front[hover], "hovertemplate": "%{customdata}<extra></extra>"}
     fig.add_trace(go.Scatter(x=front[x], y=front[y], mode="lines+markers", name="Pareto front",
                              text=front[label].astype(str) if label else None,
-                             line={"shape": "hv"}, marker={"size": 10}))
+                             line={"shape": "hv"}, marker={"size": 10}, **extra))
     return _layout(fig, title or f"Trade-off: {axis_label(x)} vs {axis_label(y)}",
                    axis_label(x), axis_label(y))
 

@@ -59,7 +59,11 @@ from sim.units import (
     KiB,
     MiB,
     TiB,
+    format_bitrate,
+    format_column_value,
     format_duration,
+    format_number,
+    format_rate,
     format_size,
     parse_duration,
     parse_rate,
@@ -73,6 +77,8 @@ __all__ = [
     "MAX_SWEEP_POINTS",
     "MAX_TOKEN_CHARS",
     "MAX_UPLOAD_BYTES",
+    "NOT_CONVERGED",
+    "REFUSED",
     "SWEEP_AXES",
     "WORKLOAD_TEMPLATES",
     "FormField",
@@ -88,10 +94,12 @@ __all__ = [
     "check_structure",
     "decode_scenario",
     "default_scenario",
+    "describe_changes",
     "dump_scenario",
     "encode_scenario",
     "form_fields",
     "form_view",
+    "format_setting",
     "human_ms",
     "human_rate",
     "human_size",
@@ -107,11 +115,14 @@ __all__ = [
     "preset_of",
     "problems_by_field",
     "read_preset",
+    "readable_frame",
     "replace_workload",
     "report_messages",
     "result_metrics",
     "scenario_json",
+    "setting_name",
     "sweep_points",
+    "sweep_view",
     "variant_changes",
     "workload_mode",
 ]
@@ -1117,3 +1128,125 @@ def axis_column(table: Any, path: str) -> tuple[Any, str]:
     if bool((values == values.round()).all()):
         values = values.astype(int)
     return table.assign(**{label: values}), label
+
+
+# ------------------------------------------------------------------- numbers for people
+
+
+_RATE_PATHS: Final = ("workload.dirty-rate", "host.channel-rate", "host.running-channel-rate")
+_SIZE_PATHS: Final = ("vm.memory", "vm.device-state", "workload.working-set")
+
+
+def format_setting(path: str, value: object) -> str:
+    """A scenario setting's value as people read it, with ``unlimited`` where 0 means that.
+
+        >>> format_setting("parameters.max-bandwidth", 0)
+        'unlimited'
+        >>> format_setting("parameters.max-bandwidth", 134217728)
+        '128 MiB/s'
+        >>> format_setting("parameters.downtime-limit", 300)
+        '300 ms'
+        >>> format_setting("host.link", "25Gbit/s")
+        '25 Gbit/s'
+    """
+    if value is None or _is_nan(value):
+        return "—"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    kind = _field_for(path).kind if path.startswith("parameters.") else ""
+    try:
+        if path == "host.link":
+            return format_bitrate(parse_rate(value))
+        if kind == "rate" or path in _RATE_PATHS:
+            bps = parse_rate(value)
+            if bps == 0 and path == "parameters.max-bandwidth":
+                return "unlimited"
+            return format_rate(bps, bits=False)
+        if kind == "size" or path in _SIZE_PATHS:
+            return format_size(parse_size(value))
+        if kind == "ms" and isinstance(value, int | float):
+            return format_duration(float(value) / 1000.0)
+    except (UnitError, TypeError):
+        return str(value)
+    if isinstance(value, float):
+        return format_number(value)
+    return str(value)
+
+
+def setting_name(path: str) -> str:
+    """``parameters.max-bandwidth`` → ``max-bandwidth`` (the setting's own name)."""
+    return path.split(".", 1)[1] if "." in path else path
+
+
+def readable_frame(frame: Any) -> Any:
+    """A copy of ``frame`` with every number formatted by its column's unit (for tables).
+
+    Columns are renamed by :func:`sim.plots.axis_label`'s rule: ``time_s`` → ``time``, the
+    unit now being in each cell.
+    """
+    out = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype.kind in "iuf" and frame[column].dtype.kind != "b":
+            out[column] = [format_column_value(column, v) for v in frame[column]]
+    rename = {}
+    for column in out.columns:
+        for suffix in ("_bytes", "_Bps", "_ms", "_s", "_pct"):
+            if column.endswith(suffix) and len(column) > len(suffix):
+                rename[column] = column[: -len(suffix)].replace("_", " ")
+                break
+    return out.rename(columns=rename).fillna("")
+
+
+NOT_CONVERGED: Final = "did not converge"
+"""The Trade-offs charts' own category for runs that stopped without converging."""
+REFUSED: Final = "refused"
+"""... and for points QEMU or miglab would refuse."""
+
+
+def sweep_view(table: Any, x_path: str, y_path: str) -> Any:
+    """A sweep's table as the Trade-offs page draws it: one row per point.
+
+    Columns: ``point``, ``x``/``y`` (the settings as text, e.g. ``unlimited``), ``x_rank``/
+    ``y_rank`` (their order on the axes: the swept order), ``outcome`` (``converged``,
+    :data:`NOT_CONVERGED` or :data:`REFUSED`), ``total_time_s`` and ``downtime_ms`` (missing
+    unless converged: a cancelled run has no downtime and its time is not a migration's),
+    ``hover`` (the settings by name and the outcome in human units).
+    """
+    import pandas as pd
+
+    def ranks(path: str) -> dict[str, int]:
+        seen: dict[str, int] = {}
+        for v in table[path]:
+            seen.setdefault(format_setting(path, v), len(seen))
+        return seen
+
+    xr, yr = ranks(x_path), ranks(y_path)
+    rows = []
+    for _, r in table.iterrows():
+        x = format_setting(x_path, r[x_path])
+        y = format_setting(y_path, r[y_path])
+        if not r["valid"]:
+            outcome, detail = REFUSED, str(r.get("error", ""))
+        elif r["converged"]:
+            outcome = "converged"
+            detail = (f"total time {format_duration(float(r['total_time_s']))}, downtime "
+                      f"{format_duration(float(r['downtime_ms']) / 1000.0)}")
+        else:
+            outcome = NOT_CONVERGED
+            detail = f"{r['status']} after {format_duration(float(r['total_time_s']))}"
+        ok = outcome == "converged"
+        rows.append({
+            "point": int(r["point"]), "x": x, "y": y, "x_rank": xr[x], "y_rank": yr[y],
+            "outcome": outcome, "converged": ok,
+            "total_time_s": float(r["total_time_s"]) if ok else math.nan,
+            "downtime_ms": float(r["downtime_ms"]) if ok else math.nan,
+            "hover": (f"{setting_name(x_path)}: {x}<br>{setting_name(y_path)}: {y}<br>"
+                      f"{outcome}" + (f": {detail}" if detail else "")),
+        })
+    return pd.DataFrame(rows)
+
+
+def describe_changes(changes: Mapping[str, Any]) -> str:
+    """A sweep point's settings for people: ``max-bandwidth = unlimited, downtime-limit = 1 s``."""
+    return ", ".join(f"{setting_name(k)} = {format_setting(k, v)}" for k, v in changes.items()
+                     if not k.startswith("capabilities."))

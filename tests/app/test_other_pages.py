@@ -72,12 +72,64 @@ def test_tradeoff_sweep_draws_heatmaps_and_pareto_front() -> None:
 
 
 def test_tradeoff_axis_with_unreadable_value_is_refused() -> None:
-    """An axis value that is not a duration is refused with a message and nothing runs."""
+    """An axis value that is not a duration is refused at once and the sweep cannot run."""
     at = open_page("tradeoffs")
     at.text_input(key="values_x_downtime-limit").set_value("100ms, soon").run()
-    at.button(key="run_sweep").click().run()
     assert any("cannot read this" in e for e in texts(at.error))
+    assert at.button(key="run_sweep").disabled
     assert "sweep" not in at.session_state
+
+
+def test_tradeoff_results_are_cleared_when_an_input_changes_or_fails() -> None:
+    """Charts belong to the inputs that made them: an edit, or "banana", removes them."""
+    at = open_page("tradeoffs")
+    at.button(key="run_sweep").click().run()
+    assert len(at.get("plotly_chart")) == 4
+    at.text_input(key="values_y_max-bandwidth").set_value("0, 1GiB/s").run()
+    assert not at.get("plotly_chart")
+    assert "sweep" not in at.session_state
+    at.button(key="run_sweep").click().run()
+    assert len(at.get("plotly_chart")) == 4
+    at.text_input(key="values_y_max-bandwidth").set_value("banana").run()
+    assert not at.get("plotly_chart")
+    assert at.button(key="run_sweep").disabled
+
+
+def test_tradeoff_inputs_and_results_survive_another_page() -> None:
+    at = open_page("tradeoffs")
+    at.text_input(key="values_x_downtime-limit").set_value("100ms, 2s").run()
+    at.button(key="run_sweep").click().run()
+    at.switch_page("app_pages/compare.py").run()
+    at.switch_page("app_pages/tradeoffs.py").run()
+    assert at.text_input(key="values_x_downtime-limit").value == "100ms, 2s"
+    assert len(at.get("plotly_chart")) == 4
+
+
+def test_tradeoff_non_converged_cells_are_their_own_category() -> None:
+    """A run that did not converge is a grey "did not converge" cell, not 0 ms or a time."""
+    sc = ui_model.default_scenario()
+    sc["capabilities"] = {"auto-converge": False}  # type: ignore[index]
+    sc["control"] = {"timeout": "60s"}
+    at = open_page("tradeoffs", sc)
+    at.selectbox(key="axis_y").set_value("dirty rate").run()
+    at.text_input(key="values_y_dirty rate").set_value("50MiB/s, 2GiB/s").run()
+    at.button(key="run_sweep").click().run()
+    assert not at.exception
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")[:3]]
+    for spec in specs[:2]:  # total time, downtime
+        names = [t.get("name") for t in spec["data"]]
+        assert ui_model.NOT_CONVERGED in names
+        first = spec["data"][0]
+        row = first["y"].index("2 GiB/s")
+        assert all(v is None for v in first["z"][row])  # no number for these cells
+        assert set(spec["data"][1]["text"][row]) == {ui_model.NOT_CONVERGED}
+    converged = specs[2]["data"][0]
+    assert converged["colorbar"]["ticktext"] == ["no", "yes"]
+    assert set(converged["text"][converged["y"].index("2 GiB/s")]) == {"no"}
+    hover = " ".join(str(c) for row in converged["customdata"] for c in row)
+    assert "dirty-rate: 2 GiB/s" in hover
+    assert "downtime-limit: 100 ms" in hover
+    assert "did not converge: cancelled after 1 min 0 s" in hover
 
 
 def test_drain_planner_plans_the_sample_fleet() -> None:
