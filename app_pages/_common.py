@@ -144,8 +144,6 @@ def kept_editor(key: str, default: Any, **kwargs: Any) -> Any:
     The edited table is kept under ``keep.<key>``; each edit is applied to it and the
     editor restarts from it (a new widget key), so no edit is applied twice.
     """
-    import pandas as pd
-
     store, version = f"keep.{key}", f"keep.{key}.version"
     if store not in st.session_state:
         st.session_state[store] = default.copy()
@@ -153,17 +151,8 @@ def kept_editor(key: str, default: Any, **kwargs: Any) -> Any:
     widget = f"{key}_{st.session_state[version]}"
 
     def apply() -> None:
-        delta = st.session_state[widget]
-        frame = st.session_state[store].copy()
-        for row, values in delta.get("edited_rows", {}).items():
-            for column, value in values.items():
-                frame.loc[frame.index[int(row)], column] = value
-        frame = frame.drop(index=[frame.index[int(i)] for i in delta.get("deleted_rows", [])])
-        added = [dict(r) for r in delta.get("added_rows", [])]
-        if added:
-            frame = pd.concat([frame, pd.DataFrame(added, columns=frame.columns)],
-                              ignore_index=True)
-        st.session_state[store] = frame.reset_index(drop=True)
+        st.session_state[store] = ui_model.apply_editor_delta(st.session_state[store],
+                                                              st.session_state[widget])
         st.session_state[version] += 1
 
     return st.data_editor(st.session_state[store], key=widget, on_change=apply, **kwargs)

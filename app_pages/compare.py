@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import (
+    kept_editor,
     module,
     not_available,
     plot,
@@ -33,21 +34,22 @@ if require_valid(sc) is not None and not not_available("sim.engine", "The simula
          "auto-converge": True, "multifd-channels": "8", "postcopy-after-passes": "",
          "policy": ""},
     ])
-    table = st.data_editor(
-        default, key="compare_rows", num_rows="dynamic", hide_index=True, width="stretch",
+    table = kept_editor(
+        "compare_rows", default, num_rows="dynamic", hide_index=True, width="stretch",
         column_config={
-            "label": st.column_config.TextColumn("label", required=True),
+            "label": st.column_config.TextColumn("label", required=True, width="medium"),
             "downtime-limit": st.column_config.TextColumn("downtime-limit",
                                                           help="e.g. 300ms, 1s"),
             "max-bandwidth": st.column_config.TextColumn("max-bandwidth",
                                                          help="e.g. 128MiB/s; 0 = unlimited"),
-            "auto-converge": st.column_config.CheckboxColumn("auto-converge"),
-            "multifd-channels": st.column_config.TextColumn("multifd-channels",
-                                                            help="0 = multifd off"),
+            "auto-converge": st.column_config.CheckboxColumn("auto-converge", width="small"),
+            "multifd-channels": st.column_config.TextColumn("multifd", width="small",
+                                                            help="channels; 0 = multifd off"),
             "postcopy-after-passes": st.column_config.TextColumn(
-                "postcopy after N syncs", help="empty = no postcopy"),
+                "postcopy after", width="small",
+                help="N dirty-bitmap syncs; empty = no postcopy"),
             "policy": st.column_config.SelectboxColumn(
-                "policy", options=["", "none", *POLICY_KINDS[:-1]]),
+                "policy", width="small", options=["", "none", *POLICY_KINDS[:-1]]),
         })
     rows = [r for r in table.to_dict("records")
             if isinstance(r.get("label"), str) and r["label"].strip()]
@@ -55,7 +57,6 @@ if require_valid(sc) is not None and not not_available("sim.engine", "The simula
         st.warning(f"Compare two to four rows; there are {len(rows)}.")
     else:
         results = {}
-        summary = []
         for i, row in enumerate(rows):
             label = f"{i + 1}. {row['label']}"
             changes, problems = ui_model.variant_changes(row)
@@ -65,16 +66,11 @@ if require_valid(sc) is not None and not not_available("sim.engine", "The simula
                 st.markdown(f"**{label}** cannot run:")
                 show_reply(report, problems)
                 continue
-            result = simulate_json(ui_model.scenario_json(variant))
-            results[label] = result
-            metrics = ui_model.result_metrics(result, report.scenario.vm.vcpus)
-            summary.append({"setting": label, **{m.label: m.value for m in metrics}})
-        if summary:
-            cols = st.columns(len(summary))
-            for col, row in zip(cols, summary, strict=True):
-                with col:
-                    st.markdown(f"**{row['setting']}**")
-                    for key, value in list(row.items())[1:]:
-                        st.metric(key, value)
+            results[label] = simulate_json(ui_model.scenario_json(variant))
+        if results:
+            st.dataframe(ui_model.compare_table(results), width="stretch", key="compare_table")
+            st.caption(f"{ui_model.BEST.strip()} the best of the settings that converged, "
+                       "where they differ; times and costs of runs that did not converge do "
+                       "not compete.")
             if not not_available("sim.plots", "Plotting"):
                 plot(module("sim.plots").comparison_figure(results), key="compare_fig")

@@ -24,7 +24,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from sim.result import Result
-from sim.units import GiB, MiB
+from sim.units import GiB, MiB, format_duration
 
 __all__ = [
     "axis_label",
@@ -157,16 +157,35 @@ def downtime_breakdown_figure(result: Result, title: str = "Where the downtime g
                    barmode="stack", height=260)
 
 
+_DASHES: Final = ("solid", "dash", "dot", "dashdot")
+
+
 def comparison_figure(results: Mapping[str, Result],
                       title: str = "Remaining dirty memory, compared") -> go.Figure:
-    """Several migrations' remaining memory overlaid on one time axis, one line each."""
+    """Several migrations' remaining memory overlaid on one time axis, one line each.
+
+    Each line has its own dash so that overlapping lines stay apart; a star marks where a
+    run switched to postcopy.
+    """
     fig = go.Figure()
-    for label, result in results.items():
+    for i, (label, result) in enumerate(results.items()):
         df = _frame(result)
-        verdict = "converged" if result.converged else result.status
-        fig.add_trace(go.Scatter(x=df["time_s"], y=df["remaining_bytes"] / GiB, mode="lines",
-                                 name=f"{label} ({verdict}, {result.downtime_ms:.0f} ms)"))
-    return _layout(fig, title, "time since migrate (s)", "remaining (GiB)")
+        verdict = (f"converged, downtime {format_duration(result.downtime_ms / 1000)}"
+                   if result.converged else f"did not converge: {result.status}")
+        fig.add_trace(go.Scatter(
+            x=df["time_s"], y=df["remaining_bytes"] / GiB, mode="lines",
+            name=f"{label} ({verdict})", legendgroup=label,
+            line={"dash": _DASHES[i % len(_DASHES)], "width": 2},
+            hovertemplate=f"{label}<br>%{{x:.3g}} s: %{{y:.3g}} GiB left<extra></extra>"))
+        post = df[df["event"] == "postcopy"]
+        if not post.empty:
+            fig.add_trace(go.Scatter(
+                x=post["time_s"].iloc[:1], y=post["remaining_bytes"].iloc[:1] / GiB,
+                mode="markers", name=f"{label}: postcopy starts", legendgroup=label,
+                marker={"symbol": "star", "size": 13},
+                hovertemplate=f"{label}<br>postcopy starts at %{{x:.3g}} s<extra></extra>"))
+    return _layout(fig, title, "time since migrate (s)", "remaining (GiB)",
+                   legend={"orientation": "h", "y": -0.25})
 
 
 def heatmap_figure(df: pd.DataFrame, x: str, y: str, z: str, title: str | None = None

@@ -71,6 +71,7 @@ from sim.units import (
 )
 
 __all__ = [
+    "BEST",
     "CUSTOM",
     "GROUPS",
     "INVENTORY_COLUMNS",
@@ -87,11 +88,13 @@ __all__ = [
     "WidgetKind",
     "WorkloadMode",
     "apply_changes",
+    "apply_editor_delta",
     "apply_form",
     "apply_preset",
     "axis_column",
     "axis_values",
     "check_structure",
+    "compare_table",
     "decode_scenario",
     "default_scenario",
     "describe_changes",
@@ -1250,3 +1253,76 @@ def describe_changes(changes: Mapping[str, Any]) -> str:
     """A sweep point's settings for people: ``max-bandwidth = unlimited, downtime-limit = 1 s``."""
     return ", ".join(f"{setting_name(k)} = {format_setting(k, v)}" for k, v in changes.items()
                      if not k.startswith("capabilities."))
+
+
+# ------------------------------------------------------------------- compare, side by side
+
+_COMPARE_ROWS: Final = (
+    # (row label, value of a result, formatter, smaller is better; None: no winner)
+    ("converged", lambda r: 1.0 if r.converged else 0.0, lambda v: "yes" if v else "no",
+     None),
+    ("total time", lambda r: r.total_time_ms / 1000.0, format_duration, True),
+    ("downtime", lambda r: r.downtime_ms, lambda v: format_duration(v / 1000.0), True),
+    ("data sent", lambda r: float(r.ram.transferred), format_size, True),
+    ("dirty-bitmap syncs", lambda r: float(r.ram.dirty_sync_count), format_number, None),
+    ("peak throttle", lambda r: r.guest.throttle_peak_pct, lambda v: f"{v:.3g} %", True),
+    ("guest cost: throttled vCPU time", lambda r: r.guest.throttle_cpu_s,
+     lambda v: f"{format_number(round(v, 1))} vCPU·s", True),
+    ("guest cost: postcopy blocktime", lambda r: r.guest.postcopy_blocktime_ms,
+     lambda v: format_duration(v / 1000.0), True),
+    ("guest cost: postcopy exposure", lambda r: r.guest.exposure_s, format_duration, True),
+    ("guest cost: paused by policy", lambda r: r.guest.paused_s, format_duration, True),
+)
+BEST: Final = "★ "
+"""Marks the best value of a Compare row."""
+
+
+def compare_table(results: Mapping[str, Result]) -> Any:
+    """Settings side by side: one column per setting, one row per outcome, best marked.
+
+    Time, downtime and costs count only for runs that converged (a cancelled run's short
+    time is not a win); a row is marked only when its values differ. Guest-cost rows that
+    are zero for every setting are left out, so each unit has its own row.
+    """
+    import pandas as pd
+
+    labels = list(results)
+    rows: dict[str, list[str]] = {}
+    for name, get, fmt, smaller in _COMPARE_ROWS:
+        values = [float(get(results[label])) for label in labels]
+        if name.startswith("guest cost") and not any(values):
+            continue
+        cells = [fmt(v) for v in values]
+        if name in ("downtime",):
+            cells = [c if results[label].converged else "— (no switchover)"
+                     for c, label in zip(cells, labels, strict=True)]
+        ok = [v for v, label in zip(values, labels, strict=True) if results[label].converged]
+        if smaller is not None and len(ok) > 1 and len(set(ok)) > 1:
+            best = min(ok) if smaller else max(ok)
+            cells = [BEST + c if v == best and results[label].converged else c
+                     for c, v, label in zip(cells, values, labels, strict=True)]
+        rows[name] = cells
+    return pd.DataFrame.from_dict(rows, orient="index", columns=labels)
+
+
+def apply_editor_delta(frame: Any, delta: Mapping[str, Any]) -> Any:
+    """``frame`` with one ``st.data_editor`` edit applied (its ``edited_rows``, then
+    ``deleted_rows``, then ``added_rows``), re-indexed from 0.
+
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"label": ["a", "b", "c"]})
+        >>> apply_editor_delta(df, {"edited_rows": {0: {"label": "z"}}, "deleted_rows": [1],
+        ...                         "added_rows": [{"label": "d"}]})["label"].tolist()
+        ['z', 'c', 'd']
+    """
+    import pandas as pd
+
+    out = frame.copy()
+    for row, values in delta.get("edited_rows", {}).items():
+        for column, value in values.items():
+            out.loc[out.index[int(row)], column] = value
+    out = out.drop(index=[out.index[int(i)] for i in delta.get("deleted_rows", [])])
+    added = [dict(r) for r in delta.get("added_rows", [])]
+    if added:
+        out = pd.concat([out, pd.DataFrame(added, columns=out.columns)], ignore_index=True)
+    return out.reset_index(drop=True)
