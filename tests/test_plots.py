@@ -78,7 +78,9 @@ def test_downtime_breakdown_stacks_the_parts(result: Result) -> None:
 def test_comparison_overlays_one_line_per_run(result: Result) -> None:
     """Each labelled run is one trace, its legend naming verdict and downtime."""
     fig = comparison_figure({"a": result, "b": result})
-    assert [t.name for t in fig.data] == ["a (converged, 42 ms)", "b (converged, 42 ms)"]
+    assert [t.name for t in fig.data] == ["a (converged, downtime 42 ms)",
+                                          "b (converged, downtime 42 ms)"]
+    assert fig.data[0].line.dash != fig.data[1].line.dash  # overlapping lines stay apart
 
 
 def test_heatmap_pivots_the_sweep() -> None:
