@@ -72,13 +72,11 @@ if report is not None and report.scenario is not None \
 
     if result.actions:
         st.subheader("Policy actions")
-        st.dataframe([{"time (s)": round(a.time_s, 2), "actor": a.actor, "action": a.action,
-                       "value": a.value, "reason": a.reason} for a in result.actions],
-                     hide_index=True)
+        st.dataframe(ui_model.actions_frame(result), hide_index=True)
     details = st.expander("Summary, timeline and query-migrate JSON", key="simulate_details",
                           on_change="rerun")
     if details.open:
         with details:
             st.code(describe(model, result), language=None)
-            st.dataframe(result.timeline_frame(), hide_index=True)
+            st.dataframe(ui_model.readable_frame(result.timeline_frame()), hide_index=True)
             st.json(result.to_dict(timeline=False), expanded=False)

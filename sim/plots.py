@@ -24,7 +24,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from sim.result import Result
-from sim.units import GiB, MiB, format_duration
+from sim.units import GiB, MiB, format_action_value, format_duration, format_size
 
 __all__ = [
     "axis_label",
@@ -77,12 +77,33 @@ def _empty(fig: go.Figure, df: pd.DataFrame, what: str) -> None:
 
 
 def _action_marks(fig: go.Figure, result: Result) -> None:
-    """Vertical lines for each policy/operator action, labelled with what was done."""
-    for action in result.actions:
-        value = "" if action.value is None else f" {action.value:g}"
+    """Vertical lines for each policy/operator action, one legend entry ("policy action")."""
+    for i, action in enumerate(result.actions):
+        value = format_action_value(action.action, action.value)
+        value = f" {value}" if value else ""
         fig.add_vline(x=action.time_s, line={"dash": "dot", "color": "#7f7f7f", "width": 1},
                       annotation_text=f"{action.actor}: {action.action}{value}",
                       annotation_position="top left", annotation_font_size=10)
+        if i == 0:  # the legend explains the dotted lines
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="policy action",
+                                     line={"dash": "dot", "color": "#7f7f7f", "width": 1}))
+
+
+_EVENTS: Final = (  # (legend label, events, marker)
+    ("bitmap sync", ("sync", "sync (periodic)"), {"symbol": "circle", "size": 7}),
+    ("throttle step", ("throttle",), {"symbol": "triangle-up", "size": 10,
+                                      "color": "#ff7f0e"}),
+    ("postcopy starts", ("postcopy",), {"symbol": "star", "size": 13, "color": "#9467bd"}),
+    ("switchover", ("switchover",), {"symbol": "diamond", "size": 10, "color": "#d62728"}),
+)
+
+
+def _event_hover(df: pd.DataFrame, what: str) -> list[str]:
+    return [f"{what} at {format_duration(t)}<br>{format_size(r)} still to send"
+            + (f"<br>sync {int(n)}" if what == "bitmap sync" else "")
+            + (f"<br>throttle {p:g} %" if what == "throttle step" else "")
+            for t, r, n, p in zip(df["time_s"], df["remaining_bytes"], df["dirty_sync_count"],
+                                  df["throttle_pct"], strict=True)]
 
 
 def timeline_figure(result: Result, title: str = "Dirty memory still to send") -> go.Figure:
@@ -93,25 +114,28 @@ def timeline_figure(result: Result, title: str = "Dirty memory still to send") -
         title: the figure title.
 
     Returns:
-        A line of ``remaining`` (GiB) against time (s); syncs are circle markers, other
-        events (throttle, postcopy, switchover) diamonds, actions dotted vertical lines.
+        A line of ``remaining`` (GiB) against time (s); each kind of event (bitmap sync,
+        throttle step, postcopy start, switchover) has its own marker and legend entry,
+        policy actions are dotted vertical lines; hovers give times and sizes with units.
     """
     df = _frame(result)
     fig = go.Figure()
     _empty(fig, df, "timeline")
     if not df.empty:
-        fig.add_trace(go.Scatter(x=df["time_s"], y=df["remaining_bytes"] / GiB,
-                                 mode="lines", name="remaining", line={"width": 2}))
-        syncs = df[df["event"] == "sync"]
-        fig.add_trace(go.Scatter(x=syncs["time_s"], y=syncs["remaining_bytes"] / GiB,
-                                 mode="markers", name="bitmap sync",
-                                 marker={"symbol": "circle", "size": 7},
-                                 text=[f"sync {n}" for n in syncs["dirty_sync_count"]]))
-        other = df[~df["event"].isin(["", "sync"]) & df["event"].notna()]
-        if not other.empty:
-            fig.add_trace(go.Scatter(x=other["time_s"], y=other["remaining_bytes"] / GiB,
-                                     mode="markers", name="event", text=other["event"],
-                                     marker={"symbol": "diamond", "size": 9}))
+        fig.add_trace(go.Scatter(
+            x=df["time_s"], y=df["remaining_bytes"] / GiB, mode="lines", name="remaining",
+            line={"width": 2},
+            customdata=[f"{format_duration(t)}: {format_size(r)} still to send"
+                        for t, r in zip(df["time_s"], df["remaining_bytes"], strict=True)],
+            hovertemplate="%{customdata}<extra></extra>"))
+        for label, events, marker in _EVENTS:
+            rows = df[df["event"].isin(events)]
+            if rows.empty:
+                continue
+            fig.add_trace(go.Scatter(x=rows["time_s"], y=rows["remaining_bytes"] / GiB,
+                                     mode="markers", name=label, marker=marker,
+                                     customdata=_event_hover(rows, label),
+                                     hovertemplate="%{customdata}<extra></extra>"))
     _action_marks(fig, result)
     return _layout(fig, title, "time since migrate (s)", "remaining (GiB)")
 
@@ -123,9 +147,13 @@ def bandwidth_figure(result: Result, title: str = "Bandwidth and dirty rate") ->
     _empty(fig, df, "timeline")
     if not df.empty:
         fig.add_trace(go.Scatter(x=df["time_s"], y=df["bandwidth_Bps"] / MiB, mode="lines",
-                                 name="sent", line={"shape": "vh"}))
+                                 name="sent", line={"shape": "vh"},
+                                 hovertemplate="sent %{y:.3g} MiB/s at %{x:.3g} s"
+                                               "<extra></extra>"))
         fig.add_trace(go.Scatter(x=df["time_s"], y=df["dirty_rate_Bps"] / MiB, mode="lines",
-                                 name="dirtied", line={"shape": "hv", "dash": "dash"}))
+                                 name="dirtied", line={"shape": "hv", "dash": "dash"},
+                                 hovertemplate="dirtied %{y:.3g} MiB/s at %{x:.3g} s"
+                                               "<extra></extra>"))
     _action_marks(fig, result)
     return _layout(fig, title, "time since migrate (s)", "rate (MiB/s)")
 
@@ -137,7 +165,9 @@ def throttle_figure(result: Result, title: str = "Auto-converge CPU throttle") -
     _empty(fig, df, "timeline")
     if not df.empty:
         fig.add_trace(go.Scatter(x=df["time_s"], y=df["throttle_pct"], mode="lines",
-                                 name="throttle", line={"shape": "hv"}, fill="tozeroy"))
+                                 name="throttle", line={"shape": "hv"}, fill="tozeroy",
+                                 hovertemplate="throttle %{y:.3g} % at %{x:.3g} s"
+                                               "<extra></extra>"))
     fig.update_yaxes(range=[0, 100])
     return _layout(fig, title, "time since migrate (s)", "throttle (%)")
 
@@ -149,11 +179,13 @@ def downtime_breakdown_figure(result: Result, title: str = "Where the downtime g
     fig = go.Figure()
     for name, ms in parts.items():
         fig.add_trace(go.Bar(y=["downtime"], x=[ms], name=name, orientation="h",
-                             text=[f"{ms:.1f}"], textposition="inside"))
+                             text=[format_duration(ms / 1000)], textposition="inside",
+                             hovertemplate=f"{name}: {format_duration(ms / 1000)}"
+                                           "<extra></extra>"))
     if not parts:
         fig.add_annotation(text=f"downtime {result.downtime_ms:.0f} ms (no breakdown)",
                            showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    return _layout(fig, f"{title}: {result.downtime_ms:.0f} ms", "time (ms)", "",
+    return _layout(fig, f"{title}: {format_duration(result.downtime_ms / 1000)}", "time (ms)", "",
                    barmode="stack", height=260)
 
 

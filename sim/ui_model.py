@@ -59,6 +59,7 @@ from sim.units import (
     KiB,
     MiB,
     TiB,
+    format_action_value,
     format_bitrate,
     format_column_value,
     format_duration,
@@ -87,6 +88,7 @@ __all__ = [
     "PresetKind",
     "WidgetKind",
     "WorkloadMode",
+    "actions_frame",
     "apply_changes",
     "apply_editor_delta",
     "apply_form",
@@ -1326,3 +1328,14 @@ def apply_editor_delta(frame: Any, delta: Mapping[str, Any]) -> Any:
     if added:
         out = pd.concat([out, pd.DataFrame(added, columns=out.columns)], ignore_index=True)
     return out.reset_index(drop=True)
+
+
+def actions_frame(result: Result) -> Any:
+    """The policy's and operator's actions as a table for people (time and value in units)."""
+    import pandas as pd
+
+    rows = []
+    for a in result.actions:
+        rows.append({"time": format_duration(a.time_s), "actor": a.actor, "action": a.action,
+                     "value": format_action_value(a.action, a.value), "reason": a.reason})
+    return pd.DataFrame(rows, columns=["time", "actor", "action", "value", "reason"])

@@ -41,6 +41,7 @@ __all__ = [
     "Milliseconds",
     "Seconds",
     "TiB",
+    "format_action_value",
     "format_bitrate",
     "format_column_value",
     "format_duration",
@@ -393,3 +394,19 @@ def format_column_value(column: str, value: object) -> str:
         if column.endswith(suffix):
             return str(fmt(float(value)))
     return format_number(float(value))
+
+
+def format_action_value(action: str, value: float | None) -> str:
+    """The value of a policy action (``set-downtime-limit`` ms, ``set-max-bandwidth`` bytes/s)
+    for people; 0 bytes/s is ``unlimited``.
+
+    >>> format_action_value("set-max-bandwidth", 0), format_action_value("set-downtime-limit", 500)
+    ('unlimited', '500 ms')
+    """
+    if value is None:
+        return ""
+    if "downtime" in action:
+        return format_duration(value / 1000.0)
+    if "bandwidth" in action:
+        return "unlimited" if value == 0 else format_rate(value, bits=False)
+    return format_number(value)

@@ -43,12 +43,19 @@ def result() -> Result:
 
 
 def test_timeline_plots_remaining_in_gib_with_syncs_events_and_actions(result: Result) -> None:
-    """The line is remaining/GiB; syncs and other events are marked; actions are vlines."""
+    """The line is remaining/GiB; each kind of event is its own legend entry with hovers in
+    units; actions are vlines with a legend entry."""
     fig = timeline_figure(result)
-    line, syncs, events = fig.data
+    line, syncs, throttle, switchover, _ = fig.data
     assert list(line.y) == [4.0, 1.0, 2.0, 0.5, 0.01]
+    assert [t.name for t in fig.data[1:]] == ["bitmap sync", "throttle step", "switchover",
+                                              "policy action"]
     assert list(syncs.x) == [0.0, 10.1]
-    assert list(events.text) == ["throttle", "switchover"]
+    assert list(throttle.x) == [15.0]
+    assert list(switchover.x) == [20.0]
+    assert "throttle 20 %" in throttle.customdata[0]
+    assert syncs.customdata[1] == "bitmap sync at 10.1 s<br>2 GiB still to send<br>sync 2"
+    assert line.customdata[0] == "0 ms: 4 GiB still to send"
     assert [s.x0 for s in fig.layout.shapes] == [12.0]
     assert "nova: set-downtime-limit 150" in fig.layout.annotations[0].text
     assert fig.layout.xaxis.title.text == "time since migrate (s)"

@@ -93,3 +93,25 @@ def test_option_fields_cover_every_kind_with_options() -> None:
     for kind, (_, options) in KINDS.items():
         fields = ui_controls.policy_option_fields(kind)
         assert [f.name for f in fields] == list(options or {})
+
+
+def test_a_cancelled_run_has_no_downtime_chart() -> None:
+    """No pause, no "Where the downtime goes: 0 ms"."""
+    sc = ui_model.apply_changes(ui_model.default_scenario(), {
+        "capabilities.auto-converge": False, "workload.dirty-rate": "3GiB/s",
+        "control.timeout": "20s"})
+    at = _scenario_page(sc).switch_page("app_pages/simulate.py").run()
+    assert not at.exception
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    assert len(specs) == 3
+    assert not any("Where the downtime goes" in s for s in specs)
+
+
+def test_timeline_table_reads_in_units() -> None:
+    at = _scenario_page(ui_model.default_scenario()).switch_page("app_pages/simulate.py").run()
+    at.session_state["simulate_details"] = True
+    at.run()
+    frames = [d.value for d in at.dataframe if "remaining" in d.value.columns]
+    assert frames, [d.value.columns for d in at.dataframe]
+    cells = [str(c) for c in frames[0]["remaining"]]
+    assert all(c.endswith(("B", "KiB", "MiB", "GiB")) for c in cells)
