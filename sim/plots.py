@@ -347,25 +347,50 @@ def pareto_figure(df: pd.DataFrame, x: str, y: str, *, label: str | None = None,
                    axis_label(x), axis_label(y))
 
 
-def gantt_figure(df: pd.DataFrame, title: str = "Host drain") -> go.Figure:
+def _gantt_hover(group: pd.DataFrame) -> list[str]:
+    out = []
+    for _, r in group.iterrows():
+        ms = r.get("downtime_ms")
+        downtime = (f"downtime {format_duration(float(ms) / 1000)}"
+                    if r["outcome"] == "completed" and ms is not None else str(r["outcome"]))
+        out.append(f"{r['vm']} on {r['host']}<br>starts at {format_duration(r['start_s'])}, "
+                   f"takes {format_duration(r['end_s'] - r['start_s'])}<br>{downtime}")
+    return out
+
+
+def gantt_figure(df: pd.DataFrame, title: str = "Host drain", *,
+                 colour: str = "outcome") -> go.Figure:
     """A host drain as a Gantt chart: one bar per VM from ``start_s`` to ``end_s``.
 
     Args:
-        df: columns ``vm``, ``host``, ``start_s``, ``end_s``, ``outcome``; bars are grouped
-            by host and coloured by outcome.
+        df: columns ``vm``, ``host``, ``start_s``, ``end_s``, ``outcome`` (and
+            ``downtime_ms`` for ``colour="downtime"``); bars are grouped by host.
         title: the figure title.
+        colour: ``outcome`` (one colour per outcome) or ``downtime`` (a scale over the
+            completed VMs' downtimes; VMs that did not complete keep their outcome's
+            colour and legend entry).
     """
     fig = go.Figure()
     rows = df.sort_values(["host", "start_s"])
+    if colour == "downtime":
+        done = rows[rows["outcome"] == "completed"]
+        fig.add_trace(go.Bar(
+            y=[f"{h} / {v}" for h, v in zip(done["host"], done["vm"], strict=True)],
+            x=done["end_s"] - done["start_s"], base=done["start_s"], orientation="h",
+            name="completed",
+            marker={"color": done["downtime_ms"], "colorscale": "Viridis",
+                    "colorbar": {"title": {"text": "downtime (ms)"}}, "showscale": True},
+            customdata=_gantt_hover(done), hovertemplate="%{customdata}<extra></extra>"))
+        rows = rows[rows["outcome"] != "completed"]
     for outcome, group in rows.groupby("outcome", sort=False):
         fig.add_trace(go.Bar(
             y=[f"{h} / {v}" for h, v in zip(group["host"], group["vm"], strict=True)],
             x=group["end_s"] - group["start_s"], base=group["start_s"], orientation="h",
-            name=str(outcome), marker={"color": _OUTCOME_COLOURS.get(str(outcome))},
-            hovertemplate="%{y}: %{base:.1f} s → %{x:.1f} s long<extra></extra>"))
+            name=str(outcome), marker={"color": _OUTCOME_COLOURS.get(str(outcome), _GREY)},
+            customdata=_gantt_hover(group), hovertemplate="%{customdata}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, title, "time since the drain started (s)", "host / VM",
-                   barmode="overlay")
+                   barmode="overlay", legend={"orientation": "h", "y": -0.15})
 
 
 def figures_for(result: Result) -> Sequence[go.Figure]:

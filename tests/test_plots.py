@@ -138,3 +138,17 @@ def test_figures_of_a_real_simulation() -> None:
     fig = timeline_figure(res)
     assert len(fig.data[0].x) == len(res.timeline)
     assert fig.data[0].y[0] == pytest.approx(res.timeline[0]["remaining_bytes"] / GiB)
+
+
+def test_gantt_by_downtime_colours_completed_vms_on_a_scale_and_keeps_the_others() -> None:
+    df = pd.DataFrame({"vm": ["a", "b", "c"], "host": ["h1", "h1", "h2"],
+                       "start_s": [0.0, 5.0, 0.0], "end_s": [5.0, 9.0, 60.0],
+                       "outcome": ["completed", "completed", "cancelled"],
+                       "downtime_ms": [20.0, 900.0, float("nan")]})
+    fig = gantt_figure(df, colour="downtime")
+    done, stopped = fig.data
+    assert list(done.marker.color) == [20.0, 900.0]
+    assert done.marker.colorbar.title.text == "downtime (ms)"
+    assert stopped.name == "cancelled"
+    assert "downtime 900 ms" in done.customdata[1]
+    assert "takes 1 min 0 s" in stopped.customdata[0]

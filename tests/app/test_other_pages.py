@@ -205,6 +205,34 @@ def test_drain_limits_change_the_plan() -> None:
     assert at.metric[0].value != serial
 
 
+def test_drain_chosen_hosts_or_prefix_only_and_the_worst_vms_named() -> None:
+    at = open_page("drain")
+    at.multiselect(key="drain_hosts_0").set_value(["r2-h1"]).run()
+    assert not at.exception
+    assert at.metric[1].value == "3 of 3"
+    assert any(m.startswith("**Worst:**") and "downtime" in m for m in texts(at.markdown))
+    at.multiselect(key="drain_hosts_0").set_value([]).run()
+    at.text_input(key="drain_prefix").set_value("r1-").run()
+    assert at.metric[1].value == "10 of 10"
+    at.text_input(key="drain_prefix").set_value("r9-").run()
+    assert any("matches no host" in e for e in texts(at.error))
+
+
+def test_drain_colour_by_downtime_and_choices_survive_another_page() -> None:
+    at = open_page("drain")
+    at.radio(key="drain_colour").set_value("downtime").run()
+    at.selectbox(key="drain_policy").set_value("kubevirt").run()
+    at.multiselect(key="drain_hosts_0").set_value(["r1-h1", "r1-h2"]).run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["data"][0]["marker"]["colorbar"]["title"]["text"] == "downtime (ms)"
+    at.switch_page("app_pages/compare.py").run()
+    at.switch_page("app_pages/drain.py").run()
+    assert at.radio(key="drain_colour").value == "downtime"
+    assert at.selectbox(key="drain_policy").value == "kubevirt"
+    assert at.multiselect(key="drain_hosts_0").value == ["r1-h1", "r1-h2"]
+    assert at.metric[1].value == "6 of 6"
+
+
 def test_drain_with_a_broken_row_reports_it() -> None:
     """A VM row without memory makes the planner say so, naming the VM."""
     at = open_page("drain")
