@@ -83,6 +83,7 @@ __all__ = [
     "REFUSED",
     "SWEEP_AXES",
     "WORKLOAD_TEMPLATES",
+    "Download",
     "FormField",
     "Metric",
     "PresetKind",
@@ -102,6 +103,8 @@ __all__ = [
     "describe_changes",
     "dump_scenario",
     "encode_scenario",
+    "export_downloads",
+    "export_file_name",
     "form_fields",
     "form_view",
     "format_setting",
@@ -1339,3 +1342,55 @@ def actions_frame(result: Result) -> Any:
         rows.append({"time": format_duration(a.time_s), "actor": a.actor, "action": a.action,
                      "value": format_action_value(a.action, a.value), "reason": a.reason})
     return pd.DataFrame(rows, columns=["time", "actor", "action", "value", "reason"])
+
+
+# ------------------------------------------------------------------- export downloads
+
+
+@dataclass(frozen=True)
+class Download:
+    """One file the dashboard offers for download: its name, content and MIME type."""
+
+    file_name: str
+    data: bytes
+    mime: str
+
+
+_MIMES: Final = {".jsonl": "application/jsonl", ".json": "application/json",
+                 ".yaml": "application/yaml", ".sh": "text/x-shellscript",
+                 ".zip": "application/zip"}
+
+
+def export_file_name(fmt: str, name: str) -> str:
+    """An export file's download name, its format before the extension so that files of
+    several formats do not collide: ``source.jsonl`` of ``qmp`` → ``source.qmp.jsonl``.
+
+        >>> export_file_name("qmp", "source.jsonl"), export_file_name("nova", "nova.conf")
+        ('source.qmp.jsonl', 'nova.conf')
+    """
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        return f"{name}.{fmt}"
+    if fmt in (stem, ext) or stem.startswith(f"{fmt}.") or fmt in stem.split("-"):
+        return name
+    return f"{stem}.{fmt}.{ext}"
+
+
+def export_downloads(fmt: str, files: Mapping[str, str], scenario_name: str
+                     ) -> list[Download]:
+    """The downloads of one export: each file on its own (valid for its own format, no
+    headers glued in), then, when there are several, all of them as one zip."""
+    import zipfile
+
+    out = []
+    for name, body in files.items():
+        file_name = export_file_name(fmt, name)
+        ext = "." + file_name.rpartition(".")[2]
+        out.append(Download(file_name, body.encode("utf-8"), _MIMES.get(ext, "text/plain")))
+    if len(files) > 1:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for d in out:
+                zf.writestr(d.file_name, d.data)
+        out.append(Download(f"{scenario_name}-{fmt}.zip", buf.getvalue(), _MIMES[".zip"]))
+    return out

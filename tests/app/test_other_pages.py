@@ -250,7 +250,10 @@ def test_recommend_gives_settings_reasons_and_every_export() -> None:
 
     at = open_page("recommend")
     labels = [b.proto.label for b in at.get("download_button")]
-    assert set(FORMATS) <= set(labels)
+    for fmt in FORMATS:  # every format downloads as named files (a zip when several)
+        assert any(f".{fmt}." in label or label.endswith((f"-{fmt}.zip", f"{fmt}.conf"))
+                   for label in labels), fmt
+    assert {"source.qmp.jsonl", "destination.qmp.jsonl"} <= set(labels)
     at.button[0].click().run()
     assert not at.exception
     assert any("meets every constraint" in s for s in texts(at.success))
@@ -258,7 +261,7 @@ def test_recommend_gives_settings_reasons_and_every_export() -> None:
     rec = at.session_state["recommendation"]
     assert rec.target == "qemu"  # the default scenario has no platform policy
     labels = [b.proto.label for b in at.get("download_button")]
-    assert "qmp" in labels
+    assert "source.qmp.jsonl" in labels
     assert "HTML report" in labels
     assert any("`parameters.downtime-limit`" in m for m in texts(at.markdown))
     assert any(rec.export().text.strip() == c.value.strip() for c in at.code)
@@ -277,10 +280,42 @@ def test_recommend_for_a_platform_downloads_its_own_files() -> None:
     assert rec.target == "kubevirt"
     assert any("bandwidthPerMigration:" in c.value for c in at.code)
     downloads = {b.proto.label for b in at.get("download_button")}
-    assert {"kubevirt", "migration-policy.yaml", "kubevirt-cr.yaml"} <= downloads
-    assert "qmp" not in downloads
+    assert {"migration-policy.kubevirt.yaml", "kubevirt-cr.yaml"} <= downloads
+    assert any(d.endswith("-kubevirt.zip") for d in downloads)
+    assert not any(".qmp." in d for d in downloads)
     assert any("kind: MigrationPolicy" in c.value and c.value.strip() == rec.export().text.strip()
                for c in at.code)
+
+
+def test_every_export_file_is_valid_for_its_own_format() -> None:
+    """No headers glued in: JSON Lines parse line by line, JSON and YAML parse whole, and
+    the zip holds exactly the single files."""
+    import io
+    import zipfile
+
+    import yaml
+
+    from sim.export import FORMATS, export
+    from sim.scenario import load_scenario
+
+    model = load_scenario(ui_model.default_scenario())
+    for fmt in FORMATS:
+        out = ui_model.export_downloads(fmt, export(model, fmt).files, "web")
+        singles = [d for d in out if not d.file_name.endswith(".zip")]
+        for d in singles:
+            text = d.data.decode("utf-8")
+            assert "==>" not in text, d.file_name
+            if d.file_name.endswith(".jsonl"):
+                assert all(isinstance(json.loads(line), dict)
+                           for line in text.splitlines() if line.strip())
+            elif d.file_name.endswith(".json"):
+                json.loads(text)
+            elif d.file_name.endswith(".yaml"):
+                assert yaml.safe_load(text) is not None
+        zips = [d for d in out if d.file_name.endswith(".zip")]
+        if len(singles) > 1:
+            with zipfile.ZipFile(io.BytesIO(zips[0].data)) as zf:
+                assert sorted(zf.namelist()) == sorted(d.file_name for d in singles)
 
 
 def test_recommend_refuses_unreadable_constraints() -> None:
