@@ -19,6 +19,9 @@ from app_pages._common import (
 from sim import ui_model
 from sim.scenario import POLICY_KINDS
 
+KEEP = "as set"
+"""The policy cell that keeps the scenario's own policy."""
+
 st.title("Compare")
 st.caption("Each row changes the current scenario's settings; the guest, workload and link "
            "stay the same. Empty cells keep the scenario's value.")
@@ -26,30 +29,31 @@ sc = scenario()
 if require_valid(sc) is not None and not not_available("sim.engine", "The simulation engine"):
     default = pd.DataFrame([
         {"label": "as set", "downtime-limit": "", "max-bandwidth": "", "auto-converge": None,
-         "multifd-channels": "", "postcopy-after-passes": "", "policy": ""},
+         "multifd-channels": "", "postcopy-after-passes": "", "policy": KEEP},
         {"label": "1 s downtime, unlimited", "downtime-limit": "1s", "max-bandwidth": "0",
          "auto-converge": None, "multifd-channels": "", "postcopy-after-passes": "",
-         "policy": ""},
+         "policy": KEEP},
         {"label": "multifd 8, auto-converge", "downtime-limit": "", "max-bandwidth": "0",
          "auto-converge": True, "multifd-channels": "8", "postcopy-after-passes": "",
-         "policy": ""},
+         "policy": KEEP},
     ])
     table = kept_editor(
         "compare_rows", default, num_rows="dynamic", hide_index=True, width="stretch",
         column_config={
-            "label": st.column_config.TextColumn("label", required=True, width="medium"),
-            "downtime-limit": st.column_config.TextColumn("downtime-limit",
+            "label": st.column_config.TextColumn("label", required=True, width=175),
+            "downtime-limit": st.column_config.TextColumn("downtime-limit", width=115,
                                                           help="e.g. 300ms, 1s"),
-            "max-bandwidth": st.column_config.TextColumn("max-bandwidth",
+            "max-bandwidth": st.column_config.TextColumn("max-bandwidth", width=120,
                                                          help="e.g. 128MiB/s; 0 = unlimited"),
-            "auto-converge": st.column_config.CheckboxColumn("auto-converge", width="small"),
-            "multifd-channels": st.column_config.TextColumn("multifd", width="small",
+            "auto-converge": st.column_config.CheckboxColumn("auto-converge", width=110),
+            "multifd-channels": st.column_config.TextColumn("multifd", width=70,
                                                             help="channels; 0 = multifd off"),
             "postcopy-after-passes": st.column_config.TextColumn(
-                "postcopy after", width="small",
+                "postcopy after", width=110,
                 help="N dirty-bitmap syncs; empty = no postcopy"),
             "policy": st.column_config.SelectboxColumn(
-                "policy", width="small", options=["", "none", *POLICY_KINDS[:-1]]),
+                "policy", width=95, options=[KEEP, "none", *POLICY_KINDS[:-1]],
+                help=f"{KEEP} = the scenario's"),
         })
     rows = [r for r in table.to_dict("records")
             if isinstance(r.get("label"), str) and r["label"].strip()]
@@ -59,7 +63,8 @@ if require_valid(sc) is not None and not not_available("sim.engine", "The simula
         results = {}
         for i, row in enumerate(rows):
             label = f"{i + 1}. {row['label']}"
-            changes, problems = ui_model.variant_changes(row)
+            changes, problems = ui_model.variant_changes(
+                {**row, "policy": "" if row.get("policy") in (KEEP, None) else row["policy"]})
             variant = ui_model.apply_changes(sc, changes)
             report = validate_json(ui_model.scenario_json(variant))
             if problems or report.scenario is None:

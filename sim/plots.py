@@ -303,7 +303,7 @@ def outcome_heatmap_figure(view: pd.DataFrame, z: str, x_title: str, y_title: st
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=ys)
     name = "converged" if z == "converged" else axis_label(z)
     return _layout(fig, title or f"{name} by {x_title} and {y_title}", x_title, y_title,
-                   legend={"orientation": "h", "y": -0.2})
+                   showlegend=True, legend={"orientation": "h", "y": -0.2})
 
 
 def pareto_front(df: pd.DataFrame, x: str, y: str) -> pd.DataFrame:

@@ -292,11 +292,17 @@ def postcopy_started(result: Result) -> bool:
 
 
 def postcopy_note(model: Scenario, result: Result) -> str | None:
-    """A sentence when postcopy was armed (``postcopy-ram`` on) and what became of it."""
+    """A sentence on postcopy: when it started and what it cost, or that it was armed
+    (``postcopy-ram`` on) but never started; ``None`` when it was never armed."""
     armed = bool(model.capabilities.get("postcopy-ram"))
     after = model.control.postcopy_after
     if postcopy_started(result):
-        return None
+        start = next((row["time_s"] for row in result.timeline
+                      if row.get("event") == "postcopy"), None)
+        when = "" if start is None else f" at {format_duration(float(start))}"
+        return (f"switched to postcopy{when}: the guest then ran on the destination, "
+                f"blocked {format_duration(result.guest.postcopy_blocktime_ms / 1000)} in "
+                f"all on {result.guest.postcopy_faults} remote page faults")
     if armed and after is None:
         return ("postcopy-ram is on but nothing starts postcopy: set *postcopy after* (or "
                 "a policy that switches) to use it")

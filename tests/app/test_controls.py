@@ -87,6 +87,7 @@ def test_postcopy_armed_but_never_started_is_said() -> None:
     early = ui_model.apply_changes(sc, {"control.postcopy-after": {"passes": 1}})
     at = _scenario_page(early).switch_page("app_pages/simulate.py").run()
     assert not any("never started" in t for t in texts(at.info))
+    assert any("switched to postcopy at" in t for t in texts(at.info))
 
 
 def test_option_fields_cover_every_kind_with_options() -> None:
