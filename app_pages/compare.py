@@ -19,8 +19,7 @@ from app_pages._common import (
 from sim import ui_model
 from sim.scenario import POLICY_KINDS
 
-KEEP = "as set"
-"""The policy cell that keeps the scenario's own policy."""
+KEEP = "as set"  # the policy cell that keeps the scenario's own policy
 
 st.title("Compare")
 st.caption("Each row changes the current scenario's settings; the guest, workload and link "
@@ -40,19 +39,19 @@ if require_valid(sc) is not None and not not_available("sim.engine", "The simula
     table = kept_editor(
         "compare_rows", default, num_rows="dynamic", hide_index=True, width="stretch",
         column_config={
-            "label": st.column_config.TextColumn("label", required=True, width=175),
-            "downtime-limit": st.column_config.TextColumn("downtime-limit", width=115,
+            "label": st.column_config.TextColumn("label", required=True, width=140),
+            "downtime-limit": st.column_config.TextColumn("downtime-limit", width=135,
                                                           help="e.g. 300ms, 1s"),
-            "max-bandwidth": st.column_config.TextColumn("max-bandwidth", width=120,
+            "max-bandwidth": st.column_config.TextColumn("max-bandwidth", width=135,
                                                          help="e.g. 128MiB/s; 0 = unlimited"),
-            "auto-converge": st.column_config.CheckboxColumn("auto-converge", width=110),
-            "multifd-channels": st.column_config.TextColumn("multifd", width=70,
+            "auto-converge": st.column_config.CheckboxColumn("auto-converge", width=125),
+            "multifd-channels": st.column_config.TextColumn("multifd", width=80,
                                                             help="channels; 0 = multifd off"),
             "postcopy-after-passes": st.column_config.TextColumn(
-                "postcopy after", width=110,
-                help="N dirty-bitmap syncs; empty = no postcopy"),
+                "postcopy", width=95,
+                help="after N dirty-bitmap syncs; empty = no postcopy"),
             "policy": st.column_config.SelectboxColumn(
-                "policy", width=95, options=[KEEP, "none", *POLICY_KINDS[:-1]],
+                "policy", width=75, options=[KEEP, "none", *POLICY_KINDS[:-1]],
                 help=f"{KEEP} = the scenario's"),
         })
     rows = [r for r in table.to_dict("records")

@@ -298,12 +298,15 @@ def test_compare_rows_survive_a_visit_to_another_page(server: str, tmp_path: Pat
         # opens its editor, type, Enter writes it
         page.mouse.click(box["x"] + 80, box["y"] + 35 + 17)
         page.keyboard.press("Enter")
-        page.locator("textarea").first.wait_for()
-        page.keyboard.press("Control+A")
-        page.keyboard.type("mine, as set")
-        page.keyboard.press("Enter")
+        cell = page.locator("textarea").first
+        cell.wait_for()
+        expect(cell).to_have_value("as set")
+        cell.fill("mine, as set")
+        cell.press("Enter")
+        cell.wait_for(state="detached")
         _settle(page)
         legend = page.locator(".js-plotly-plot .legend")
+        page.screenshot(path=str(tmp_path / "edited.png"))
         expect(legend.get_by_text(re.compile(r"^1\. mine, as set"))).to_be_visible()
         page.screenshot(path=str(_shots(tmp_path) / "compare.png"))
         page.get_by_role("link", name="Drain planner").first.click()
@@ -329,6 +332,9 @@ def test_drain_planner_for_chosen_hosts(server: str, tmp_path: Path) -> None:
         _settle(page)
         expect(page.get_by_text(re.compile(r"^Worst:"))).to_be_visible()
         page.locator(".js-plotly-plot").first.wait_for()
+        page.get_by_role("textbox", name="or a name prefix").scroll_into_view_if_needed()
+        page.mouse.wheel(0, 380)
+        _settle(page)
         page.screenshot(path=str(_shots(tmp_path) / "drain.png"))
 
 
