@@ -1186,23 +1186,38 @@ def setting_name(path: str) -> str:
     return path.split(".", 1)[1] if "." in path else path
 
 
-def readable_frame(frame: Any) -> Any:
-    """A copy of ``frame`` with every number formatted by its column's unit (for tables).
+def _cell_for_people(value: object) -> object:
+    if value is None or _is_nan(value):
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value if isinstance(value, str) else str(value)
 
-    Columns are renamed by :func:`sim.plots.axis_label`'s rule: ``time_s`` → ``time``, the
-    unit now being in each cell.
+
+def readable_frame(frame: Any) -> Any:
+    """A copy of ``frame`` for people: every number formatted by its column's unit, yes/no
+    for booleans, nothing for a missing value (never ``None`` or ``nan``).
+
+    Column names read as words (``lab_status`` → ``lab status``) and lose their unit suffix
+    (``time_s`` → ``time``), the unit now being in each cell, unless that would leave a
+    bare qualifier (``lab_bytes`` beside ``lab_status`` becomes ``lab bytes``).
     """
     out = frame.copy()
     for column in frame.columns:
-        if frame[column].dtype.kind in "iuf" and frame[column].dtype.kind != "b":
+        kind = frame[column].dtype.kind
+        if kind in "iuf":
             out[column] = [format_column_value(column, v) for v in frame[column]]
-    rename = {}
+        else:
+            out[column] = [_cell_for_people(v) for v in frame[column]]
+    rename = {c: str(c).replace("_", " ") for c in out.columns}
     for column in out.columns:
         for suffix in ("_bytes", "_Bps", "_ms", "_s", "_pct"):
             if column.endswith(suffix) and len(column) > len(suffix):
-                rename[column] = column[: -len(suffix)].replace("_", " ")
+                stem = column[: -len(suffix)]
+                bare = any(str(c).startswith(stem + "_") and c != column for c in out.columns)
+                rename[column] = (column if bare else stem).replace("_", " ")
                 break
-    return out.rename(columns=rename).fillna("")
+    return out.rename(columns=rename)
 
 
 NOT_CONVERGED: Final = "did not converge"

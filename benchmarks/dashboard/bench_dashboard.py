@@ -215,10 +215,38 @@ def navigate(page: Any, cdp: Any, frames: Frames, link: str, think_s: float) -> 
     return out
 
 
+def edit(page: Any, link: str, edits: int) -> list[dict[str, Any]]:
+    """Open the Scenario page by link, then change the *memory* field ``edits`` times (type,
+    Enter), as a person tuning a scenario does. Each edit is timed from the key press to the
+    link carrying the new value (the server's run has finished) and to the page at rest
+    (Streamlit's running indicator gone: the browser has drawn the result)."""
+    page.goto(link, wait_until="commit")
+    page.get_by_text("QEMU would accept these settings").wait_for(timeout=TIMEOUT_MS)
+    status = page.locator('[data-testid="stStatusWidget"]')
+    status.wait_for(state="detached", timeout=TIMEOUT_MS)
+    time.sleep(3.0)  # the Scenario page compiles plotly's code in the background first
+    out = []
+    for i in range(edits):
+        value = f"{12 + i % 2 * 4}GiB"
+        box = page.get_by_role("textbox", name="memory", exact=True).last
+        box.fill(value)
+        t0 = time.perf_counter()
+        box.press("Enter")
+        page.wait_for_url(lambda url, v=value: f"{v}" in str(
+            ui_model.decode_scenario(url.split("s=", 1)[1].split("&")[0])["vm"]),
+            timeout=TIMEOUT_MS)
+        t_link = time.perf_counter()
+        status.wait_for(state="detached", timeout=TIMEOUT_MS)
+        t_rest = time.perf_counter()
+        out.append({"edit_link_ms": (t_link - t0) * 1000, "edit_rest_ms": (t_rest - t0) * 1000})
+    return out
+
+
 CASES = {"cold": "cold server, fresh browser (link to Simulate)",
          "warm_fresh": "warm server, fresh browser (link to Simulate)",
          "warm_cached": "warm server, cached browser (reload of the link)",
-         "navigate": "Scenario page by link, then click Simulate (ms after the click)"}
+         "navigate": "Scenario page by link, then click Simulate (ms after the click)",
+         "edit": "Scenario page: a field edit (ms after Enter; Python's clock)"}
 
 
 def browser_runs(trees: list[Path], cold: int, warm: int, token: str, think_s: float,
@@ -261,6 +289,9 @@ def browser_runs(trees: list[Path], cold: int, warm: int, token: str, think_s: f
                             ctx, page, cdp, frames = fresh()
                             out["navigate"].append(
                                 navigate(page, cdp, frames, f"{url}/?s={token}", think_s))
+                            ctx.close()
+                            ctx, page, cdp, frames = fresh()
+                            out["edit"].extend(edit(page, f"{url}/?s={token}", 4))
                             ctx.close()
                 print(f"  round {i + 1}/{cold}: cold verdicts "
                       + ", ".join(f"{out['cold'][-1]['verdict_ms']:.0f}" for out in runs)
@@ -312,7 +343,9 @@ KEYS = [("verdict_ms", "verdict", "{:.0f}"), ("metric_ms", "first metric", "{:.0
         ("wall_verdict_ms", "verdict (Python's clock, incl. Playwright)", "{:.0f}"),
         ("script_s", "tab's JS execution (s, CDP ScriptDuration)", "{:.2f}"),
         ("layout_s", "tab's layout (s, CDP LayoutDuration)", "{:.2f}"),
-        ("js_bytes", "JS bytes loaded", "{:.0f}"), ("js_files", "JS files loaded", "{:.0f}")]
+        ("js_bytes", "JS bytes loaded", "{:.0f}"), ("js_files", "JS files loaded", "{:.0f}"),
+        ("edit_link_ms", "field edit: Enter → the link carries it", "{:.0f}"),
+        ("edit_rest_ms", "field edit: Enter → page at rest", "{:.0f}")]
 
 
 def report(tree: Path, runs: dict[str, list[dict[str, Any]]], side: dict[str, Any]) -> str:
@@ -332,6 +365,10 @@ def report(tree: Path, runs: dict[str, list[dict[str, Any]]], side: dict[str, An
               f"{side['runs_s'][0] * 1000:.0f} ms, later sessions median "
               f"{statistics.median(warm) * 1000:.0f} ms", "", "raw (ms):"]
     for case, rows in runs.items():
+        if case == "edit":
+            lines.append("- edit: at rest " + ", ".join(f"{r['edit_rest_ms']:.0f}"
+                                                       for r in rows))
+            continue
         lines.append(f"- {case}: verdict " + ", ".join(f"{r['verdict_ms']:.0f}" for r in rows)
                      + "; first chart " + ", ".join(f"{r['chart_ms']:.0f}" for r in rows))
     return "\n".join(lines)

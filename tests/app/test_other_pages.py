@@ -338,7 +338,10 @@ def test_lab_page_shows_error_table_and_overlay() -> None:
     assert at.metric[0].label == "runs"
     assert int(at.metric[0].value) > 0
     assert len(at.dataframe) == 1
-    assert "total_err_pct" in at.dataframe[0].value.columns
+    table = at.dataframe[0].value
+    assert "total err" in table.columns
+    assert all(str(c).endswith(" %") for c in table["total err"] if c)
+    assert at.selectbox(key="lab_run").value.split(": ")[1] != "idle"
     charts = at.get("plotly_chart")
     assert len(charts) == 1
     spec = json.loads(charts[0].proto.spec)
