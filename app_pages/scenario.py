@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from app_pages._common import (
+    kept,
     preload_result_code,
     scenario,
     set_scenario,
@@ -300,8 +301,11 @@ for group in ui_model.GROUPS:
     params = [f for f in items if f.path.startswith("parameters.")]
     caps = [f for f in items if f.path.startswith("capabilities.")]
     flagged = any(f.path in by_field for f in items)
+    key = f"group_open.{group}"
+    if flagged:  # a section with a problem opens; ticking a box never closes its section
+        st.session_state[f"keep.{key}"] = True
     with st.expander(f"{group} ({len(params)} parameters, {len(caps)} capabilities)",
-                     expanded=group == "bandwidth and downtime" or flagged):
+                     **kept(key, group == "bandwidth and downtime")):
         cols = st.columns(3)
         for i, f in enumerate(caps + params):
             with cols[i % 3]:

@@ -14,6 +14,7 @@ import json
 import streamlit as st
 
 from app_pages._common import (
+    kept,
     not_available,
     plot,
     require_valid,
@@ -73,8 +74,8 @@ if report is not None and report.scenario is not None \
     if result.actions:
         st.subheader("Policy actions")
         st.dataframe(ui_model.actions_frame(result), hide_index=True)
-    details = st.expander("Summary, timeline and query-migrate JSON", key="simulate_details",
-                          on_change="rerun")
+    details = st.expander("Summary, timeline and query-migrate JSON",
+                          **kept("simulate_details", False))
     if details.open:
         with details:
             st.code(describe(model, result), language=None)

@@ -110,9 +110,21 @@ def test_a_cancelled_run_has_no_downtime_chart() -> None:
 
 def test_timeline_table_reads_in_units() -> None:
     at = _scenario_page(ui_model.default_scenario()).switch_page("app_pages/simulate.py").run()
-    at.session_state["simulate_details"] = True
+    at.session_state["keep.simulate_details"] = True  # opened, as the browser reports it
     at.run()
     frames = [d.value for d in at.dataframe if "remaining" in d.value.columns]
     assert frames, [d.value.columns for d in at.dataframe]
     cells = [str(c) for c in frames[0]["remaining"]]
     assert all(c.endswith(("B", "KiB", "MiB", "GiB")) for c in cells)
+
+
+def test_an_opened_section_stays_open_across_pages_and_when_a_box_is_ticked() -> None:
+    at = _scenario_page(ui_model.default_scenario())
+    at.session_state["keep.group_open.postcopy"] = True  # the person opened it
+    at.run()
+    at.checkbox(key="w.capabilities.postcopy-ram").check().run()
+    assert at.session_state["group_open.postcopy"] is True
+    at.switch_page("app_pages/simulate.py").run()
+    at.switch_page("app_pages/scenario.py").run()
+    assert at.session_state["group_open.postcopy"] is True
+    assert at.session_state["group_open.xbzrle"] is False
