@@ -332,7 +332,9 @@ def pareto_figure(df: pd.DataFrame, x: str, y: str, *, label: str | None = None,
     """
     text = df[label].astype(str) if label else None
     front = pareto_front(df, x, y)
-    extra: dict[str, Any] = {}
+    named = f"{label} %{{text}}<br>" if label else ""
+    extra: dict[str, Any] = {"hovertemplate": f"{named}{axis_label(x)}: %{{x:.3g}}<br>"
+                                              f"{axis_label(y)}: %{{y:.3g}}<extra></extra>"}
     if hover:
         extra = {"customdata": df[hover], "hovertemplate": "%{customdata}<extra></extra>"}
     fig = go.Figure()

@@ -152,3 +152,12 @@ def test_gantt_by_downtime_colours_completed_vms_on_a_scale_and_keeps_the_others
     assert stopped.name == "cancelled"
     assert "downtime 900 ms" in done.customdata[1]
     assert "takes 1 min 0 s" in stopped.customdata[0]
+
+
+def test_pareto_hover_names_axes_with_units_and_rounds() -> None:
+    df = pd.DataFrame({"total_time_s": [69.22387, 80.0], "downtime_ms": [220.7909, 100.0],
+                       "point": [7, 8], "hover": ["max-bandwidth: unlimited", "b"]})
+    plain = pareto_figure(df, "total_time_s", "downtime_ms", label="point")
+    assert plain.data[0].hovertemplate.startswith("point %{text}<br>total time (s): %{x:.3g}")
+    given = pareto_figure(df, "total_time_s", "downtime_ms", label="point", hover="hover")
+    assert list(given.data[0].customdata) == ["max-bandwidth: unlimited", "b"]
