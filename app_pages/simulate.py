@@ -34,6 +34,14 @@ def diagnosis_json(text: str) -> Diagnosis:
     return diagnose(load_scenario(json.loads(text)), simulate_json(text))
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def timeline_glance(text: str) -> str:
+    """:func:`sim.plots.timeline_svg` for a scenario's canonical JSON (cached per scenario)."""
+    from sim.plots import timeline_svg
+
+    return timeline_svg(simulate_json(text), height=120)
+
+
 st.title("Simulate")
 sc = scenario()
 report = require_valid(sc)
@@ -61,6 +69,10 @@ if report is not None and report.scenario is not None \
             col.metric(m.label, m.value, help=m.help, border=True)
 
     if not not_available("sim.plots", "Plotting"):
+        glance = timeline_glance(text)
+        if glance:  # drawn by the server, inline: shows before the charts' code has loaded
+            st.markdown(f'<div style="max-width:100%;overflow:hidden">{glance}</div>',
+                        unsafe_allow_html=True)
         figures = simulation_figures(text)
         plot(figures["timeline"], key="timeline")
         left, right = st.columns(2)

@@ -39,6 +39,7 @@ __all__ = [
     "pareto_front",
     "throttle_figure",
     "timeline_figure",
+    "timeline_svg",
 ]
 
 _UNITS: Final = {"_s": "s", "_ms": "ms", "_bytes": "bytes", "_Bps": "bytes/s", "_pct": "%",
@@ -393,6 +394,48 @@ def gantt_figure(df: pd.DataFrame, title: str = "Host drain", *,
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, title, "time since the drain started (s)", "host / VM",
                    barmode="overlay", legend={"orientation": "h", "y": -0.15})
+
+
+def timeline_svg(result: Result, *, width: int = 900, height: int = 150) -> str:
+    """Remaining dirty memory over time as a small static SVG (no JavaScript needed).
+
+    A first glance that a page can show at once, before an interactive chart's code has
+    loaded: the line, the switchover (or where the run stopped), and the axes' end values
+    in human units. It scales to the width it is given (``width``×``height`` are its
+    proportions). Empty string when the run recorded no timeline.
+    """
+    from html import escape
+
+    df = _frame(result)
+    if df.empty:
+        return ""
+    t_end = max(float(df["time_s"].max()), 1e-9)
+    top = max(float(df["remaining_bytes"].max()), 1.0)
+    left, right, upper, lower = 70, 10, 10, 28
+    w, h = width - left - right, height - upper - lower
+
+    def xy(t: float, r: float) -> str:
+        return f"{left + w * t / t_end:.1f},{upper + h * (1 - r / top):.1f}"
+
+    points = " ".join(xy(float(t), float(r))
+                      for t, r in zip(df["time_s"], df["remaining_bytes"], strict=True))
+    end = ("switchover" if result.converged else f"stopped: {result.status}")
+    label = escape(f"{format_duration(t_end)} ({end})")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12" '
+        f'role="img" aria-label="Dirty memory still to send over time">'
+        f'<line x1="{left}" y1="{upper + h}" x2="{left + w}" y2="{upper + h}" '
+        f'stroke="#999"/><line x1="{left}" y1="{upper}" x2="{left}" y2="{upper + h}" '
+        f'stroke="#999"/>'
+        f'<polyline points="{points}" fill="none" stroke="#1f77b4" stroke-width="2"/>'
+        f'<text x="{left - 6}" y="{upper + 10}" text-anchor="end">'
+        f'{escape(format_size(top))}</text>'
+        f'<text x="{left - 6}" y="{upper + h}" text-anchor="end">0</text>'
+        f'<text x="{left}" y="{height - 8}">0 s</text>'
+        f'<text x="{left + w}" y="{height - 8}" text-anchor="end">{label}</text>'
+        f'<text x="{left + w / 2}" y="{height - 8}" text-anchor="middle" fill="#666">'
+        "dirty memory still to send, over time (interactive charts below)</text></svg>")
 
 
 def figures_for(result: Result) -> Sequence[go.Figure]:

@@ -161,3 +161,22 @@ def test_pareto_hover_names_axes_with_units_and_rounds() -> None:
     assert plain.data[0].hovertemplate.startswith("point %{text}<br>total time (s): %{x:.3g}")
     given = pareto_figure(df, "total_time_s", "downtime_ms", label="point", hover="hover")
     assert list(given.data[0].customdata) == ["max-bandwidth: unlimited", "b"]
+
+
+def test_timeline_svg_is_a_static_picture_with_human_units(result: Result) -> None:
+    import xml.etree.ElementTree as ET
+
+    from sim.plots import timeline_svg
+
+    svg = timeline_svg(result)
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    points = root.find(f"{ns}polyline").get("points").split()  # type: ignore[union-attr]
+    assert len(points) == len(result.timeline)
+    texts = [t.text for t in root.iter(f"{ns}text")]
+    assert "4 GiB" in texts
+    assert "20 s (switchover)" in texts
+    assert "<script" not in svg
+    assert timeline_svg(Result(status="cancelled", converged=False, total_time_ms=0.0,
+                               downtime_ms=0.0, setup_time_ms=0.0, expected_downtime_ms=0.0,
+                               ram=RamStats())) == ""

@@ -89,6 +89,9 @@ OBSERVER = textwrap.dedent("""
         }
         if (b.metric === undefined && document.querySelector('[data-testid="stMetric"]'))
           b.metric = performance.now();
+        if (b.glance === undefined && document.querySelector(
+              'svg[aria-label="Dirty memory still to send over time"] polyline'))
+          b.glance = performance.now();
         if (b.chart === undefined && titled('Dirty memory still to send'))
           b.chart = performance.now();
         if (b.charts4 === undefined && titled('Where the downtime goes'))
@@ -162,6 +165,7 @@ def _times(page: Any, cdp: Any, frames: Frames, t0: float = 0.0) -> dict[str, An
         "verdict_ms": bench["verdict"] - t0,
         "metric_ms": bench["metric"] - t0,
         "chart_ms": bench["chart"] - t0, "charts4_ms": bench["charts4"] - t0,
+        "glance_ms": bench["glance"] - t0 if "glance" in bench else None,
         "server_ms": frames.server_ms(), "js_files": len(js),
         "js_bytes": sum(r["size"] for r in js),
         "script_s": metrics.get("ScriptDuration"), "task_s": metrics.get("TaskDuration"),
@@ -334,7 +338,8 @@ def _median(rows: list[dict[str, Any]], key: str) -> float | None:
 
 
 KEYS = [("verdict_ms", "verdict", "{:.0f}"), ("metric_ms", "first metric", "{:.0f}"),
-        ("chart_ms", "first chart (timeline drawn)", "{:.0f}"),
+        ("glance_ms", "first chart: the static glance (SVG drawn by the server)", "{:.0f}"),
+        ("chart_ms", "first interactive chart (plotly timeline drawn)", "{:.0f}"),
         ("charts4_ms", "all four charts", "{:.0f}"),
         ("plotly_start_ms", "plotly chunk requested", "{:.0f}"),
         ("plotly_end_ms", "plotly chunk received", "{:.0f}"),
@@ -370,7 +375,10 @@ def report(tree: Path, runs: dict[str, list[dict[str, Any]]], side: dict[str, An
                                                        for r in rows))
             continue
         lines.append(f"- {case}: verdict " + ", ".join(f"{r['verdict_ms']:.0f}" for r in rows)
-                     + "; first chart " + ", ".join(f"{r['chart_ms']:.0f}" for r in rows))
+                     + "; glance " + ", ".join("—" if r.get("glance_ms") is None
+                                               else f"{r['glance_ms']:.0f}" for r in rows)
+                     + "; first interactive chart "
+                     + ", ".join(f"{r['chart_ms']:.0f}" for r in rows))
     return "\n".join(lines)
 
 
