@@ -63,16 +63,16 @@ if report is not None and report.scenario is not None \
     diagnosis = None if good else diagnosis_json(text)
     if diagnosis is not None:
         st.code(diagnosis.text(), language=None, wrap_lines=True)
+    glance = timeline_glance(text) if ui_model.module_available("sim.plots") else ""
+    if glance:  # drawn by the server, inline: shows before any chart's or metric's code loads
+        st.markdown(f'<div style="max-width:100%;overflow:hidden">{glance}</div>',
+                    unsafe_allow_html=True)
     metrics = ui_model.result_metrics(result, model.vm.vcpus)
     for row in (metrics[:3], metrics[3:]):
         for col, m in zip(st.columns(3), row, strict=True):
             col.metric(m.label, m.value, help=m.help, border=True)
 
     if not not_available("sim.plots", "Plotting"):
-        glance = timeline_glance(text)
-        if glance:  # drawn by the server, inline: shows before the charts' code has loaded
-            st.markdown(f'<div style="max-width:100%;overflow:hidden">{glance}</div>',
-                        unsafe_allow_html=True)
         figures = simulation_figures(text)
         plot(figures["timeline"], key="timeline")
         left, right = st.columns(2)
