@@ -42,9 +42,13 @@ if not not_available("sim.fleet", "The drain planner"):
     all_hosts = list(dict.fromkeys(str(r.get("host", "")) for r in records if r.get("host")))
 
     h1, h2 = st.columns([3, 1])
+    hosts_key = f"drain_hosts_{version}"
+    if f"keep.{hosts_key}" in st.session_state:  # a host edited out of the inventory
+        st.session_state[f"keep.{hosts_key}"] = [
+            h for h in st.session_state[f"keep.{hosts_key}"] if h in all_hosts]
     chosen = h1.multiselect("hosts to empty", all_hosts,
                             help="the hosts going into maintenance; none chosen = every host",
-                            **kept(f"drain_hosts_{version}", []))
+                            **kept(hosts_key, []))
     prefix = h2.text_input("or a name prefix", placeholder="e.g. r1-",
                            help="every host whose name starts with this",
                            **kept("drain_prefix", ""))

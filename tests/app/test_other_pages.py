@@ -233,6 +233,19 @@ def test_drain_colour_by_downtime_and_choices_survive_another_page() -> None:
     assert at.metric[1].value == "6 of 6"
 
 
+def test_drain_host_edited_out_of_the_inventory_leaves_the_choice() -> None:
+    at = open_page("drain")
+    at.multiselect(key="drain_hosts_0").set_value(["r2-h1", "r1-h1"]).run()
+    rows = at.session_state["inventory"][0]
+    edits = {i: {"host": "r9-h9"} for i, r in enumerate(rows) if r["host"] == "r2-h1"}
+    at.session_state["inventory_editor_0"] = {
+        "edited_rows": edits, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    assert at.multiselect(key="drain_hosts_0").value == ["r1-h1"]
+    assert at.metric[1].value == "3 of 3"
+
+
 def test_drain_with_a_broken_row_reports_it() -> None:
     """A VM row without memory makes the planner say so, naming the VM."""
     at = open_page("drain")
