@@ -138,10 +138,10 @@ if report is not None and not not_available("sim.recommend", "Recommendations"):
                 with preview:
                     st.code(exported.text, language=None)
         else:
-            cols = st.columns(4)
+            cols = st.columns(2)  # wide enough for the file names
             for i, fmt in enumerate(exp.FORMATS):
                 out = exp.export(chosen, fmt)
-                with cols[i % 4]:
+                with cols[i % 2]:
                     downloads(fmt, out.files, out.gaps, chosen.name)
             preview = st.expander("Preview", **kept("export_preview", False))
             if preview.open:
