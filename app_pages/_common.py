@@ -138,11 +138,13 @@ def kept_value(key: str, default: Any = None) -> Any:
     return st.session_state.get(f"keep.{key}", default)
 
 
-def kept_editor(key: str, default: Any, **kwargs: Any) -> Any:
+def kept_editor(key: str, default: Any, *, text_columns: tuple[str, ...] = (),
+                **kwargs: Any) -> Any:
     """``st.data_editor`` whose rows survive a visit to another page.
 
     The edited table is kept under ``keep.<key>``; each edit is applied to it and the
-    editor restarts from it (a new widget key), so no edit is applied twice.
+    editor restarts from it (a new widget key), so no edit is applied twice. A cleared cell
+    of one of ``text_columns`` is kept empty, not ``None`` (which the grid prints).
     """
     store, version = f"keep.{key}", f"keep.{key}.version"
     if store not in st.session_state:
@@ -151,8 +153,10 @@ def kept_editor(key: str, default: Any, **kwargs: Any) -> Any:
     widget = f"{key}_{st.session_state[version]}"
 
     def apply() -> None:
-        st.session_state[store] = ui_model.apply_editor_delta(st.session_state[store],
-                                                              st.session_state[widget])
+        frame = ui_model.apply_editor_delta(st.session_state[store], st.session_state[widget])
+        for column in text_columns:
+            frame[column] = frame[column].where(frame[column].notna(), "")
+        st.session_state[store] = frame
         st.session_state[version] += 1
 
     return st.data_editor(st.session_state[store], key=widget, on_change=apply, **kwargs)

@@ -38,6 +38,8 @@ if require_valid(sc) is not None and not not_available("sim.engine", "The simula
     ])
     table = kept_editor(
         "compare_rows", default, num_rows="dynamic", hide_index=True, width="stretch",
+        text_columns=("label", "downtime-limit", "max-bandwidth", "multifd-channels",
+                      "postcopy-after-passes"),
         column_config={
             "label": st.column_config.TextColumn("label", required=True, width=140),
             "downtime-limit": st.column_config.TextColumn("downtime-limit", width=135,
