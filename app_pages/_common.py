@@ -113,3 +113,50 @@ def preload_result_code() -> None:
         st.plotly_chart({"data": [{"type": "scatter", "x": [], "y": []}]}, height=40,
                         config={"staticPlot": True, "displayModeBar": False})
     st.html("<style>.st-key-preload-result-code {display: none;}</style>")
+
+
+# ---------------------------------------------------------------- state that survives pages
+# Streamlit forgets a widget's value when its page is left. Each kept widget's value is
+# mirrored under "keep.<key>" (not a widget key, so it stays) and written back on return.
+
+
+def kept(key: str, default: Any) -> dict[str, Any]:
+    """Widget arguments (``key``, ``on_change``) that keep the value across pages."""
+    store = f"keep.{key}"
+    if store not in st.session_state:
+        st.session_state[store] = default
+    st.session_state[key] = st.session_state[store]
+    return {"key": key, "on_change": _keep, "args": (key,)}
+
+
+def _keep(key: str) -> None:
+    st.session_state[f"keep.{key}"] = st.session_state[key]
+
+
+def kept_value(key: str, default: Any = None) -> Any:
+    """The kept value of widget ``key`` (``default`` before it was first shown)."""
+    return st.session_state.get(f"keep.{key}", default)
+
+
+def kept_editor(key: str, default: Any, *, text_columns: tuple[str, ...] = (),
+                **kwargs: Any) -> Any:
+    """``st.data_editor`` whose rows survive a visit to another page.
+
+    The edited table is kept under ``keep.<key>``; each edit is applied to it and the
+    editor restarts from it (a new widget key), so no edit is applied twice. A cleared cell
+    of one of ``text_columns`` is kept empty, not ``None`` (which the grid prints).
+    """
+    store, version = f"keep.{key}", f"keep.{key}.version"
+    if store not in st.session_state:
+        st.session_state[store] = default.copy()
+        st.session_state[version] = 0
+    widget = f"{key}_{st.session_state[version]}"
+
+    def apply() -> None:
+        frame = ui_model.apply_editor_delta(st.session_state[store], st.session_state[widget])
+        for column in text_columns:
+            frame[column] = frame[column].where(frame[column].notna(), "")
+        st.session_state[store] = frame
+        st.session_state[version] += 1
+
+    return st.data_editor(st.session_state[store], key=widget, on_change=apply, **kwargs)

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import (
+    kept_editor,
     module,
     not_available,
     plot,
@@ -18,6 +19,8 @@ from app_pages._common import (
 from sim import ui_model
 from sim.scenario import POLICY_KINDS
 
+KEEP = "as set"  # the policy cell that keeps the scenario's own policy
+
 st.title("Compare")
 st.caption("Each row changes the current scenario's settings; the guest, workload and link "
            "stay the same. Empty cells keep the scenario's value.")
@@ -25,29 +28,33 @@ sc = scenario()
 if require_valid(sc) is not None and not not_available("sim.engine", "The simulation engine"):
     default = pd.DataFrame([
         {"label": "as set", "downtime-limit": "", "max-bandwidth": "", "auto-converge": None,
-         "multifd-channels": "", "postcopy-after-passes": "", "policy": ""},
+         "multifd-channels": "", "postcopy-after-passes": "", "policy": KEEP},
         {"label": "1 s downtime, unlimited", "downtime-limit": "1s", "max-bandwidth": "0",
          "auto-converge": None, "multifd-channels": "", "postcopy-after-passes": "",
-         "policy": ""},
+         "policy": KEEP},
         {"label": "multifd 8, auto-converge", "downtime-limit": "", "max-bandwidth": "0",
          "auto-converge": True, "multifd-channels": "8", "postcopy-after-passes": "",
-         "policy": ""},
+         "policy": KEEP},
     ])
-    table = st.data_editor(
-        default, key="compare_rows", num_rows="dynamic", hide_index=True, width="stretch",
+    table = kept_editor(
+        "compare_rows", default, num_rows="dynamic", hide_index=True, width="stretch",
+        text_columns=("label", "downtime-limit", "max-bandwidth", "multifd-channels",
+                      "postcopy-after-passes"),
         column_config={
-            "label": st.column_config.TextColumn("label", required=True),
-            "downtime-limit": st.column_config.TextColumn("downtime-limit",
+            "label": st.column_config.TextColumn("label", required=True, width=140),
+            "downtime-limit": st.column_config.TextColumn("downtime-limit", width=135,
                                                           help="e.g. 300ms, 1s"),
-            "max-bandwidth": st.column_config.TextColumn("max-bandwidth",
+            "max-bandwidth": st.column_config.TextColumn("max-bandwidth", width=135,
                                                          help="e.g. 128MiB/s; 0 = unlimited"),
-            "auto-converge": st.column_config.CheckboxColumn("auto-converge"),
-            "multifd-channels": st.column_config.TextColumn("multifd-channels",
-                                                            help="0 = multifd off"),
+            "auto-converge": st.column_config.CheckboxColumn("auto-converge", width=125),
+            "multifd-channels": st.column_config.TextColumn("multifd", width=80,
+                                                            help="channels; 0 = multifd off"),
             "postcopy-after-passes": st.column_config.TextColumn(
-                "postcopy after N syncs", help="empty = no postcopy"),
+                "postcopy", width=95,
+                help="after N dirty-bitmap syncs; empty = no postcopy"),
             "policy": st.column_config.SelectboxColumn(
-                "policy", options=["", "none", *POLICY_KINDS[:-1]]),
+                "policy", width=75, options=[KEEP, "none", *POLICY_KINDS[:-1]],
+                help=f"{KEEP} = the scenario's"),
         })
     rows = [r for r in table.to_dict("records")
             if isinstance(r.get("label"), str) and r["label"].strip()]
@@ -55,26 +62,21 @@ if require_valid(sc) is not None and not not_available("sim.engine", "The simula
         st.warning(f"Compare two to four rows; there are {len(rows)}.")
     else:
         results = {}
-        summary = []
         for i, row in enumerate(rows):
             label = f"{i + 1}. {row['label']}"
-            changes, problems = ui_model.variant_changes(row)
+            changes, problems = ui_model.variant_changes(
+                {**row, "policy": "" if row.get("policy") in (KEEP, None) else row["policy"]})
             variant = ui_model.apply_changes(sc, changes)
             report = validate_json(ui_model.scenario_json(variant))
             if problems or report.scenario is None:
                 st.markdown(f"**{label}** cannot run:")
                 show_reply(report, problems)
                 continue
-            result = simulate_json(ui_model.scenario_json(variant))
-            results[label] = result
-            metrics = ui_model.result_metrics(result, report.scenario.vm.vcpus)
-            summary.append({"setting": label, **{m.label: m.value for m in metrics}})
-        if summary:
-            cols = st.columns(len(summary))
-            for col, row in zip(cols, summary, strict=True):
-                with col:
-                    st.markdown(f"**{row['setting']}**")
-                    for key, value in list(row.items())[1:]:
-                        st.metric(key, value)
+            results[label] = simulate_json(ui_model.scenario_json(variant))
+        if results:
+            st.dataframe(ui_model.compare_table(results), width="stretch", key="compare_table")
+            st.caption(f"{ui_model.BEST.strip()} the best of the settings that converged, "
+                       "where they differ; times and costs of runs that did not converge do "
+                       "not compete.")
             if not not_available("sim.plots", "Plotting"):
                 plot(module("sim.plots").comparison_figure(results), key="compare_fig")

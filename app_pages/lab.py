@@ -8,7 +8,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app_pages._common import module, not_available, plot
+from app_pages._common import kept, module, not_available, plot
+from sim import ui_model
 from sim.scenario import data_path
 
 HOST = {"profile": "lab-tcg"}
@@ -49,9 +50,11 @@ if not not_available("sim.lab.compare", "The lab comparison") \
                     help=f"median error {summary['bytes_median_pct']:.1f} %; target met: "
                          f"{met['bytes_ok_pct']}")
         st.subheader("Error table")
-        st.dataframe(table, hide_index=True, height=280)
+        st.dataframe(ui_model.readable_frame(table), hide_index=True, height=280)
         names = [f"{i}: {r['scenario'].get('name', i)}" for i, r in enumerate(records)]
-        pick = st.selectbox("Run to overlay", names, key="lab_run")
+        # open on a run that moves: an idle guest's flat line looks like a broken chart
+        busy = [n for n in names if "idle" not in n] or names
+        pick = st.selectbox("Run to overlay", names, **kept("lab_run", busy[0]))
         record = records[int(pick.split(":")[0])]
         measured = module("sim.report").result_from_dict(lab.lab_result(record))
         measured.timeline = list(record.get("timeline") or [])

@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from app_pages._common import (
+    kept,
     module,
     not_available,
     plot,
@@ -21,6 +22,19 @@ from app_pages._common import (
 from sim import MiglabError, UnitError, ui_model
 from sim.scenario import Scenario, load_scenario
 from sim.units import parse_duration
+
+
+def downloads(fmt: str, files: dict[str, str], gaps: Any, name: str) -> None:
+    """One format's files as download buttons (and a zip when several); notes folded below."""
+    st.markdown(f"**{fmt}**")
+    for d in ui_model.export_downloads(fmt, files, name):
+        st.download_button(d.file_name, d.data, file_name=d.file_name, mime=d.mime,
+                           key=f"dl_{fmt}_{d.file_name}", icon=":material/download:",
+                           on_click="ignore", width="stretch")
+    if gaps:
+        with st.expander(f"{len(gaps)} note{'s' if len(gaps) > 1 else ''}"):
+            st.markdown("\n".join(f"- {g}" for g in gaps))
+
 
 st.title("Recommend & export")
 sc = scenario()
@@ -113,41 +127,27 @@ if report is not None and not not_available("sim.recommend", "Recommendations"):
     st.subheader("Export" + (" the recommended settings" if rec is not None else ""))
     if not not_available("sim.export", "Exports"):
         exp = module("sim.export")
-        suffix = {"qmp": "jsonl", "hmp": "txt", "virsh": "sh", "kubevirt": "yaml",
-                  "nova": "conf", "proxmox": "txt", "ovirt": "json"}
         if exported is not None:
             # exactly what was recommended and simulated: the target's own files
             st.caption(f"{targets.TARGETS[rec.target].title}: the files below are the "
                        "settings above; importing them back gives the same prediction.")
-            cols = st.columns(max(2, len(exported.files) + 1))
-            cols[0].download_button(
-                exported.format, exported.text, key=f"dl_{exported.format}",
-                file_name=f"{chosen.name}-{exported.format}."
-                          f"{suffix.get(exported.format, 'txt')}",
-                on_click="ignore", width="stretch", type="primary")
-            for i, (name, body) in enumerate(exported.files.items(), start=1):
-                cols[i].download_button(name, body, key=f"dl_file_{name}", file_name=name,
-                                        on_click="ignore", width="stretch")
-            if exported.gaps:
-                st.caption(f"{len(exported.gaps)} gap(s): "
-                           + "; ".join(str(g) for g in exported.gaps))
-            with st.expander("Preview", expanded=True):
-                st.code(exported.text, language=None)
+            with st.columns(3)[0]:
+                downloads(exported.format, exported.files, exported.gaps, chosen.name)
+            preview = st.expander("Preview", **kept("export_preview_rec", True))
+            if preview.open:
+                with preview:
+                    st.code(exported.text, language=None)
         else:
-            cols = st.columns(4)
+            cols = st.columns(2)  # wide enough for the file names
             for i, fmt in enumerate(exp.FORMATS):
                 out = exp.export(chosen, fmt)
-                with cols[i % 4]:
-                    st.download_button(f"{fmt}", out.text, key=f"dl_{fmt}",
-                                       file_name=f"{chosen.name}-{fmt}."
-                                                 f"{suffix.get(fmt, 'txt')}",
-                                       on_click="ignore", width="stretch")
-                    if out.gaps:
-                        st.caption(f"{len(out.gaps)} gap(s): "
-                                   + "; ".join(str(g) for g in out.gaps))
-            with st.expander("Preview"):
-                fmt = st.selectbox("format", exp.FORMATS, key="preview_fmt")
-                st.code(exp.export(chosen, fmt).text, language=None)
+                with cols[i % 2]:
+                    downloads(fmt, out.files, out.gaps, chosen.name)
+            preview = st.expander("Preview", **kept("export_preview", False))
+            if preview.open:
+                with preview:
+                    fmt = st.selectbox("format", exp.FORMATS, **kept("preview_fmt", "qmp"))
+                    st.code(exp.export(chosen, fmt).text, language=None)
     if not not_available("sim.report", "Reports"):
         rep = module("sim.report")
         result = simulate_json(ui_model.scenario_json(sc))

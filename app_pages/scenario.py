@@ -7,13 +7,14 @@ from typing import Any
 import streamlit as st
 
 from app_pages._common import (
+    kept,
     preload_result_code,
     scenario,
     set_scenario,
     show_reply,
     validate_json,
 )
-from sim import ScenarioError, ui_model
+from sim import ScenarioError, ui_controls, ui_model
 from sim.qemu import VERSIONS, profile
 from sim.units import parse_size
 from sim.workload import preset_names
@@ -161,6 +162,53 @@ def widget(f: ui_model.FormField) -> None:
     errors_for(f.path)
 
 
+def unread_message(key: str) -> None:
+    """Once, the message of a value that could not be read (the scenario kept its own)."""
+    problem = st.session_state.pop(key, None)
+    if problem is not None:
+        st.error(f"Not changed: {problem.value!r}: {problem.message}",
+                 icon=":material/warning:")
+
+
+def postcopy_changed() -> None:
+    """Write the postcopy-after box into the scenario (unreadable text: a message)."""
+    new_sc, problem = ui_controls.set_postcopy_after(scenario(),
+                                                     st.session_state["w.postcopy-after"])
+    st.session_state["scenario"] = new_sc
+    st.session_state["postcopy_after_problem"] = problem
+
+
+def option_changed(f: ui_controls.OptionField, key: str) -> None:
+    """Write one policy option's widget into the scenario."""
+    new_sc, problem = ui_controls.set_policy_option(scenario(), f, st.session_state[key])
+    st.session_state["scenario"] = new_sc
+    st.session_state[f"problem.{f.path}"] = problem
+
+
+def policy_options() -> None:
+    """The chosen policy's options (names, defaults, help from sim.policies.KINDS)."""
+    raw = sc.get("control", {}).get("policy") if isinstance(sc.get("control"), dict) else None
+    kind = str(raw.get("kind")) if isinstance(raw, dict) else "none"
+    fields_ = ui_controls.policy_option_fields(kind)
+    if not fields_:
+        return
+    with st.expander(f"{kind} options ({len(fields_)})", expanded=True,
+                     key=f"policy_options_{kind}"):
+        for f in fields_:
+            key = f"w.policyopt.{kind}.{f.name}"
+            st.session_state[key] = ui_controls.policy_option_text(sc, f)
+            common: dict[str, Any] = {"key": key, "help": f.help, "on_change": option_changed,
+                                      "args": (f, key)}
+            if f.kind == "bool":
+                st.checkbox(f.name, **common)
+            elif f.kind == "choice":
+                st.selectbox(f.name, f.choices, **common)
+            else:
+                st.text_input(f.name, placeholder=f.default_text or "unset", **common)
+            unread_message(f"problem.{f.path}")
+            errors_for(f.path)
+
+
 # ---------------------------------------------------------------- the form
 top = st.columns([1, 2, 1])
 top[0].selectbox("QEMU release", versions, key="w.qemu", on_change=changed, args=("qemu",),
@@ -234,6 +282,16 @@ with g3:
     preset_picker("policies")
     for f in by_group["control"]:
         widget(f)
+    policy_options()
+    st.session_state["w.postcopy-after"] = ui_controls.postcopy_after_text(sc)
+    st.text_input("postcopy after", key="w.postcopy-after", on_change=postcopy_changed,
+                  help=ui_controls.POSTCOPY_AFTER_HELP, placeholder="never")
+    unread_message("postcopy_after_problem")
+    errors_for(ui_controls.POSTCOPY_AFTER)
+    hint = None if problems or report.scenario is None \
+        else ui_controls.bandwidth_hint(report.scenario)
+    if hint:
+        st.info(hint, icon=":material/speed:")
 
 st.subheader(f"QEMU {prof.name} parameters and capabilities")
 for group in ui_model.GROUPS:
@@ -243,8 +301,11 @@ for group in ui_model.GROUPS:
     params = [f for f in items if f.path.startswith("parameters.")]
     caps = [f for f in items if f.path.startswith("capabilities.")]
     flagged = any(f.path in by_field for f in items)
+    key = f"group_open.{group}"
+    if flagged:  # a section with a problem opens; ticking a box never closes its section
+        st.session_state[f"keep.{key}"] = True
     with st.expander(f"{group} ({len(params)} parameters, {len(caps)} capabilities)",
-                     expanded=group == "bandwidth and downtime" or flagged):
+                     **kept(key, group == "bandwidth and downtime")):
         cols = st.columns(3)
         for i, f in enumerate(caps + params):
             with cols[i % 3]:

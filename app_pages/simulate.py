@@ -14,6 +14,7 @@ import json
 import streamlit as st
 
 from app_pages._common import (
+    kept,
     not_available,
     plot,
     require_valid,
@@ -21,7 +22,7 @@ from app_pages._common import (
     simulate_json,
     simulation_figures,
 )
-from sim import ui_model
+from sim import ui_controls, ui_model
 from sim.diagnosis import Diagnosis, diagnose
 from sim.scenario import load_scenario
 from sim.summary import describe, verdict
@@ -31,6 +32,14 @@ from sim.summary import describe, verdict
 def diagnosis_json(text: str) -> Diagnosis:
     """:func:`sim.diagnosis.diagnose` for a scenario's canonical JSON (cached per scenario)."""
     return diagnose(load_scenario(json.loads(text)), simulate_json(text))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def timeline_glance(text: str) -> str:
+    """:func:`sim.plots.timeline_svg` for a scenario's canonical JSON (cached per scenario)."""
+    from sim.plots import timeline_svg
+
+    return timeline_svg(simulate_json(text), height=120)
 
 
 st.title("Simulate")
@@ -45,9 +54,19 @@ if report is not None and report.scenario is not None \
     (st.success if good else st.error)(
         f"**{model.name}** on QEMU {model.qemu.name}: {verdict(result)}",
         icon=":material/check_circle:" if good else ":material/block:")
+    notes = ui_controls.policy_setup_notes(model)
+    postcopy = ui_controls.postcopy_note(model, result)
+    if postcopy:
+        notes.append(postcopy)
+    if notes:
+        st.info("\n".join(f"- {n}" for n in notes), icon=":material/info:")
     diagnosis = None if good else diagnosis_json(text)
     if diagnosis is not None:
         st.code(diagnosis.text(), language=None, wrap_lines=True)
+    glance = timeline_glance(text) if ui_model.module_available("sim.plots") else ""
+    if glance:  # drawn by the server, inline: shows before any chart's or metric's code loads
+        st.markdown(f'<div style="max-width:100%;overflow:hidden">{glance}</div>',
+                    unsafe_allow_html=True)
     metrics = ui_model.result_metrics(result, model.vm.vcpus)
     for row in (metrics[:3], metrics[3:]):
         for col, m in zip(st.columns(3), row, strict=True):
@@ -61,17 +80,16 @@ if report is not None and report.scenario is not None \
             plot(figures["bandwidth"], key="bandwidth")
         with right:
             plot(figures["throttle"], key="throttle")
-        plot(figures["downtime"], key="downtime")
+        if result.downtime_ms > 0:  # no pause, no chart of where it went
+            plot(figures["downtime"], key="downtime")
 
     if result.actions:
         st.subheader("Policy actions")
-        st.dataframe([{"time (s)": round(a.time_s, 2), "actor": a.actor, "action": a.action,
-                       "value": a.value, "reason": a.reason} for a in result.actions],
-                     hide_index=True)
-    details = st.expander("Summary, timeline and query-migrate JSON", key="simulate_details",
-                          on_change="rerun")
+        st.dataframe(ui_model.actions_frame(result), hide_index=True)
+    details = st.expander("Summary, timeline and query-migrate JSON",
+                          **kept("simulate_details", False))
     if details.open:
         with details:
             st.code(describe(model, result), language=None)
-            st.dataframe(result.timeline_frame(), hide_index=True)
+            st.dataframe(ui_model.readable_frame(result.timeline_frame()), hide_index=True)
             st.json(result.to_dict(timeline=False), expanded=False)

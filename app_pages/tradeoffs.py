@@ -1,4 +1,9 @@
-"""Trade-offs: sweep two axes into heatmaps and a Pareto front; click a point to load it."""
+"""Trade-offs: sweep two axes into heatmaps and a Pareto front; click a point to load it.
+
+The axes and their values are kept across pages; the sweep's results are shown only while
+the axes, their values and the scenario are those that produced them, and a value that
+cannot be read stops the sweep before anything runs.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,15 @@ from typing import Any
 
 import streamlit as st
 
-from app_pages._common import module, not_available, plot, require_valid, scenario, set_scenario
+from app_pages._common import (
+    kept,
+    module,
+    not_available,
+    plot,
+    require_valid,
+    scenario,
+    set_scenario,
+)
 from sim import ScenarioError, ui_model
 
 st.title("Trade-offs")
@@ -17,18 +30,32 @@ if require_valid(sc) is not None and not not_available("sim.sweep", "Sweeps"):
     labels = list(ui_model.SWEEP_AXES)
     c1, c2 = st.columns(2)
     axes: list[tuple[str, str]] = []
+    read: list[tuple[str, list[object]]] = []
+    problems: list[str] = []
     for col, name, default in ((c1, "x", 0), (c2, "y", 1)):
         with col:
-            label = st.selectbox(f"{name} axis", labels, index=default, key=f"axis_{name}")
+            label = st.selectbox(f"{name} axis", labels,
+                                 **kept(f"axis_{name}", labels[default]))
             path, values = ui_model.SWEEP_AXES[label]
-            text = st.text_input(f"{label} values", values, key=f"values_{name}_{label}",
-                                 help="comma-separated, human units")
+            text = st.text_input(f"{label} values", help="comma-separated, human units",
+                                 **kept(f"values_{name}_{label}", values))
             axes.append((path, text))
-    if st.button("Run the sweep", type="primary", key="run_sweep"):
+            try:
+                read.append((path, ui_model.axis_values(path, text)))
+            except ScenarioError as err:
+                st.error(str(err))
+                problems.append(str(err))
+    if axes[0][0] == axes[1][0]:
+        problems.append("pick two different axes")
+        st.error("Pick two different axes.")
+    inputs = (ui_model.scenario_json(sc), tuple(axes))
+    run: dict[str, Any] | None = st.session_state.get("sweep")
+    if run is not None and run["inputs"] != inputs:
+        st.session_state.pop("sweep")  # its inputs changed: its charts would mislead
+        run = None
+    if st.button("Run the sweep", type="primary", key="run_sweep", disabled=bool(problems)) \
+            and not problems:
         try:
-            if axes[0][0] == axes[1][0]:
-                raise ScenarioError("pick two different axes")
-            read = [(path, ui_model.axis_values(path, text)) for path, text in axes]
             points = ui_model.sweep_points(read)
         except ScenarioError as err:
             st.error(str(err))
@@ -40,40 +67,44 @@ if require_valid(sc) is not None and not not_available("sim.sweep", "Sweeps"):
 
             table = module("sim.sweep").run_points(sc, points, workers=1, progress=progress)
             bar.empty()
-            st.session_state["sweep"] = {"table": table, "x": read[0][0], "y": read[1][0],
-                                         "points": points}
-    run: dict[str, Any] | None = st.session_state.get("sweep")
+            run = {"table": table, "x": read[0][0], "y": read[1][0], "points": points,
+                   "inputs": inputs}
+            st.session_state["sweep"] = run
     if run is not None and not not_available("sim.plots", "Plotting"):
         plots = module("sim.plots")
-        table, x = ui_model.axis_column(run["table"], run["x"])
-        table, y = ui_model.axis_column(table, run["y"])
-        bad = table[~table["valid"]]
+        view = ui_model.sweep_view(run["table"], run["x"], run["y"])
+        x_name, y_name = ui_model.setting_name(run["x"]), ui_model.setting_name(run["y"])
+        bad = view[view["outcome"] == ui_model.REFUSED]
         if len(bad):
             st.warning(f"{len(bad)} point(s) QEMU or miglab would refuse, e.g. "
-                       f"{bad['error'].iloc[0]}")
+                       f"{run['table']['error'][~run['table']['valid']].iloc[0]}")
+        stopped = int((view["outcome"] == ui_model.NOT_CONVERGED).sum())
+        if stopped:
+            st.caption(f"{stopped} of {len(view)} runs did not converge: their cells are grey "
+                       "and have no time or downtime.")
         tabs = st.tabs(["total time", "downtime", "converged"])
         for tab, z in zip(tabs, ("total_time_s", "downtime_ms", "converged"), strict=True):
             with tab:
-                frame = table.assign(converged=table["converged"].astype(float))
-                plot(plots.heatmap_figure(frame, x, y, z), key=f"heat_{z}")
-        done = table[table["valid"] & table["converged"]]
+                plot(plots.outcome_heatmap_figure(view, z, x_name, y_name), key=f"heat_{z}")
+        done = view[view["converged"]]
         if len(done):
             st.subheader("Pareto front: total time vs downtime")
             st.caption("Click a point, then load it into the scenario.")
             event = plot(plots.pareto_figure(done, "total_time_s", "downtime_ms",
-                                             label="point"),
+                                             label="point", hover="hover"),
                          key="pareto", on_select="rerun", selection_mode="points")
             picked = [p for p in (event.selection.points if event else [])
                       if p.get("text") is not None]
             if picked:
                 point = int(picked[0]["text"])
                 changes = run["points"][point]
-                st.write(f"Point {point}: " + ", ".join(f"`{k}` = {v}"
-                                                         for k, v in changes.items()))
+                st.write(f"Point {point}: {ui_model.describe_changes(changes)}")
                 if st.button("Load this setting", key="load_point"):
                     set_scenario(ui_model.apply_changes(sc, changes))
                     st.switch_page("app_pages/simulate.py")
         else:
             st.info("No point converged; widen the axes.")
-        with st.expander("All runs"):
-            st.dataframe(table, hide_index=True)
+        every = st.expander("All runs", **kept("tradeoffs_all_runs", False))
+        if every.open:
+            with every:
+                st.dataframe(ui_model.readable_frame(run["table"]), hide_index=True)

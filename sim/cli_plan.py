@@ -146,6 +146,9 @@ def drain_cmd(
         help="link of hosts the inventory gives none, with a unit, e.g. 25Gbit/s "
              "(default 10Gbit/s)")
     ] = None,
+    hosts: Annotated[str | None, typer.Option(
+        help="the hosts going into maintenance, comma-separated names or patterns "
+             "(r1-* for a name prefix); default: every host of the inventory")] = None,
     seed: Annotated[int | None, typer.Option(help="seed of every run")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="write the per-VM table here (.parquet or .csv); the link "
@@ -162,7 +165,7 @@ def drain_cmd(
     (and written), each invalid VM's field, value and reason go to stderr (and to
     "invalid_vms" with --json), and the exit status is 1.
     """
-    from sim.fleet import load_inventory, plan_drain
+    from sim.fleet import load_inventory, plan_drain, worst_vms
     from sim.sweep import save_table
 
     check_int(per_node, "--per-node", 1)
@@ -172,7 +175,8 @@ def drain_cmd(
     try:
         inv = load_inventory(inventory, default_link=link_Bps)
         plan = plan_drain(inv, policy=policy, order=order, per_node=per_node,
-                          per_cluster=per_cluster, seed=seed)
+                          per_cluster=per_cluster, seed=seed,
+                          hosts=None if hosts is None else hosts.split(","))
         if out is not None:
             save_table(plan.vms, out)
             save_table(plan.links, out.with_suffix(f".links{out.suffix}"))
@@ -195,6 +199,9 @@ def drain_cmd(
                f"{'-' if math.isnan(worst) else f'{worst:.0f} ms'}; limits "
                f"{plan.limits.per_node or '∞'} per node, {plan.limits.per_cluster or '∞'} "
                f"per cluster; order {plan.order}")
+    worst_list = worst_vms(plan)
+    if worst_list:
+        typer.echo("worst: " + ", ".join(worst_list))
     _report_invalid(invalid)
 
 

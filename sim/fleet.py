@@ -72,8 +72,11 @@ __all__ = [
     "InventoryVm",
     "Limits",
     "load_inventory",
+    "only_hosts",
     "plan_drain",
+    "select_hosts",
     "with_link",
+    "worst_vms",
 ]
 
 Runner = Callable[[Scenario, int | None], "Result"]
@@ -581,6 +584,57 @@ def _sort_key(order: str, sc: Scenario | None) -> float:
     return float(dirty_model(sc.workload, sc.vm.memory_bytes).nominal_rate_Bps)
 
 
+def select_hosts(available: Sequence[str], wanted: Sequence[str]) -> list[str]:
+    """The hosts of ``available`` that ``wanted`` names, in ``available``'s order.
+
+    Each entry is a host name or a shell pattern (``r1-*``: every host whose name starts
+    with ``r1-``).
+
+        >>> select_hosts(["r1-h1", "r1-h2", "r2-h1"], ["r1-*"])
+        ['r1-h1', 'r1-h2']
+
+    Raises:
+        FleetError: ``wanted`` is empty, or an entry matches no host (the message lists
+            the hosts there are).
+    """
+    from fnmatch import fnmatchcase
+
+    entries = [w.strip() for w in wanted if w.strip()]
+    if not entries:
+        raise FleetError("hosts: name at least one host to drain")
+    chosen: set[str] = set()
+    for entry in entries:
+        found = {h for h in available if fnmatchcase(h, entry)}
+        if not found:
+            raise FleetError(f"hosts: {entry!r} matches no host of the inventory; there are "
+                             + ", ".join(available))
+        chosen |= found
+    return [h for h in available if h in chosen]
+
+
+def worst_vms(plan: DrainPlan, n: int = 3) -> list[str]:
+    """The plan's worst VMs in words, worst first: every VM that was not moved or did not
+    complete, then the ``n`` longest downtimes of those that did.
+
+        ``['db-21 (cancelled)', 'db-11 (downtime 1.21 s)']``
+    """
+    from sim.units import format_duration
+
+    v = plan.vms
+    out = [f"{r['name']} ({r['outcome']})" for _, r in v[v["outcome"] != "completed"].iterrows()]
+    done = v[v["outcome"] == "completed"].sort_values("downtime_ms", ascending=False)
+    out += [f"{r['name']} (downtime {format_duration(float(r['downtime_ms']) / 1000)})"
+            for _, r in done.head(n).iterrows()]
+    return out
+
+
+def only_hosts(inventory: Inventory, hosts: Sequence[str]) -> Inventory:
+    """``inventory`` with only the VMs on ``hosts`` (the hosts being drained)."""
+    keep = set(hosts)
+    return replace(inventory, vms=tuple(vm for vm in inventory.vms if vm.host in keep),
+                   links_Bps={h: b for h, b in inventory.links_Bps.items() if h in keep})
+
+
 def plan_drain(inventory: Inventory | str | Path | Mapping[str, Any], *,
                policy: str | None = None,
                order: str = "listed",
@@ -588,8 +642,9 @@ def plan_drain(inventory: Inventory | str | Path | Mapping[str, Any], *,
                per_cluster: int | None = None,
                no_limit: bool = False,
                seed: int | None = None,
-               runner: Runner | None = None) -> DrainPlan:
-    """Drain every source host in the inventory and report who moved when.
+               runner: Runner | None = None,
+               hosts: Sequence[str] | None = None) -> DrainPlan:
+    """Drain the inventory's source hosts (all, or ``hosts``) and report who moved when.
 
     Args:
         inventory: an :class:`Inventory` or what :func:`load_inventory` reads.
@@ -603,17 +658,23 @@ def plan_drain(inventory: Inventory | str | Path | Mapping[str, Any], *,
         no_limit: ignore platform defaults; only the limits given apply.
         seed: the seed for every run (``None``: each scenario's own); recorded.
         runner: ``runner(scenario, seed) -> Result`` instead of the engine.
+        hosts: the hosts going into maintenance: names or shell patterns (``r1-*`` for a
+            name prefix, :func:`select_hosts`); ``None``: every host. The other hosts'
+            VMs stay where they are and are not in the plan.
 
     Returns:
         The :class:`DrainPlan`. VMs whose settings are invalid are not moved: their row
         has ``outcome="invalid"`` and the first problem in ``error``.
 
     Raises:
-        FleetError: an unknown order or policy, or limits below 1.
+        FleetError: an unknown order or policy, limits below 1, or a ``hosts`` entry that
+            names no host of the inventory.
     """
     import pandas as pd
 
     inv = inventory if isinstance(inventory, Inventory) else load_inventory(inventory)
+    if hosts is not None:
+        inv = only_hosts(inv, select_hosts(inv.hosts, hosts))
     if order not in ORDERS:
         raise FleetError(f"order(={order!r}) must be one of {', '.join(ORDERS)}")
     if policy is not None and policy not in (*POLICY_KINDS, "none"):

@@ -62,7 +62,12 @@ from sim.units import (
     KiB,
     MiB,
     TiB,
+    format_action_value,
+    format_bitrate,
+    format_column_value,
     format_duration,
+    format_number,
+    format_rate,
     format_size,
     parse_duration,
     parse_rate,
@@ -70,31 +75,42 @@ from sim.units import (
 )
 
 __all__ = [
+    "BEST",
     "CUSTOM",
     "GROUPS",
     "INVENTORY_COLUMNS",
     "MAX_SWEEP_POINTS",
     "MAX_TOKEN_CHARS",
     "MAX_UPLOAD_BYTES",
+    "NOT_CONVERGED",
+    "REFUSED",
     "SWEEP_AXES",
     "WORKLOAD_TEMPLATES",
+    "Download",
     "FormField",
     "Metric",
     "PresetKind",
     "WidgetKind",
     "WorkloadMode",
+    "actions_frame",
     "apply_changes",
+    "apply_editor_delta",
     "apply_form",
     "apply_preset",
     "axis_column",
     "axis_values",
     "check_structure",
+    "compare_table",
     "decode_scenario",
     "default_scenario",
+    "describe_changes",
     "dump_scenario",
     "encode_scenario",
+    "export_downloads",
+    "export_file_name",
     "form_fields",
     "form_view",
+    "format_setting",
     "human_ms",
     "human_rate",
     "human_size",
@@ -110,11 +126,14 @@ __all__ = [
     "preset_of",
     "problems_by_field",
     "read_preset",
+    "readable_frame",
     "replace_workload",
     "report_messages",
     "result_metrics",
     "scenario_json",
+    "setting_name",
     "sweep_points",
+    "sweep_view",
     "variant_changes",
     "workload_mode",
 ]
@@ -1130,3 +1149,276 @@ def axis_column(table: Any, path: str) -> tuple[Any, str]:
     if bool((values == values.round()).all()):
         values = values.astype(int)
     return table.assign(**{label: values}), label
+
+
+# ------------------------------------------------------------------- numbers for people
+
+
+_RATE_PATHS: Final = ("workload.dirty-rate", "host.channel-rate", "host.running-channel-rate")
+_SIZE_PATHS: Final = ("vm.memory", "vm.device-state", "workload.working-set")
+
+
+def format_setting(path: str, value: object) -> str:
+    """A scenario setting's value as people read it, with ``unlimited`` where 0 means that.
+
+        >>> format_setting("parameters.max-bandwidth", 0)
+        'unlimited'
+        >>> format_setting("parameters.max-bandwidth", 134217728)
+        '128 MiB/s'
+        >>> format_setting("parameters.downtime-limit", 300)
+        '300 ms'
+        >>> format_setting("host.link", "25Gbit/s")
+        '25 Gbit/s'
+    """
+    if value is None or _is_nan(value):
+        return "—"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    kind = _field_for(path).kind if path.startswith("parameters.") else ""
+    try:
+        if path == "host.link":
+            return format_bitrate(parse_rate(value))
+        if kind == "rate" or path in _RATE_PATHS:
+            bps = parse_rate(value)
+            if bps == 0 and path == "parameters.max-bandwidth":
+                return "unlimited"
+            return format_rate(bps, bits=False)
+        if kind == "size" or path in _SIZE_PATHS:
+            return format_size(parse_size(value))
+        if kind == "ms" and isinstance(value, int | float):
+            return format_duration(float(value) / 1000.0)
+    except (UnitError, TypeError):
+        return str(value)
+    if isinstance(value, float):
+        return format_number(value)
+    return str(value)
+
+
+def setting_name(path: str) -> str:
+    """``parameters.max-bandwidth`` → ``max-bandwidth`` (the setting's own name)."""
+    return path.split(".", 1)[1] if "." in path else path
+
+
+def _cell_for_people(value: object) -> object:
+    if value is None or _is_nan(value):
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value if isinstance(value, str) else str(value)
+
+
+def readable_frame(frame: Any) -> Any:
+    """A copy of ``frame`` for people: every number formatted by its column's unit, yes/no
+    for booleans, nothing for a missing value (never ``None`` or ``nan``).
+
+    Column names read as words (``lab_status`` → ``lab status``) and lose their unit suffix
+    (``time_s`` → ``time``), the unit now being in each cell, unless that would leave a
+    bare qualifier (``lab_bytes`` beside ``lab_status`` becomes ``lab bytes``).
+    """
+    out = frame.copy()
+    for column in frame.columns:
+        kind = frame[column].dtype.kind
+        if kind in "iuf":
+            out[column] = [format_column_value(column, v) for v in frame[column]]
+        else:
+            out[column] = [_cell_for_people(v) for v in frame[column]]
+    rename = {c: str(c).replace("_", " ") for c in out.columns}
+    for column in out.columns:
+        for suffix in ("_bytes", "_Bps", "_ms", "_s", "_pct"):
+            if column.endswith(suffix) and len(column) > len(suffix):
+                stem = column[: -len(suffix)]
+                bare = any(str(c).startswith(stem + "_") and c != column for c in out.columns)
+                rename[column] = (column if bare else stem).replace("_", " ")
+                break
+    return out.rename(columns=rename)
+
+
+NOT_CONVERGED: Final = "did not converge"
+"""The Trade-offs charts' own category for runs that stopped without converging."""
+REFUSED: Final = "refused"
+"""... and for points QEMU or miglab would refuse."""
+
+
+def sweep_view(table: Any, x_path: str, y_path: str) -> Any:
+    """A sweep's table as the Trade-offs page draws it: one row per point.
+
+    Columns: ``point``, ``x``/``y`` (the settings as text, e.g. ``unlimited``), ``x_rank``/
+    ``y_rank`` (their order on the axes: the swept order), ``outcome`` (``converged``,
+    :data:`NOT_CONVERGED` or :data:`REFUSED`), ``total_time_s`` and ``downtime_ms`` (missing
+    unless converged: a cancelled run has no downtime and its time is not a migration's),
+    ``hover`` (the settings by name and the outcome in human units).
+    """
+    import pandas as pd
+
+    def ranks(path: str) -> dict[str, int]:
+        seen: dict[str, int] = {}
+        for v in table[path]:
+            seen.setdefault(format_setting(path, v), len(seen))
+        return seen
+
+    xr, yr = ranks(x_path), ranks(y_path)
+    rows = []
+    for _, r in table.iterrows():
+        x = format_setting(x_path, r[x_path])
+        y = format_setting(y_path, r[y_path])
+        if not r["valid"]:
+            outcome, detail = REFUSED, str(r.get("error", ""))
+        elif r["converged"]:
+            outcome = "converged"
+            detail = (f"total time {format_duration(float(r['total_time_s']))}, downtime "
+                      f"{format_duration(float(r['downtime_ms']) / 1000.0)}")
+        else:
+            outcome = NOT_CONVERGED
+            detail = f"{r['status']} after {format_duration(float(r['total_time_s']))}"
+        ok = outcome == "converged"
+        rows.append({
+            "point": int(r["point"]), "x": x, "y": y, "x_rank": xr[x], "y_rank": yr[y],
+            "outcome": outcome, "converged": ok,
+            "total_time_s": float(r["total_time_s"]) if ok else math.nan,
+            "downtime_ms": float(r["downtime_ms"]) if ok else math.nan,
+            "hover": (f"{setting_name(x_path)}: {x}<br>{setting_name(y_path)}: {y}<br>"
+                      f"{outcome}" + (f": {detail}" if detail else "")),
+        })
+    return pd.DataFrame(rows)
+
+
+def describe_changes(changes: Mapping[str, Any]) -> str:
+    """A sweep point's settings for people: ``max-bandwidth = unlimited, downtime-limit = 1 s``."""
+    return ", ".join(f"{setting_name(k)} = {format_setting(k, v)}" for k, v in changes.items()
+                     if not k.startswith("capabilities."))
+
+
+# ------------------------------------------------------------------- compare, side by side
+
+_COMPARE_ROWS: Final = (
+    # (row label, value of a result, formatter, smaller is better; None: no winner)
+    ("converged", lambda r: 1.0 if r.converged else 0.0, lambda v: "yes" if v else "no",
+     None),
+    ("total time", lambda r: r.total_time_ms / 1000.0, format_duration, True),
+    ("downtime", lambda r: r.downtime_ms, lambda v: format_duration(v / 1000.0), True),
+    ("data sent", lambda r: float(r.ram.transferred), format_size, True),
+    ("dirty-bitmap syncs", lambda r: float(r.ram.dirty_sync_count), format_number, None),
+    ("peak throttle", lambda r: r.guest.throttle_peak_pct, lambda v: f"{v:.3g} %", True),
+    ("guest cost: throttled vCPU time", lambda r: r.guest.throttle_cpu_s,
+     lambda v: f"{format_number(round(v, 1))} vCPU·s", True),
+    ("guest cost: postcopy blocktime", lambda r: r.guest.postcopy_blocktime_ms,
+     lambda v: format_duration(v / 1000.0), True),
+    ("guest cost: postcopy exposure", lambda r: r.guest.exposure_s, format_duration, True),
+    ("guest cost: paused by policy", lambda r: r.guest.paused_s, format_duration, True),
+)
+BEST: Final = "★ "
+"""Marks the best value of a Compare row."""
+
+
+def compare_table(results: Mapping[str, Result]) -> Any:
+    """Settings side by side: one column per setting, one row per outcome, best marked.
+
+    Time, downtime and costs count only for runs that converged (a cancelled run's short
+    time is not a win); a row is marked only when its values differ. Guest-cost rows that
+    are zero for every setting are left out, so each unit has its own row.
+    """
+    import pandas as pd
+
+    labels = list(results)
+    rows: dict[str, list[str]] = {}
+    for name, get, fmt, smaller in _COMPARE_ROWS:
+        values = [float(get(results[label])) for label in labels]
+        if name.startswith("guest cost") and not any(values):
+            continue
+        cells = [fmt(v) for v in values]
+        if name in ("downtime",):
+            cells = [c if results[label].converged else "— (no switchover)"
+                     for c, label in zip(cells, labels, strict=True)]
+        ok = [v for v, label in zip(values, labels, strict=True) if results[label].converged]
+        if smaller is not None and len(ok) > 1 and len(set(ok)) > 1:
+            best = min(ok) if smaller else max(ok)
+            cells = [BEST + c if v == best and results[label].converged else c
+                     for c, v, label in zip(cells, values, labels, strict=True)]
+        rows[name] = cells
+    return pd.DataFrame.from_dict(rows, orient="index", columns=labels)
+
+
+def apply_editor_delta(frame: Any, delta: Mapping[str, Any]) -> Any:
+    """``frame`` with one ``st.data_editor`` edit applied (its ``edited_rows``, then
+    ``deleted_rows``, then ``added_rows``), re-indexed from 0.
+
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"label": ["a", "b", "c"]})
+        >>> apply_editor_delta(df, {"edited_rows": {0: {"label": "z"}}, "deleted_rows": [1],
+        ...                         "added_rows": [{"label": "d"}]})["label"].tolist()
+        ['z', 'c', 'd']
+    """
+    import pandas as pd
+
+    out = frame.copy()
+    for row, values in delta.get("edited_rows", {}).items():
+        for column, value in values.items():
+            out.loc[out.index[int(row)], column] = value
+    out = out.drop(index=[out.index[int(i)] for i in delta.get("deleted_rows", [])])
+    added = [dict(r) for r in delta.get("added_rows", [])]
+    if added:
+        out = pd.concat([out, pd.DataFrame(added, columns=out.columns)], ignore_index=True)
+    return out.reset_index(drop=True)
+
+
+def actions_frame(result: Result) -> Any:
+    """The policy's and operator's actions as a table for people (time and value in units)."""
+    import pandas as pd
+
+    rows = []
+    for a in result.actions:
+        rows.append({"time": format_duration(a.time_s), "actor": a.actor, "action": a.action,
+                     "value": format_action_value(a.action, a.value), "reason": a.reason})
+    return pd.DataFrame(rows, columns=["time", "actor", "action", "value", "reason"])
+
+
+# ------------------------------------------------------------------- export downloads
+
+
+@dataclass(frozen=True)
+class Download:
+    """One file the dashboard offers for download: its name, content and MIME type."""
+
+    file_name: str
+    data: bytes
+    mime: str
+
+
+_MIMES: Final = {".jsonl": "application/jsonl", ".json": "application/json",
+                 ".yaml": "application/yaml", ".sh": "text/x-shellscript",
+                 ".zip": "application/zip"}
+
+
+def export_file_name(fmt: str, name: str) -> str:
+    """An export file's download name, its format before the extension so that files of
+    several formats do not collide: ``source.jsonl`` of ``qmp`` → ``source.qmp.jsonl``.
+
+        >>> export_file_name("qmp", "source.jsonl"), export_file_name("nova", "nova.conf")
+        ('source.qmp.jsonl', 'nova.conf')
+    """
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        return f"{name}.{fmt}"
+    if fmt in (stem, ext) or stem.startswith(f"{fmt}.") or fmt in stem.split("-"):
+        return name
+    return f"{stem}.{fmt}.{ext}"
+
+
+def export_downloads(fmt: str, files: Mapping[str, str], scenario_name: str
+                     ) -> list[Download]:
+    """The downloads of one export: each file on its own (valid for its own format, no
+    headers glued in), then, when there are several, all of them as one zip."""
+    import zipfile
+
+    out = []
+    for name, body in files.items():
+        file_name = export_file_name(fmt, name)
+        ext = "." + file_name.rpartition(".")[2]
+        out.append(Download(file_name, body.encode("utf-8"), _MIMES.get(ext, "text/plain")))
+    if len(files) > 1:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for d in out:
+                zf.writestr(d.file_name, d.data)
+        out.append(Download(f"{scenario_name}-{fmt}.zip", buf.getvalue(), _MIMES[".zip"]))
+    return out

@@ -41,7 +41,11 @@ __all__ = [
     "Milliseconds",
     "Seconds",
     "TiB",
+    "format_action_value",
+    "format_bitrate",
+    "format_column_value",
     "format_duration",
+    "format_number",
     "format_rate",
     "format_size",
     "is_finite",
@@ -315,13 +319,27 @@ def format_size(n_bytes: float) -> str:
     return f"{n_bytes:.0f} B"
 
 
-def format_rate(bytes_per_s: float) -> str:
-    """Show a rate both as bytes and as network bits, e.g. ``'128 MiB/s (1.07 Gbit/s)'``."""
-    bits = bytes_per_s * 8
+def format_rate(bytes_per_s: float, *, bits: bool = True) -> str:
+    """Show a rate both as bytes and as network bits, e.g. ``'128 MiB/s (1.07 Gbit/s)'``.
+
+    With ``bits=False`` only the bytes form: ``'128 MiB/s'`` (tables, axes).
+    """
+    if not bits:
+        return f"{format_size(bytes_per_s)}/s"
+    bit_rate = bytes_per_s * 8
     for unit, mult in (("Tbit/s", 1e12), ("Gbit/s", 1e9), ("Mbit/s", 1e6), ("kbit/s", 1e3)):
-        if bits >= mult:
-            return f"{format_size(bytes_per_s)}/s ({bits / mult:.3g} {unit})"
+        if bit_rate >= mult:
+            return f"{format_size(bytes_per_s)}/s ({bit_rate / mult:.3g} {unit})"
     return f"{bytes_per_s:.0f} B/s"
+
+
+def format_bitrate(bytes_per_s: float) -> str:
+    """A link's rate in network bits, e.g. ``format_bitrate(1.25e9) == '10 Gbit/s'``."""
+    bit_rate = bytes_per_s * 8
+    for unit, mult in (("Tbit/s", 1e12), ("Gbit/s", 1e9), ("Mbit/s", 1e6), ("kbit/s", 1e3)):
+        if bit_rate >= mult:
+            return f"{bit_rate / mult:.3g} {unit}"
+    return f"{bit_rate:.3g} bit/s"
 
 
 def format_duration(seconds: float) -> str:
@@ -335,3 +353,60 @@ def format_duration(seconds: float) -> str:
     if seconds >= 1:
         return f"{seconds:.3g} s"
     return f"{seconds * 1000:.3g} ms"
+
+
+def format_number(x: float) -> str:
+    """A plain number with at most 3 significant digits; whole numbers stay whole.
+
+    >>> format_number(45410807.1916), format_number(0.4567), format_number(12)
+    ('4.54e+07', '0.457', '12')
+    """
+    if not math.isfinite(x):
+        return str(x)
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.3g}"
+
+
+_COLUMN_FORMATS: Final = (
+    ("_bytes", format_size),
+    ("_Bps", lambda v: format_rate(v, bits=False)),
+    ("_ms", lambda v: format_duration(v / 1000.0)),
+    ("_s", format_duration),
+    ("_pct", lambda v: f"{v:.3g} %"),
+)
+
+
+def format_column_value(column: str, value: object) -> str:
+    """A table cell for people, by the unit in its column's name.
+
+    ``remaining_bytes`` → size, ``bandwidth_Bps`` → rate, ``*_s``/``*_ms`` → duration,
+    ``*_pct`` → percent, other numbers → :func:`format_number`; empty for a missing value.
+
+    >>> format_column_value("remaining_bytes", 45410807.19), format_column_value("time_s", 2.5)
+    ('43.3 MiB', '2.5 s')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    for suffix, fmt in _COLUMN_FORMATS:
+        if column.endswith(suffix):
+            return str(fmt(float(value)))
+    return format_number(float(value))
+
+
+def format_action_value(action: str, value: float | None) -> str:
+    """The value of a policy action (``set-downtime-limit`` ms, ``set-max-bandwidth`` bytes/s)
+    for people; 0 bytes/s is ``unlimited``.
+
+    >>> format_action_value("set-max-bandwidth", 0), format_action_value("set-downtime-limit", 500)
+    ('unlimited', '500 ms')
+    """
+    if value is None:
+        return ""
+    if "downtime" in action:
+        return format_duration(value / 1000.0)
+    if "bandwidth" in action:
+        return "unlimited" if value == 0 else format_rate(value, bits=False)
+    return format_number(value)

@@ -43,12 +43,19 @@ def result() -> Result:
 
 
 def test_timeline_plots_remaining_in_gib_with_syncs_events_and_actions(result: Result) -> None:
-    """The line is remaining/GiB; syncs and other events are marked; actions are vlines."""
+    """The line is remaining/GiB; each kind of event is its own legend entry with hovers in
+    units; actions are vlines with a legend entry."""
     fig = timeline_figure(result)
-    line, syncs, events = fig.data
+    line, syncs, throttle, switchover, _ = fig.data
     assert list(line.y) == [4.0, 1.0, 2.0, 0.5, 0.01]
+    assert [t.name for t in fig.data[1:]] == ["bitmap sync", "throttle step", "switchover",
+                                              "policy action"]
     assert list(syncs.x) == [0.0, 10.1]
-    assert list(events.text) == ["throttle", "switchover"]
+    assert list(throttle.x) == [15.0]
+    assert list(switchover.x) == [20.0]
+    assert "throttle 20 %" in throttle.customdata[0]
+    assert syncs.customdata[1] == "bitmap sync at 10.1 s<br>2 GiB still to send<br>sync 2"
+    assert line.customdata[0] == "0 ms: 4 GiB still to send"
     assert [s.x0 for s in fig.layout.shapes] == [12.0]
     assert "nova: set-downtime-limit 150" in fig.layout.annotations[0].text
     assert fig.layout.xaxis.title.text == "time since migrate (s)"
@@ -78,7 +85,9 @@ def test_downtime_breakdown_stacks_the_parts(result: Result) -> None:
 def test_comparison_overlays_one_line_per_run(result: Result) -> None:
     """Each labelled run is one trace, its legend naming verdict and downtime."""
     fig = comparison_figure({"a": result, "b": result})
-    assert [t.name for t in fig.data] == ["a (converged, 42 ms)", "b (converged, 42 ms)"]
+    assert [t.name for t in fig.data] == ["a (converged, downtime 42 ms)",
+                                          "b (converged, downtime 42 ms)"]
+    assert fig.data[0].line.dash != fig.data[1].line.dash  # overlapping lines stay apart
 
 
 def test_heatmap_pivots_the_sweep() -> None:
@@ -129,3 +138,45 @@ def test_figures_of_a_real_simulation() -> None:
     fig = timeline_figure(res)
     assert len(fig.data[0].x) == len(res.timeline)
     assert fig.data[0].y[0] == pytest.approx(res.timeline[0]["remaining_bytes"] / GiB)
+
+
+def test_gantt_by_downtime_colours_completed_vms_on_a_scale_and_keeps_the_others() -> None:
+    df = pd.DataFrame({"vm": ["a", "b", "c"], "host": ["h1", "h1", "h2"],
+                       "start_s": [0.0, 5.0, 0.0], "end_s": [5.0, 9.0, 60.0],
+                       "outcome": ["completed", "completed", "cancelled"],
+                       "downtime_ms": [20.0, 900.0, float("nan")]})
+    fig = gantt_figure(df, colour="downtime")
+    done, stopped = fig.data
+    assert list(done.marker.color) == [20.0, 900.0]
+    assert done.marker.colorbar.title.text == "downtime (ms)"
+    assert stopped.name == "cancelled"
+    assert "downtime 900 ms" in done.customdata[1]
+    assert "takes 1 min 0 s" in stopped.customdata[0]
+
+
+def test_pareto_hover_names_axes_with_units_and_rounds() -> None:
+    df = pd.DataFrame({"total_time_s": [69.22387, 80.0], "downtime_ms": [220.7909, 100.0],
+                       "point": [7, 8], "hover": ["max-bandwidth: unlimited", "b"]})
+    plain = pareto_figure(df, "total_time_s", "downtime_ms", label="point")
+    assert plain.data[0].hovertemplate.startswith("point %{text}<br>total time (s): %{x:.3g}")
+    given = pareto_figure(df, "total_time_s", "downtime_ms", label="point", hover="hover")
+    assert list(given.data[0].customdata) == ["max-bandwidth: unlimited", "b"]
+
+
+def test_timeline_svg_is_a_static_picture_with_human_units(result: Result) -> None:
+    import xml.etree.ElementTree as ET
+
+    from sim.plots import timeline_svg
+
+    svg = timeline_svg(result)
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    points = root.find(f"{ns}polyline").get("points").split()  # type: ignore[union-attr]
+    assert len(points) == len(result.timeline)
+    texts = [t.text for t in root.iter(f"{ns}text")]
+    assert "4 GiB" in texts
+    assert "20 s (switchover)" in texts
+    assert "<script" not in svg
+    assert timeline_svg(Result(status="cancelled", converged=False, total_time_ms=0.0,
+                               downtime_ms=0.0, setup_time_ms=0.0, expected_downtime_ms=0.0,
+                               ram=RamStats())) == ""

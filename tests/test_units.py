@@ -191,3 +191,40 @@ def test_a_negative_value_is_called_negative(parse: Any, text: str) -> None:
     with pytest.raises(UnitError, match="cannot be negative") as err:
         parse(text, field="host.rtt")
     assert "host.rtt" in str(err.value)
+
+
+def test_formatters_keep_three_significant_digits_and_say_unlimited() -> None:
+    from sim.units import (
+        format_action_value,
+        format_bitrate,
+        format_column_value,
+        format_number,
+        format_rate,
+    )
+
+    assert format_column_value("remaining_bytes", 45410807.1916) == "43.3 MiB"
+    assert format_column_value("downtime_ms", 93.309181) == "93.3 ms"
+    assert format_column_value("total_time_s", 455.324588) == "7 min 35 s"
+    assert format_column_value("bandwidth_Bps", 134217728) == "128 MiB/s"
+    assert format_column_value("throttle_pct", 99.0) == "99 %"
+    assert format_column_value("anything", float("nan")) == ""
+    assert format_number(0.123456) == "0.123"
+    assert format_number(42.0) == "42"
+    assert format_rate(134217728, bits=False) == "128 MiB/s"
+    assert format_bitrate(25e9 / 8) == "25 Gbit/s"
+    assert format_action_value("set-max-bandwidth", 0) == "unlimited"
+    assert format_action_value("set-downtime-limit", 1500) == "1.5 s"
+
+
+def test_readable_frame_leaves_no_raw_float_none_or_nan() -> None:
+    import pandas as pd
+
+    from sim import ui_model
+
+    frame = pd.DataFrame({"time_s": [0.5, 2.25], "remaining_bytes": [45410807.1916, None],
+                          "ok": [True, False], "note": [None, "x"]})
+    out = ui_model.readable_frame(frame)
+    assert list(out.columns) == ["time", "remaining", "ok", "note"]
+    assert out.to_dict("records") == [
+        {"time": "500 ms", "remaining": "43.3 MiB", "ok": "yes", "note": ""},
+        {"time": "2.25 s", "remaining": "", "ok": "no", "note": "x"}]

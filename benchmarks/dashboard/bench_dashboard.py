@@ -89,6 +89,9 @@ OBSERVER = textwrap.dedent("""
         }
         if (b.metric === undefined && document.querySelector('[data-testid="stMetric"]'))
           b.metric = performance.now();
+        if (b.glance === undefined && document.querySelector(
+              'svg[aria-label="Dirty memory still to send over time"] polyline'))
+          b.glance = performance.now();
         if (b.chart === undefined && titled('Dirty memory still to send'))
           b.chart = performance.now();
         if (b.charts4 === undefined && titled('Where the downtime goes'))
@@ -162,6 +165,7 @@ def _times(page: Any, cdp: Any, frames: Frames, t0: float = 0.0) -> dict[str, An
         "verdict_ms": bench["verdict"] - t0,
         "metric_ms": bench["metric"] - t0,
         "chart_ms": bench["chart"] - t0, "charts4_ms": bench["charts4"] - t0,
+        "glance_ms": bench["glance"] - t0 if "glance" in bench else None,
         "server_ms": frames.server_ms(), "js_files": len(js),
         "js_bytes": sum(r["size"] for r in js),
         "script_s": metrics.get("ScriptDuration"), "task_s": metrics.get("TaskDuration"),
@@ -215,10 +219,38 @@ def navigate(page: Any, cdp: Any, frames: Frames, link: str, think_s: float) -> 
     return out
 
 
+def edit(page: Any, link: str, edits: int) -> list[dict[str, Any]]:
+    """Open the Scenario page by link, then change the *memory* field ``edits`` times (type,
+    Enter), as a person tuning a scenario does. Each edit is timed from the key press to the
+    link carrying the new value (the server's run has finished) and to the page at rest
+    (Streamlit's running indicator gone: the browser has drawn the result)."""
+    page.goto(link, wait_until="commit")
+    page.get_by_text("QEMU would accept these settings").wait_for(timeout=TIMEOUT_MS)
+    status = page.locator('[data-testid="stStatusWidget"]')
+    status.wait_for(state="detached", timeout=TIMEOUT_MS)
+    time.sleep(3.0)  # the Scenario page compiles plotly's code in the background first
+    out = []
+    for i in range(edits):
+        value = f"{12 + i % 2 * 4}GiB"
+        box = page.get_by_role("textbox", name="memory", exact=True).last
+        box.fill(value)
+        t0 = time.perf_counter()
+        box.press("Enter")
+        page.wait_for_url(lambda url, v=value: f"{v}" in str(
+            ui_model.decode_scenario(url.split("s=", 1)[1].split("&")[0])["vm"]),
+            timeout=TIMEOUT_MS)
+        t_link = time.perf_counter()
+        status.wait_for(state="detached", timeout=TIMEOUT_MS)
+        t_rest = time.perf_counter()
+        out.append({"edit_link_ms": (t_link - t0) * 1000, "edit_rest_ms": (t_rest - t0) * 1000})
+    return out
+
+
 CASES = {"cold": "cold server, fresh browser (link to Simulate)",
          "warm_fresh": "warm server, fresh browser (link to Simulate)",
          "warm_cached": "warm server, cached browser (reload of the link)",
-         "navigate": "Scenario page by link, then click Simulate (ms after the click)"}
+         "navigate": "Scenario page by link, then click Simulate (ms after the click)",
+         "edit": "Scenario page: a field edit (ms after Enter; Python's clock)"}
 
 
 def browser_runs(trees: list[Path], cold: int, warm: int, token: str, think_s: float,
@@ -262,6 +294,9 @@ def browser_runs(trees: list[Path], cold: int, warm: int, token: str, think_s: f
                             out["navigate"].append(
                                 navigate(page, cdp, frames, f"{url}/?s={token}", think_s))
                             ctx.close()
+                            ctx, page, cdp, frames = fresh()
+                            out["edit"].extend(edit(page, f"{url}/?s={token}", 4))
+                            ctx.close()
                 print(f"  round {i + 1}/{cold}: cold verdicts "
                       + ", ".join(f"{out['cold'][-1]['verdict_ms']:.0f}" for out in runs)
                       + " ms", file=sys.stderr)
@@ -303,7 +338,8 @@ def _median(rows: list[dict[str, Any]], key: str) -> float | None:
 
 
 KEYS = [("verdict_ms", "verdict", "{:.0f}"), ("metric_ms", "first metric", "{:.0f}"),
-        ("chart_ms", "first chart (timeline drawn)", "{:.0f}"),
+        ("glance_ms", "first chart: the static glance (SVG drawn by the server)", "{:.0f}"),
+        ("chart_ms", "first interactive chart (plotly timeline drawn)", "{:.0f}"),
         ("charts4_ms", "all four charts", "{:.0f}"),
         ("plotly_start_ms", "plotly chunk requested", "{:.0f}"),
         ("plotly_end_ms", "plotly chunk received", "{:.0f}"),
@@ -312,7 +348,9 @@ KEYS = [("verdict_ms", "verdict", "{:.0f}"), ("metric_ms", "first metric", "{:.0
         ("wall_verdict_ms", "verdict (Python's clock, incl. Playwright)", "{:.0f}"),
         ("script_s", "tab's JS execution (s, CDP ScriptDuration)", "{:.2f}"),
         ("layout_s", "tab's layout (s, CDP LayoutDuration)", "{:.2f}"),
-        ("js_bytes", "JS bytes loaded", "{:.0f}"), ("js_files", "JS files loaded", "{:.0f}")]
+        ("js_bytes", "JS bytes loaded", "{:.0f}"), ("js_files", "JS files loaded", "{:.0f}"),
+        ("edit_link_ms", "field edit: Enter → the link carries it", "{:.0f}"),
+        ("edit_rest_ms", "field edit: Enter → page at rest", "{:.0f}")]
 
 
 def report(tree: Path, runs: dict[str, list[dict[str, Any]]], side: dict[str, Any]) -> str:
@@ -332,8 +370,15 @@ def report(tree: Path, runs: dict[str, list[dict[str, Any]]], side: dict[str, An
               f"{side['runs_s'][0] * 1000:.0f} ms, later sessions median "
               f"{statistics.median(warm) * 1000:.0f} ms", "", "raw (ms):"]
     for case, rows in runs.items():
+        if case == "edit":
+            lines.append("- edit: at rest " + ", ".join(f"{r['edit_rest_ms']:.0f}"
+                                                       for r in rows))
+            continue
         lines.append(f"- {case}: verdict " + ", ".join(f"{r['verdict_ms']:.0f}" for r in rows)
-                     + "; first chart " + ", ".join(f"{r['chart_ms']:.0f}" for r in rows))
+                     + "; glance " + ", ".join("—" if r.get("glance_ms") is None
+                                               else f"{r['glance_ms']:.0f}" for r in rows)
+                     + "; first interactive chart "
+                     + ", ".join(f"{r['chart_ms']:.0f}" for r in rows))
     return "\n".join(lines)
 
 

@@ -122,7 +122,7 @@ def test_details_are_built_only_when_their_expander_is_opened() -> None:
     assert not at.code
     assert not at.dataframe
     assert not at.json
-    at.session_state["simulate_details"] = True
+    at.session_state["keep.simulate_details"] = True  # opened (the toggle's callback keeps it)
     at.run()
     assert not at.exception
     assert at.code[0].value.startswith("web-8g (QEMU 8.2")

@@ -47,6 +47,30 @@ def test_drain_prints_schedule_and_json_summary() -> None:
     assert summary["per_cluster"] == 5
 
 
+def test_drain_hosts_empties_only_the_chosen_hosts_and_names_the_worst() -> None:
+    """`--hosts r1-*,r2-h1` plans the VMs of those hosts only; the worst VMs are named."""
+    fleet = str(ROOT / "data" / "fleets" / "two-racks.csv")
+    res = runner.invoke(app, ["drain", fleet, "--hosts", "r1-*,r2-h1", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["vms"] == 13  # 3 + 3 + 4 on rack 1, 3 on r2-h1
+    res = runner.invoke(app, ["drain", fleet, "--hosts", "r2-h1"])
+    assert res.exit_code == 0, res.output
+    worst = next(line for line in res.output.splitlines() if line.startswith("worst: "))
+    assert "downtime" in worst
+    table = [line.split()[1] for line in res.output.splitlines()[1:]
+             if line.split() and line.split()[1].startswith("r")]
+    assert set(table) == {"r2-h1"}
+
+
+def test_drain_hosts_that_match_nothing_is_one_clear_line() -> None:
+    res = runner.invoke(app, ["drain", str(ROOT / "data" / "fleets" / "two-racks.csv"),
+                              "--hosts", "r9-*"])
+    assert res.exit_code == 1
+    assert "'r9-*' matches no host" in res.output
+    assert "r1-h1" in res.output
+    assert "Traceback" not in res.output
+
+
 def test_recommend_impossible_budget_exits_3_and_names_closest() -> None:
     """A 1 ms downtime budget cannot be met: exit 3, the closest settings, the reason."""
     res = runner.invoke(app, ["recommend", WEB, "--max-downtime", "1ms", "--workers", "1"])
