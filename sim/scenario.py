@@ -135,12 +135,15 @@ class Workload:
     """How the guest dirties memory.
 
     Exactly one form is used: ``dirty_rate_Bps`` over ``working_set_bytes`` (a rate form),
-    or ``dirty_curve`` (measured: seconds since clean → fraction of RAM dirtied).
+    ``dirty_curve`` (measured: seconds since clean → fraction of RAM dirtied, fitted to page
+    classes by :func:`sim.workload.curve_classes`), or ``dirty_classes`` (page classes, each
+    written uniformly at its own rate: ``classes: [{size: 32MiB, rate: 90MiB/s}, …]``).
 
     Attributes:
         dirty_rate_Bps: bytes of pages written per second (0 = idle).
         working_set_bytes: where the writes fall; defaults to all of RAM.
         dirty_curve: ``((t_s, fraction), …)`` increasing points, or ``None``.
+        dirty_classes: ``((size_bytes, rate_Bps), …)`` page classes, or ``None``.
         pattern: ``"random"`` or ``"sequential"`` walk over the working set.
         zero_fraction: share of RAM pages that are all zero.
         zero_layout: where the zero pages lie in the guest's address space: ``"spread"``
@@ -156,6 +159,7 @@ class Workload:
     dirty_rate_Bps: float = 0.0
     working_set_bytes: int | None = None
     dirty_curve: tuple[tuple[float, float], ...] | None = None
+    dirty_classes: tuple[tuple[int, float], ...] | None = None
     pattern: str = "random"
     zero_fraction: float = 0.0
     zero_layout: str = "spread"
@@ -698,6 +702,39 @@ def _read_curve(r: _Reader) -> tuple[tuple[float, float], ...] | None:
     return tuple(points)
 
 
+def _read_classes(r: _Reader, memory_bytes: int) -> tuple[tuple[int, float], ...] | None:
+    """``classes: [{size: 32MiB, rate: 90MiB/s}, …]``: page classes (issue 16)."""
+    if not r.has("classes"):
+        r.seen.add("classes")
+        return None
+    raw = r.get("classes")
+    if not isinstance(raw, list) or not raw or len(raw) > 64:
+        r.report("classes", raw, "expected a list of 1 to 64 page classes, e.g. "
+                 "[{size: 32MiB, rate: 90MiB/s}, {size: 480MiB, rate: 10MiB/s}]")
+        return None
+    before = len(r.problems)
+    out: list[tuple[int, float]] = []
+    for i, item in enumerate(raw):
+        c = _Reader(r.problems, f"{r.path('classes')}[{i}]", item)
+        for key in ("size", "rate"):
+            if not c.has(key) and isinstance(item, Mapping):
+                c.report(key, None, "required: " + ("the class's bytes, e.g. 32MiB"
+                                                     if key == "size" else
+                                                     "bytes written per second into it, "
+                                                     "e.g. 90MiB/s"))
+        size = c.unit("size", parse_size, 0)
+        rate = c.rate("rate", 0.0)
+        if c.has("size") and size <= 0:
+            c.report("size", c.raw.get("size"), "expected a size > 0")
+        c.finish()
+        out.append((int(size), float(rate)))
+    total = sum(sz for sz, _ in out)
+    if len(r.problems) == before and total > memory_bytes:
+        r.report("classes", raw, f"the classes add up to {total} bytes, more than vm.memory "
+                 f"({memory_bytes} bytes)")
+    return tuple(out) if len(r.problems) == before else None
+
+
 def _read_workload(raw: object, vm: Vm, problems: list[Problem]) -> Workload:
     base = raw if isinstance(raw, Mapping) else {}
     preset = base.get("preset")
@@ -709,6 +746,15 @@ def _read_workload(raw: object, vm: Vm, problems: list[Problem]) -> Workload:
     r = _Reader(problems, "workload", merged if isinstance(raw, Mapping) or raw is None else raw)
     r.get("preset")
     curve = _read_curve(r)
+    classes = _read_classes(r, vm.memory_bytes)
+    if classes is not None and base.get("classes") is not None:
+        for other in ("dirty-rate", "dirty-curve", "working-set"):
+            if base.get(other) is not None:
+                r.report(other, base[other], "give either classes or "
+                         f"{other}, not both (the classes say where and how fast)")
+    if classes is not None and base.get("classes") is None and any(
+            base.get(k) is not None for k in ("dirty-rate", "dirty-curve")):
+        classes = None  # the scenario's own rate or curve overrides a preset's classes
     rate = r.rate("dirty-rate", 0.0, zero="an idle guest")
     if curve is not None and r.has("dirty-rate") and base.get("dirty-curve") is not None:
         r.report("dirty-rate", r.raw["dirty-rate"],
@@ -727,7 +773,8 @@ def _read_workload(raw: object, vm: Vm, problems: list[Problem]) -> Workload:
     wl = Workload(
         dirty_rate_Bps=rate,
         working_set_bytes=wss,
-        dirty_curve=curve,
+        dirty_curve=curve if classes is None else None,
+        dirty_classes=classes,
         pattern=r.choice("pattern", "random", ("random", "sequential")),
         zero_fraction=r.number("zero-fraction", 0.0, 0.0, 1.0, "a fraction from 0 to 1"),
         zero_layout=r.choice("zero-layout", "spread", ("spread", "end")),
@@ -945,7 +992,8 @@ def _check_cross(sc_caps: Mapping[str, bool], control: Control, workload: Worklo
         problems.append(Problem("control.postcopy-after", given,
                                 "needs capabilities.postcopy-ram: true (QEMU refuses "
                                 "migrate-start-postcopy without it)"))
-    if workload.dirty_curve is None and workload.working_set_bytes is not None and \
+    if workload.dirty_curve is None and workload.dirty_classes is None and \
+            workload.working_set_bytes is not None and \
             workload.dirty_rate_Bps == 0:
         problems.append(Problem("workload.working-set", workload.working_set_bytes,
                                 "a working set needs a dirty-rate > 0 (or leave both out "
