@@ -14,6 +14,15 @@ new work (``fresh_bytes``): random walkers land on waiting grass in proportion t
 area; a straight-line walker that the mower keeps up with walks away from the grass it
 just trod (which is what waits) and meets it only after a full lap.
 
+Real guests are skewed: a few hot pages take most writes, the rest are written rarely. A
+guest is then a mixture of *page classes* (:class:`ClassDirtying`), each written uniformly
+at its own rate, and the engine keeps the pending bytes of each class: what is pending at a
+sync is mostly the hot class, which the guest re-dirties anyway, so the new work of a cycle
+is far smaller than a uniform reading of the same curve says (issue 16). A measured curve
+becomes classes by a non-negative fit of ``D(τ) = Σ sᵢ(1 − e^(−rᵢτ/sᵢ))``
+(:func:`fit_classes`, :func:`curve_classes`); ``working-set`` + ``dirty-rate`` is the
+one-class case (:class:`RandomDirtying`); a sequential sweep stays its own model.
+
 ``τ`` is *guest run time*: the engine scales wall time by the share of time the vCPUs run
 (``1 − throttle``) for CPU-bound workloads (spec §7.3).
 
@@ -340,7 +349,7 @@ def _refine(solve: Callable[[np.ndarray], tuple[np.ndarray, float]], consts: np.
             hi: float) -> tuple[np.ndarray, np.ndarray, float]:
     """Coordinate search on each time constant (the sizes by NNLS for each trial)."""
     step = 1.5
-    for _ in range(12):
+    for _ in range(40):
         better = False
         for i in range(len(consts)):
             for f in (step, 1.0 / step):
@@ -351,7 +360,7 @@ def _refine(solve: Callable[[np.ndarray], tuple[np.ndarray, float]], consts: np.
                     consts, sizes, err, better = trial, s_try, e_try, True
         if not better:
             step = math.sqrt(step)
-            if step < 1.01:
+            if step < 1.0005:
                 break
     return consts, sizes, err
 

@@ -13,7 +13,8 @@ module reproduces exactly those moments (spec §5.1–§5.5, §6, §22):
   (bytes/ms over the window, sync time included), ``threshold = bandwidth × downtime-limit``
   (or ``avail-switchover-bandwidth``), ``mbps``, ``pages-per-second``, ``expected-downtime``;
 * a *sync* merges the guest's distinct newly dirtied pages (:mod:`sim.workload`, minus those
-  still pending) into the bitmap, and closes an auto-converge period when ≥ 1 s has passed
+  still pending, counted per page class when the workload has classes) into the bitmap,
+  and closes an auto-converge period when ≥ 1 s has passed
   (:mod:`sim.engine.throttle`).
 
 Pages are drained in bulk: within a pass the mix of pending pages (zero share, XBZRLE hits)
