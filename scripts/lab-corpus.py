@@ -111,7 +111,8 @@ def plan() -> list[tuple[str, dict[str, Any], str]]:
     return runs
 
 
-ORDER_REPEATED = ("hotcold-issue", "hotcold-small", "hotcold-unlimited", "random-1G")
+ORDER_REPEATED = ("hotcold-issue", "hotcold-small", "hotcold-unlimited", "random-1G",
+                  "hotcold-80-20", "hotcold-dl100")
 
 
 def classes_spec(name: str, classes: list[tuple[int, int]], *, memory: int,
@@ -138,6 +139,11 @@ def orders() -> list[tuple[str, dict[str, Any], str]]:
                      memory=256 * MiB, bw=UNLIMITED),
         spec("random-1G", rate=100 * MiB, wss=512 * MiB, memory=1024 * MiB, bw=64 * MiB,
              pattern="random", control={"timeout": "15s"}),
+        # a milder skew, and a tighter downtime limit (threshold 3.2 MiB < the hot 8 MiB)
+        classes_spec("hotcold-80-20", [(16 * MiB, 32 * MiB), (112 * MiB, 8 * MiB)],
+                     memory=256 * MiB, bw=32 * MiB),
+        classes_spec("hotcold-dl100", [(8 * MiB, 36 * MiB), (120 * MiB, 4 * MiB)],
+                     memory=256 * MiB, bw=32 * MiB, dl=100),
     ]
 
 
