@@ -280,6 +280,10 @@ class MigrationLoop:
         stop short of it."""
         self.pre_sync_pending = self.pending
         """Pending bytes just before the last sync: the low point of the saw-tooth."""
+        self.check_over = math.inf
+        """By how much the pending bytes exceeded the threshold at the last check that did
+        not sync: a drift of the pending bytes larger than this (or than the gap under the
+        threshold at the sync) moves the sync by a quantum."""
         self.postcopy_first = sc.qemu.version >= (10, 1)
         """10.1+: the postcopy-start check comes before the completion check (spec §20)."""
         self.last_row_t = -math.inf
@@ -548,6 +552,8 @@ class MigrationLoop:
                     self._sync()
                     if stop_at_sync:
                         return SYNC
+                else:
+                    self.check_over = pending - threshold
             if self.phase == _DECIDE:
                 pending = self.pending
                 threshold = s.threshold_bytes
@@ -748,14 +754,17 @@ class MigrationLoop:
                   *(a - b for a, b in zip(here.classes, match.classes, strict=True)))
         prev, self._drifts = self._drifts, (passes, drifts)
         allowed = _DRIFT_TOL * max(here.pending, 1.0)
+        # the pending bytes may not drift past a quantum boundary of the pass either
+        margin = self.check_over if drift < 0 else s.threshold_bytes - self.pre_sync_pending
         drift_limit = math.inf
         for i, d in enumerate(drifts):
             if not d:
                 continue
+            room = min(allowed, max(margin, 0.0)) if i == 2 else allowed
             r = prev[1][i] and d / prev[1][i] if prev[0] == passes else 0.0
-            if 0.0 < r < 1.0 and abs(d) * r / (1.0 - r) <= allowed:
+            if 0.0 < r < 1.0 and abs(d) * r / (1.0 - r) <= room:
                 continue
-            drift_limit = min(drift_limit, allowed / abs(d))
+            drift_limit = min(drift_limit, room / abs(d))
         if drift_limit < limits[0] and drift_limit * passes < _MIN_DRIFT_JUMP:
             return  # a short jump costs a new cycle detection: step on until it settles
         limits.append(drift_limit)
