@@ -101,12 +101,50 @@ def plan() -> list[tuple[str, dict[str, Any], str]]:
                   control={"timeout": "8s"}),
              spec("stuck-random", rate=40 * MiB, wss=64 * MiB, bw=24 * MiB, pattern="random",
                   dl=50, control={"timeout": "8s"})]
+    runs += orders()
     by_name = {name: (name, sc, content) for name, sc, content in runs}
-    for base in ("rate-20M", "dl-50ms", "ac-default", "multifd-2", "postcopy-1", "bw-32M"):
+    for base in ("rate-20M", "dl-50ms", "ac-default", "multifd-2", "postcopy-1", "bw-32M",
+                 *ORDER_REPEATED):
         for k in range(2, REPEATS + 1):
             _, sc, content = by_name[base]
             runs.append((f"{base}-r{k}", {**sc, "name": f"{base}-r{k}"}, content))
     return runs
+
+
+ORDER_REPEATED = ("hotcold-issue", "hotcold-small", "hotcold-unlimited", "random-1G",
+                  "hotcold-80-20", "hotcold-dl100")
+
+
+def classes_spec(name: str, classes: list[tuple[int, int]], *, memory: int,
+                 bw: int = 64 * MiB, dl: int = 300, timeout: str = "40s",
+                 ) -> tuple[str, dict[str, Any], str]:
+    """A hot/cold run (issue 16): page classes ``[(size, rate), (size, rate)]``, hot first."""
+    wss = sum(size for size, _ in classes)
+    _, scenario, content = spec(name, rate=1, wss=wss, bw=bw, dl=dl, memory=memory,
+                                control={"timeout": timeout})
+    scenario["workload"] = {"classes": [{"size": s, "rate": r} for s, r in classes],
+                            "zero-fraction": round(1 - wss / memory, 4)}
+    return name, scenario, content
+
+
+def orders() -> list[tuple[str, dict[str, Any], str]]:
+    """Issue 16's write orders: hot/cold (two page classes) and uniform random at 1 GiB."""
+    return [
+        # the issue's guest: 90 % of 100 MiB/s on 32 MiB, 10 % on the other 480 MiB
+        classes_spec("hotcold-issue", [(32 * MiB, 90 * MiB), (480 * MiB, 10 * MiB)],
+                     memory=1024 * MiB),
+        classes_spec("hotcold-small", [(8 * MiB, 36 * MiB), (120 * MiB, 4 * MiB)],
+                     memory=256 * MiB, bw=32 * MiB),
+        classes_spec("hotcold-unlimited", [(8 * MiB, 36 * MiB), (120 * MiB, 4 * MiB)],
+                     memory=256 * MiB, bw=UNLIMITED),
+        spec("random-1G", rate=100 * MiB, wss=512 * MiB, memory=1024 * MiB, bw=64 * MiB,
+             pattern="random", control={"timeout": "15s"}),
+        # a milder skew, and a tighter downtime limit (threshold 3.2 MiB < the hot 8 MiB)
+        classes_spec("hotcold-80-20", [(16 * MiB, 32 * MiB), (112 * MiB, 8 * MiB)],
+                     memory=256 * MiB, bw=32 * MiB),
+        classes_spec("hotcold-dl100", [(8 * MiB, 36 * MiB), (120 * MiB, 4 * MiB)],
+                     memory=256 * MiB, bw=32 * MiB, dl=100),
+    ]
 
 
 def main() -> int:

@@ -24,7 +24,13 @@ from sim._cliutil import fail as _fail
 from sim._cliutil import json_text
 from sim._exceptions import MiglabError
 from sim.lab.calibrate import calibrate, split_corpus, write_host_profile
-from sim.lab.compare import compare_corpus, format_summary, format_table, summarize
+from sim.lab.compare import (
+    compare_corpus,
+    format_by_order,
+    format_summary,
+    format_table,
+    summarize,
+)
 from sim.lab.corpus import append_record, load_corpus
 from sim.lab.runner import DEFAULT_CAP_S, run_scenario
 from sim.scenario import load_scenario
@@ -81,6 +87,8 @@ def compare_cmd(
     except (MiglabError, OSError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     typer.echo(format_table(rows))
+    typer.echo("")
+    typer.echo(format_by_order(rows))
     typer.echo("")
     typer.echo(format_summary(summarize(rows)))
 

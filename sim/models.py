@@ -172,16 +172,46 @@ _DocValue = Annotated[None, BeforeValidator(_ignored, json_schema_input_type=Any
     description="free text a preset or profile documents itself with")]
 
 
+class PageClass(FileModel):
+    """One class of guest pages, written uniformly at its own rate (issue 16)."""
+
+    class_bytes: Annotated[int, BeforeValidator(
+        size_bytes(1, MAX_GUEST_BYTES, "expected a size > 0 and at most 4PiB"),
+        json_schema_input_type=_SIZE_IN)] = Field(
+        alias="size", title="class size", description="the class's bytes, e.g. 32MiB")
+    write_Bps: Annotated[float, BeforeValidator(
+        rate_Bps(zero="a class nobody writes"), json_schema_input_type=_NUMBER_IN)] = Field(
+        alias="rate", title="class write rate",
+        description="bytes written per second into the class, e.g. 90MiB/s")
+
+
+MAX_PAGE_CLASSES: Final = 64
+"""Most page classes in one workload (a fit of a measured curve gives at most 4)."""
+
+
+def _class_list(value: object) -> object:
+    """``classes`` must be a list of 1 to :data:`MAX_PAGE_CLASSES` mappings."""
+    if value is not None and (not isinstance(value, list | tuple)
+                              or not 1 <= len(value) <= MAX_PAGE_CLASSES):
+        fail(f"expected a list of 1 to {MAX_PAGE_CLASSES} page classes, e.g. "
+             "[{size: 32MiB, rate: 90MiB/s}, {size: 480MiB, rate: 10MiB/s}]")
+    return value
+
+
 class Workload(FileModel):
     """How the guest dirties memory.
 
     Exactly one form is used: ``dirty_rate_Bps`` over ``working_set_bytes`` (a rate form),
-    or ``dirty_curve`` (measured: seconds since clean → fraction of RAM dirtied).
+    ``dirty_curve`` (measured: seconds since clean → fraction of RAM dirtied, read as the
+    page classes a fit of it gives, :func:`sim.workload.curve_classes`), or ``classes``
+    (page classes, each written uniformly at its own rate:
+    ``classes: [{size: 32MiB, rate: 90MiB/s}, …]``).
 
     Attributes:
         dirty_rate_Bps: bytes of pages written per second (0 = idle).
         working_set_bytes: where the writes fall; defaults to all of RAM.
         dirty_curve: ``((t_s, fraction), …)`` increasing points, or ``None``.
+        classes: the page classes, or ``None`` (:attr:`dirty_classes` as plain pairs).
         pattern: ``"random"`` or ``"sequential"`` walk over the working set.
         zero_fraction: share of RAM pages that are all zero.
         zero_layout: where the zero pages lie in the guest's address space: ``"spread"``
@@ -203,6 +233,11 @@ class Workload(FileModel):
         description="measured form instead: [[seconds since clean, fraction of RAM "
                     "dirtied], …], increasing, as calc-dirty-rate / virsh domdirtyrate-calc "
                     "give it")
+    classes: Annotated[tuple[PageClass, ...] | None, BeforeValidator(_class_list)] = Field(
+        None,
+        description="page classes instead of dirty-rate and working-set: [{size: 32MiB, "
+                    "rate: 90MiB/s}, {size: 480MiB, rate: 10MiB/s}], each written "
+                    "uniformly at its own rate")
     dirty_rate_Bps: Annotated[float, BeforeValidator(
         rate_Bps(zero="an idle guest"), json_schema_input_type=_NUMBER_IN)] = Field(
         0.0, title="dirty rate", alias="dirty-rate",
@@ -235,6 +270,13 @@ class Workload(FileModel):
     description: _DocValue = Field(None, exclude=True)
     source: _DocValue = Field(None, exclude=True)
 
+    @property
+    def dirty_classes(self) -> tuple[tuple[int, float], ...] | None:
+        """The page classes as ``((size_bytes, rate_Bps), …)``, or ``None``."""
+        if self.classes is None:
+            return None
+        return tuple((c.class_bytes, c.write_Bps) for c in self.classes)
+
     @_model_validator(mode="wrap")
     @classmethod
     def _one_form(cls, data: Any, handler: ModelWrapValidatorHandler[Workload]) -> Workload:
@@ -242,8 +284,14 @@ class Workload(FileModel):
         if wl.dirty_curve is not None and "dirty_rate_Bps" in wl.model_fields_set:
             fail("give either dirty-rate (with working-set) or dirty-curve, not both",
                  at="dirty-rate", value=_given(data, "dirty-rate", wl.dirty_rate_Bps))
-        if wl.dirty_curve is None and wl.working_set_bytes is not None and \
-                wl.dirty_rate_Bps == 0:
+        if wl.classes is not None:
+            for name, key in (("dirty_rate_Bps", "dirty-rate"), ("dirty_curve", "dirty-curve"),
+                              ("working_set_bytes", "working-set")):
+                if name in wl.model_fields_set:
+                    fail(f"give either classes or {key}, not both (the classes say where "
+                         "and how fast)", at=key, value=_given(data, key, getattr(wl, name)))
+        if wl.dirty_curve is None and wl.classes is None and \
+                wl.working_set_bytes is not None and wl.dirty_rate_Bps == 0:
             fail("a working set needs a dirty-rate > 0 (or leave both out for an idle guest)",
                  at="working-set", value=wl.working_set_bytes)
         return wl

@@ -403,9 +403,14 @@ def _read_vm(raw: object, problems: list[Problem]) -> Vm:
 
 def _read_workload(raw: object, vm: Vm, problems: list[Problem]) -> Workload:
     merged = _with_preset("workloads", raw, "preset", problems)
-    if isinstance(merged, dict) and isinstance(raw, Mapping) and "dirty-rate" in merged \
-            and "dirty-curve" not in raw:
-        merged.pop("dirty-curve", None)  # a rate overrides a preset's curve
+    if isinstance(merged, dict) and isinstance(raw, Mapping):
+        # the scenario's own form overrides the form a preset gives
+        if "dirty-rate" in raw and "dirty-curve" not in raw:
+            merged.pop("dirty-curve", None)
+        if ("dirty-rate" in raw or "dirty-curve" in raw) and "classes" not in raw:
+            merged.pop("classes", None)
+        if "classes" in raw and "dirty-curve" not in raw:
+            merged.pop("dirty-curve", None)
     wl: Workload | None = _section(Workload, "workload", merged, problems)
     if wl is None:
         return Workload()
@@ -415,6 +420,12 @@ def _read_workload(raw: object, vm: Vm, problems: list[Problem]) -> Workload:
         given = merged.get("working-set") if isinstance(merged, Mapping) else None
         problems.append(Problem("workload.working-set", given,
                                 f"larger than vm.memory ({vm.memory_bytes} bytes)"))
+    classes_bytes = sum(size for size, _ in wl.dirty_classes or ())
+    if classes_bytes > vm.memory_bytes and memory_known:
+        given = merged.get("classes") if isinstance(merged, Mapping) else None
+        problems.append(Problem("workload.classes", given,
+                                f"the classes add up to {classes_bytes} bytes, more than "
+                                f"vm.memory ({vm.memory_bytes} bytes)"))
     return wl
 
 

@@ -28,6 +28,23 @@ def verdict(result: Result) -> str:
            f"{format_duration(result.total_time_ms / 1000)}){why}"
 
 
+def _workload_lines(scenario: Scenario) -> list[str]:
+    """How a measured curve was read: the page classes fitted to it and the fit's error."""
+    if scenario.workload.dirty_curve is None:
+        return []
+    from sim.workload import ClassDirtying, dirty_model
+
+    model = dirty_model(scenario.workload, scenario.vm.memory_bytes)
+    if not isinstance(model, ClassDirtying) or not model.sizes_bytes:
+        return []
+    classes = ", ".join(f"{format_size(sz)} at {format_size(r)}/s"
+                        for sz, r in zip(model.sizes_bytes, model.rates_Bps, strict=True))
+    error = (f" (fit error up to {model.fit_error_pct:.1f} % at the measured points)"
+             if model.fit_error_pct is not None else "")
+    return [f"  workload    dirty curve fitted as {len(model.sizes_bytes)} page class(es): "
+            f"{classes}{error}"]
+
+
 def describe(scenario: Scenario, result: Result, diagnosis: Diagnosis | None = None) -> str:
     """A short multi-line summary of a simulated (or measured) migration.
 
@@ -50,6 +67,7 @@ def describe(scenario: Scenario, result: Result, diagnosis: Diagnosis | None = N
     lines = [
         f"{scenario.name} (QEMU {scenario.qemu.name}, seed {result.seed}): {verdict(result)}",
         f"  guest       {format_size(scenario.vm.memory_bytes)}, {scenario.vm.vcpus} vCPU(s)",
+        *_workload_lines(scenario),
         f"  link        {format_rate(scenario.host.link_Bps)}; max-bandwidth "
         + (format_rate(params.max_bandwidth) if params.max_bandwidth >= 10 else "unlimited")
         + f"; downtime-limit {params.downtime_limit} ms"

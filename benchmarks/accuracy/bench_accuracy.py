@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sim.lab.calibrate import calibrate, split_corpus, write_host_profile
 from sim.lab.compare import (
     compare_corpus,
+    format_by_order,
     format_summary,
     format_table,
     spread_table,
@@ -46,6 +47,8 @@ def main() -> int:
     print("## Held-out runs\n")
     held_rows = compare_corpus(held, host)
     print(format_summary(summarize(held_rows)), "\n")
+    print("### Per write order and regime (held-out runs)\n")
+    print(format_by_order(held_rows), "\n")
     print(format_table(held_rows), "\n")
     print("## Run-to-run spread (repeated settings, whole corpus)\n")
     print(spread_table(records), "\n")

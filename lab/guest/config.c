@@ -7,6 +7,8 @@ static const struct config DEFAULTS = {
     .wss_bytes = 32ull << 20,
     .rate_bytes = 0,
     .pattern = PATTERN_SEQ,
+    .hot_bytes = 0,
+    .hot_pct = 90,
     .content = CONTENT_TEXT,
     .seed = 1,
     .report_us = 100000,
@@ -99,6 +101,8 @@ static int parse_pattern(const struct word *w, enum pattern *out)
         *out = PATTERN_SEQ;
     else if (value_is(w, "random"))
         *out = PATTERN_RANDOM;
+    else if (value_is(w, "hotcold"))
+        *out = PATTERN_HOTCOLD;
     else
         return 0;
     return 1;
@@ -126,6 +130,14 @@ static int apply_word(const struct word *w, struct config *cfg)
         return parse_size(w, &cfg->rate_bytes);
     if (word_is(w, "pattern"))
         return parse_pattern(w, &cfg->pattern);
+    if (word_is(w, "hot"))
+        return parse_size(w, &cfg->hot_bytes) && cfg->hot_bytes % 4096 == 0;
+    if (word_is(w, "hotpct")) {
+        const char *rest;
+        int ok = parse_digits(w, &n, &rest) && rest == w->end && n <= 100;
+        cfg->hot_pct = (uint32_t)n;
+        return ok;
+    }
     if (word_is(w, "content"))
         return parse_content(w, &cfg->content);
     if (word_is(w, "report"))

@@ -77,7 +77,7 @@ static void die(const char *what)
         ;
 }
 
-static const char *const PATTERN_NAMES[] = {"seq", "random"};
+static const char *const PATTERN_NAMES[] = {"seq", "random", "hotcold"};
 static const char *const CONTENT_NAMES[] = {"zero", "text", "random"};
 
 static void say_ready(uint64_t mem_kb)
@@ -87,6 +87,8 @@ static void say_ready(uint64_t mem_kb)
     serial_field("rate", cfg.rate_bytes);
     serial_puts(" pattern=");
     serial_puts(PATTERN_NAMES[cfg.pattern]);
+    serial_field("hot", cfg.hot_bytes);
+    serial_field("hotpct", cfg.hot_pct);
     serial_puts(" content=");
     serial_puts(CONTENT_NAMES[cfg.content]);
     serial_field("seed", cfg.seed);

@@ -104,6 +104,10 @@ void workset_init(struct workset *ws, const struct config *cfg, uint8_t *start)
     ws->version = (uint32_t *)start;
     ws->pages = start + version_table_bytes(ws->npages);
     ws->pattern = cfg->pattern;
+    ws->hot_pages = (uint32_t)(cfg->hot_bytes / PAGE_SIZE);
+    if (ws->hot_pages >= ws->npages)
+        ws->hot_pages = ws->npages - 1;
+    ws->hot_pct = cfg->hot_pct;
     ws->content = cfg->content;
     ws->cursor = 0;
     ws->touched_in_pass = 0;
@@ -119,6 +123,12 @@ static uint32_t next_page(struct workset *ws)
 {
     if (ws->pattern == PATTERN_RANDOM)
         return xorshift32(&ws->rng) % ws->npages;
+    if (ws->pattern == PATTERN_HOTCOLD) {
+        /* two uniform classes: hot_pct % of the writes on the hot pages, the rest on the others */
+        if (ws->hot_pages && xorshift32(&ws->rng) % 100 < ws->hot_pct)
+            return xorshift32(&ws->rng) % ws->hot_pages;
+        return ws->hot_pages + xorshift32(&ws->rng) % (ws->npages - ws->hot_pages);
+    }
     uint32_t index = ws->cursor;
     ws->cursor = index + 1 == ws->npages ? 0 : index + 1;
     return index;

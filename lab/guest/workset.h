@@ -13,6 +13,8 @@ struct workset {
     uint32_t npages;
     uint32_t *version;       /* version[i]: the version last written into page i */
     enum pattern pattern;
+    uint32_t hot_pages;      /* hotcold: pages [0, hot_pages) are the hot region */
+    uint32_t hot_pct;        /* hotcold: % of writes into it; the rest fall on the others */
     enum content content;
     uint32_t cursor;         /* next page of a sequential walk */
     uint32_t touched_in_pass;

@@ -2,8 +2,8 @@
 
 A slot machine with a fixed seed: :func:`random_scenario` draws one *valid* scenario across
 every engine feature — every QEMU release, both write patterns, zero pages spread or at the
-end of RAM, measured dirty curves and presets, auto-converge (with tailslow), multifd (with
-compression and zero-page detection), XBZRLE, legacy compression, switchover-ack,
+end of RAM, measured dirty curves, page classes and presets, auto-converge (with tailslow),
+multifd (with compression and zero-page detection), XBZRLE, legacy compression, switchover-ack,
 ``postcopy-after`` (passes or seconds), timeouts — and every policy kind (nova, kubevirt,
 ovirt, proxmox, downtime-ramp, custom rules pulling every lever). A draw that validation
 refuses is redrawn, so the same seed always gives the same scenario.
@@ -115,6 +115,17 @@ def _draw(rng: random.Random) -> tuple[dict[str, Any], float]:
             if f >= 1.0:
                 break
         wl["dirty-curve"] = pts
+    elif form < 0.45:  # page classes (issue 16): a hot few MiB to most of RAM
+        budget_mib = mem_gib * 1024
+        classes = []
+        for _ in range(rng.randint(1, 4)):
+            size = rng.randint(1, max(1, budget_mib // 2))
+            budget_mib -= size
+            classes.append({"size": f"{size}MiB",
+                            "rate": f"{rng.choice((1, 10, 50, 200, 1000))}MiB/s"})
+            if budget_mib < 2:
+                break
+        wl["classes"] = classes
     else:
         wl["dirty-rate"] = f"{rng.choice((0, 5, 50, 200, 500, 1000, 3000))}MiB/s"
         if rng.random() < 0.7:

@@ -13,7 +13,8 @@ module reproduces exactly those moments (spec §5.1–§5.5, §6, §22):
   (bytes/ms over the window, sync time included), ``threshold = bandwidth × downtime-limit``
   (or ``avail-switchover-bandwidth``), ``mbps``, ``pages-per-second``, ``expected-downtime``;
 * a *sync* merges the guest's distinct newly dirtied pages (:mod:`sim.workload`, minus those
-  still pending) into the bitmap, and closes an auto-converge period when ≥ 1 s has passed
+  still pending, counted per page class when the workload has classes) into the bitmap,
+  and closes an auto-converge period when ≥ 1 s has passed
   (:mod:`sim.engine.throttle`).
 
 Pages are drained in bulk: within a pass the mix of pending pages (zero share, XBZRLE hits)
@@ -64,7 +65,7 @@ from sim.engine.pages import SendRates
 from sim.engine.sender import Sender
 from sim.engine.throttle import AutoConverge, run_share
 from sim.units import GiB
-from sim.workload import DirtyModel, dirty_model
+from sim.workload import ClassDirtying, DirtyModel, dirty_model
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario
@@ -98,6 +99,8 @@ _CHECK, _DECIDE, _SEND = 0, 1, 2
 (T, TRANSFERRED, MAIN_PRE, MULTIFD, ZERO_PAGES, NORMAL_PAGES, XBZ_PAGES, XBZ_MISS, XBZ_OVERFLOW,
  XBZ_BYTES, PZ, PN, PWS, TAU, THROTTLE_CPU_S, THROTTLE_S, WIN_WIRE, WIN_PAGES) = range(18)
 _N_COUNTERS: Final = 18
+"""Page classes (:class:`~sim.workload.ClassDirtying`) keep their pending bytes after these,
+one counter each; ``PWS`` is then their sum."""
 _CYCLE_ADDITIVE: Final = (T, TRANSFERRED, MAIN_PRE, MULTIFD, ZERO_PAGES, NORMAL_PAGES, XBZ_PAGES,
                           XBZ_MISS, XBZ_OVERFLOW, XBZ_BYTES, THROTTLE_CPU_S, THROTTLE_S)
 """Counters a steady-state jump advances by whole cycles (pending bytes stay as they are)."""
@@ -176,6 +179,7 @@ class _Mark(NamedTuple):
     hot: float
     stage: int
     dirt: float
+    classes: tuple[float, ...] = ()
 
 
 def _near(a: float, b: float) -> bool:
@@ -188,6 +192,8 @@ def _same_state(old: _Mark, here: _Mark, watch_period: bool) -> bool:
             and _near(old.pending, here.pending) and _near(old.threshold, here.threshold)
             and abs(old.zero - here.zero) <= _STEADY_TOL * max(here.pending, 1.0)
             and abs(old.hot - here.hot) <= _STEADY_TOL * max(here.pending, 1.0)
+            and all(abs(a - b) <= _STEADY_TOL * max(here.pending, 1.0)
+                    for a, b in zip(old.classes, here.classes, strict=True))
             and old.stage == here.stage and _near(old.dirt, here.dirt)
             and abs(old.win_phase - here.win_phase) <= 1e-9
             and _near(old.win_wire, here.win_wire)
@@ -215,6 +221,12 @@ class MigrationLoop:
         self.memory = float(sc.vm.memory_bytes)
         self.model: DirtyModel = dirty_model(sc.workload, self.memory)
         self.hot_bytes = max(self.model.hot_bytes, 1.0)
+        self.class_model = self.model if isinstance(self.model, ClassDirtying) else None
+        sizes = self.class_model.sizes_bytes if self.class_model is not None else ()
+        self.cls = range(_N_COUNTERS, _N_COUNTERS + len(sizes))
+        """Indices of the per-class pending bytes in :attr:`c` (empty without classes)."""
+        self.fresh_cls: tuple[float, ...] = ()
+        """Per-class new dirt found by the last :meth:`collect_dirty`."""
         self.cpu_bound = sc.workload.cpu_bound
         self.vcpus = sc.vm.vcpus
         self.sync_s = sc.host.sync_s_per_gib * self.memory / GiB
@@ -234,12 +246,14 @@ class MigrationLoop:
         self.t_ack = max(sc.vm.ack_ready_s, sc.host.setup_s) + sc.host.rtt_s / 2 if ack else 0.0
         self.levers = Levers(float(p.downtime_limit), p.max_bandwidth,
                              p.avail_switchover_bandwidth)
-        self.c = [0.0] * _N_COUNTERS
+        self.c = [0.0] * (_N_COUNTERS + len(sizes))
         self.s = Counters(expected_downtime_ms=float(p.downtime_limit))
         z = sc.workload.zero_fraction
         self.c[PZ] = z * self.memory
         self.c[PN] = (1.0 - z) * self.memory
         self.c[PWS] = self.hot_bytes  # all of the hot set is pending at the start
+        for i, size in zip(self.cls, sizes, strict=True):
+            self.c[i] = size
         self.zero_last = sc.workload.zero_layout == "end"
         """Zero pages lie at the top of RAM: the scan reaches them after the others."""
         self.in_zeros = False
@@ -266,6 +280,10 @@ class MigrationLoop:
         stop short of it."""
         self.pre_sync_pending = self.pending
         """Pending bytes just before the last sync: the low point of the saw-tooth."""
+        self.check_over = math.inf
+        """By how much the pending bytes exceeded the threshold at the last check that did
+        not sync: a drift of the pending bytes larger than this (or than the gap under the
+        threshold at the sync) moves the sync by a quantum."""
         self.postcopy_first = sc.qemu.version >= (10, 1)
         """10.1+: the postcopy-start check comes before the completion check (spec §20)."""
         self.last_row_t = -math.inf
@@ -411,13 +429,31 @@ class MigrationLoop:
     def collect_dirty(self) -> float:
         """Distinct pages dirtied since the last sync that are not already pending."""
         c = self.c
-        distinct = self.model.distinct_bytes(c[TAU])
+        tau = c[TAU]
+        distinct = self.model.distinct_bytes(tau)
         c[TAU] = 0.0
         sending_Bps = self.s.bw_Bpms * 1000.0  # QEMU's achieved-bandwidth estimate
         # a tie (dirty rate = max-bandwidth) is not outrunning, whatever the float noise in
         # the bandwidth estimate (it differs in the last bits between fast and reference)
         outruns = sending_Bps > 0.0 and self.dirty_rate_Bps() > sending_Bps * (1.0 + 1e-9)
+        if self.class_model is not None:
+            self.fresh_cls = self.class_model.fresh_by_class(tau, [c[i] for i in self.cls])
+            return float(sum(self.fresh_cls))
         return self.model.fresh_bytes(distinct, c[PWS], outruns_sender=outruns)
+
+    def add_pending_hot(self, new: float) -> None:
+        """Count ``new`` bytes from :meth:`collect_dirty` as pending in the hot set (per
+        class with page classes)."""
+        c = self.c
+        if self.class_model is None:
+            c[PWS] = min(self.hot_bytes, c[PWS] + new)
+            return
+        total = 0.0
+        for i, fresh, size in zip(self.cls, self.fresh_cls, self.class_model.sizes_bytes,
+                                  strict=True):
+            c[i] = min(size, c[i] + fresh)
+            total += c[i]
+        c[PWS] = total
 
     def _sync(self, *, setup: bool = False, event: str = "sync") -> None:
         """``migration_bitmap_sync`` (spec §6.1), precopy flavour."""
@@ -425,7 +461,8 @@ class MigrationLoop:
         self.pre_sync_pending = self.pending
         new = 0.0 if setup else self.collect_dirty()
         c[PN] += new
-        c[PWS] = min(self.hot_bytes, c[PWS] + new)
+        if not setup:
+            self.add_pending_hot(new)
         s.sync_count += 1
         s.last_sync_t = c[T]
         self.period_dirty += new
@@ -515,6 +552,8 @@ class MigrationLoop:
                     self._sync()
                     if stop_at_sync:
                         return SYNC
+                else:
+                    self.check_over = pending - threshold
             if self.phase == _DECIDE:
                 pending = self.pending
                 threshold = s.threshold_bytes
@@ -587,15 +626,22 @@ class MigrationLoop:
             if self.in_zeros:
                 c[PZ] = max(c[PZ] - x, 0.0)
             else:
-                c[PWS] -= c[PWS] * min(x / c[PN], 1.0)
+                f = min(x / c[PN], 1.0)
+                c[PWS] -= c[PWS] * f
+                for i in self.cls:
+                    c[i] -= c[i] * f
                 c[PN] = max(c[PN] - x, 0.0)
         else:
             share = x / pending
             c[PZ] -= c[PZ] * share
             c[PN] -= c[PN] * share
             c[PWS] -= c[PWS] * share
+            for i in self.cls:
+                c[i] -= c[i] * share
         if c[PN] < 1e-6 * TARGET_PAGE_BYTES and c[PZ] < 1e-6 * TARGET_PAGE_BYTES:
             c[PZ] = c[PN] = c[PWS] = 0.0
+            for i in self.cls:
+                c[i] = 0.0
         wire = x * r.wire_per_byte
         c[TRANSFERRED] += wire
         c[WIN_WIRE] += wire
@@ -644,7 +690,7 @@ class MigrationLoop:
                 n = min(n, math.floor(self._segment() / drained) - 1)
         if n < 1:
             return
-        for i in range(_N_COUNTERS):
+        for i in range(len(c)):
             if i not in (WIN_WIRE, WIN_PAGES):
                 c[i] += n * delta[i]
         self.ws = c[T]
@@ -674,7 +720,8 @@ class MigrationLoop:
         ac = self.ac
         here = _Mark(c[T], self.pending, c[T] - self.ws, c[WIN_WIRE], ac.pct, s.sync_count,
                      list(c), s.threshold_bytes, ac.high_cnt, c[T] - self.period_start, c[PZ],
-                     c[PWS], min(s.pass_index, xbzrle.FIRST_HIT_PASS), self.pass_dirty)
+                     c[PWS], min(s.pass_index, xbzrle.FIRST_HIT_PASS), self.pass_dirty,
+                     tuple(c[i] for i in self.cls))
         history = self.history
         match = None
         watch_period = ac.can_rise()
@@ -703,17 +750,21 @@ class MigrationLoop:
         # skipped cycles, so their pace and new dirt stay as measured. A drift that shrinks
         # cycle after cycle (a loop relaxing towards its cycle) is bounded by its geometric
         # tail: once all that is still to come is within the tolerance, jump to the end.
-        drifts = (here.zero - match.zero, here.hot - match.hot, drift)
+        drifts = (here.zero - match.zero, here.hot - match.hot, drift,
+                  *(a - b for a, b in zip(here.classes, match.classes, strict=True)))
         prev, self._drifts = self._drifts, (passes, drifts)
         allowed = _DRIFT_TOL * max(here.pending, 1.0)
+        # the pending bytes may not drift past a quantum boundary of the pass either
+        margin = self.check_over if drift < 0 else s.threshold_bytes - self.pre_sync_pending
         drift_limit = math.inf
         for i, d in enumerate(drifts):
             if not d:
                 continue
+            room = min(allowed, max(margin, 0.0)) if i == 2 else allowed
             r = prev[1][i] and d / prev[1][i] if prev[0] == passes else 0.0
-            if 0.0 < r < 1.0 and abs(d) * r / (1.0 - r) <= allowed:
+            if 0.0 < r < 1.0 and abs(d) * r / (1.0 - r) <= room:
                 continue
-            drift_limit = min(drift_limit, allowed / abs(d))
+            drift_limit = min(drift_limit, room / abs(d))
         if drift_limit < limits[0] and drift_limit * passes < _MIN_DRIFT_JUMP:
             return  # a short jump costs a new cycle detection: step on until it settles
         limits.append(drift_limit)
@@ -772,6 +823,8 @@ class MigrationLoop:
             self._drain(x, r)
         c[MAIN_PRE] = main_before  # bytes sent while stopped are downtime-bytes
         c[PZ] = c[PN] = c[PWS] = 0.0
+        for i in self.cls:
+            c[i] = 0.0
 
     # ------------------------------------------------------------------ rollback
 

@@ -206,7 +206,7 @@ def _switch(loop: MigrationLoop, stats: PostcopyStats) -> None:
     loop.row("postcopy", phase="switchover")
     new = loop.collect_dirty()  # the final bitmap sync, VM stopped
     c[L.PN] += new
-    c[L.PWS] = min(loop.hot_bytes, c[L.PWS] + new)
+    loop.add_pending_hot(new)
     s.sync_count += 1
     _expand_host_pages(loop, sc.vm.page_size_bytes)
     discard = _discard_bytes(loop, sc.vm.page_size_bytes)

@@ -34,8 +34,8 @@ from sim.engine import simulate
 from sim.scenario import Scenario, load_scenario
 
 __all__ = ["TARGETS", "Comparison", "achieved_rate_Bps", "compare_corpus", "compare_record",
-           "format_summary", "format_table", "lab_result", "prediction_scenario", "quantile",
-           "spread_table", "summarize"]
+           "format_by_order", "format_summary", "format_table", "lab_result", "order_of",
+           "prediction_scenario", "quantile", "regime_of", "spread_table", "summarize"]
 
 PAGE: Final = 4096
 TARGETS: Final = {
@@ -79,6 +79,8 @@ class Comparison:
         lab_syncs: QEMU's ``dirty-sync-count``.
         sim_syncs: Predicted count.
         dirty_rate_Bps: The rate the prediction used.
+        order: The guest's write order (``seq``, ``random``, ``hotcold``; ``idle``).
+        regime: ``rate-limited`` (max-bandwidth binds) or ``cpu-bound`` (unlimited).
     """
 
     name: str
@@ -97,6 +99,26 @@ class Comparison:
     lab_syncs: int
     sim_syncs: int
     dirty_rate_Bps: float
+    order: str = ""
+    regime: str = ""
+
+
+UNLIMITED_Bps: Final = 1 << 30
+"""A max-bandwidth above this is unlimited on the lab host (loopback; the CPU binds)."""
+
+
+def order_of(record: Mapping[str, Any]) -> str:
+    """The guest's write order: ``seq``, ``random``, ``hotcold`` (two page classes), ``idle``."""
+    extra = record.get("extra", {})
+    if _num(extra.get("guest-wss")) <= PAGE:
+        return "idle"
+    return str(extra.get("guest-pattern", "seq"))
+
+
+def regime_of(record: Mapping[str, Any]) -> str:
+    """``cpu-bound`` when max-bandwidth is unlimited (0 or above 1 GiB/s), else ``rate-limited``."""
+    bw = _num(record["scenario"].get("parameters", {}).get("max-bandwidth"), 32 << 20)
+    return "cpu-bound" if bw == 0 or bw > UNLIMITED_Bps else "rate-limited"
 
 
 def _num(value: Any, default: float = 0.0) -> float:
@@ -150,7 +172,9 @@ def prediction_scenario(record: Mapping[str, Any],
 
     Returns:
         A validated scenario: dirty rate = achieved rate, zero fraction = RAM not yet
-        written (at the top of RAM), XBZRLE delta ratio from the page content.
+        written (at the top of RAM), XBZRLE delta ratio from the page content. A
+        ``hotcold`` guest is two page classes (hot region, the rest of its set), the
+        achieved rate split between them as the guest splits its writes.
     """
     data: dict[str, Any] = {k: v for k, v in record["scenario"].items()}
     memory = float(load_scenario({"vm": data["vm"]}).vm.memory_bytes)
@@ -161,8 +185,16 @@ def prediction_scenario(record: Mapping[str, Any],
     if rate <= 0 or _num(extra.get("guest-wss")) <= PAGE:  # idle
         workload = {"zero-fraction": round(1.0 - touched_bytes(record) / memory, 6)}
     else:
-        workload["dirty-rate"] = rate
-        workload["working-set"] = int(_num(extra["guest-wss"]))
+        if extra.get("guest-pattern") == "hotcold":
+            hot = int(_num(extra.get("guest-hot")))
+            share = _num(extra.get("guest-hotpct"), 90.0) / 100.0
+            workload.pop("classes", None)
+            workload["classes"] = [
+                {"size": hot, "rate": rate * share},
+                {"size": int(_num(extra["guest-wss"])) - hot, "rate": rate * (1.0 - share)}]
+        else:
+            workload["dirty-rate"] = rate
+            workload["working-set"] = int(_num(extra["guest-wss"]))
         zero = 1.0 - touched_bytes(record) / memory
         workload["zero-fraction"] = round(min(1.0, max(0.0, zero)), 6)
         workload["delta-ratio"] = RANDOM_DELTA_RATIO if content == "random" else TEXT_DELTA_RATIO
@@ -226,6 +258,8 @@ def compare_record(record: Mapping[str, Any],
         lab_syncs=int(_num(lab["ram"].get("dirty-sync-count"))),
         sim_syncs=sim.ram.dirty_sync_count,
         dirty_rate_Bps=achieved_rate_Bps(record),
+        order=order_of(record),
+        regime=regime_of(record),
     )
 
 
@@ -320,6 +354,24 @@ def spread_table(records: Sequence[Mapping[str, Any]]) -> str:
         lines.append(f"| {base} | {len(group)} | {min(totals):.0f}–{max(totals):.0f} |"
                      f" {100 * (max(totals) / max(min(totals), 1) - 1):.0f} % |"
                      f" {min(downs):.0f}–{max(downs):.0f} | {min(rates):.1f}–{max(rates):.1f} |")
+    return "\n".join(lines)
+
+
+def format_by_order(rows: Sequence[Comparison]) -> str:
+    """Accuracy per write order and regime: a Markdown table, one row per group."""
+    groups: dict[tuple[str, str], list[Comparison]] = {}
+    for r in rows:
+        groups.setdefault((r.order, r.regime), []).append(r)
+    lines = ["| order | regime | runs | both converged | total-time median / p90 abs err |"
+             " verdict right | downtime ok | bytes within 10 % |",
+             "|---|---|---:|---:|---|---:|---:|---:|"]
+    for (order, regime), group in sorted(groups.items()):
+        s = summarize(group)
+        lines.append(
+            f"| {order} | {regime} | {s['runs']} | {s['both_converged']} |"
+            f" {s['total_time_median_pct']:.1f} % / {s['total_time_p90_pct']:.1f} % |"
+            f" {s['verdict_pct']:.0f} % | {s['downtime_ok_pct']:.0f} % |"
+            f" {s['bytes_ok_pct']:.0f} % |")
     return "\n".join(lines)
 
 

@@ -30,7 +30,7 @@ PAGE_SIZE = 4096
 GUEST_DIR = Path(__file__).resolve().parents[2] / "lab" / "guest"
 GUEST_ELF = GUEST_DIR / "build" / "miglab-guest.elf"
 
-Pattern = Literal["seq", "random"]
+Pattern = Literal["seq", "random", "hotcold"]
 Content = Literal["zero", "text", "random"]
 
 _FIELD = re.compile(r"(\w+)=(\S+)")
@@ -49,13 +49,17 @@ class GuestWorkload:
         rate_bytes_per_s: Bytes of pages dirtied per second; 0 means as fast
             as the vCPU can.
         pattern: ``"seq"`` walks the working set in order, ``"random"`` picks
-            pages uniformly at random.
+            pages uniformly at random, ``"hotcold"`` writes ``hot_pct`` % of its
+            pages uniformly into the first ``hot_bytes`` of the set and the rest
+            uniformly into the others (two page classes, issue 16).
         content: ``"zero"`` keeps pages zero, ``"text"`` fills them with
             compressible text, ``"random"`` rewrites them with random bytes.
         seed: Seed of the guest's random generator.
         report_ms: Period of the guest's progress line, in guest milliseconds.
         tlb_flush_us: Period of the guest's TLB flush; 0 disables it, which
             exposes QEMU 7.2's lost dirty pages under TCG.
+        hot_bytes: ``hotcold``: the hot region (a multiple of 4 KiB, under the set).
+        hot_pct: ``hotcold``: the share of writes that fall in it, in %.
     """
 
     wss_bytes: int
@@ -65,14 +69,21 @@ class GuestWorkload:
     seed: int = 1
     report_ms: int = 100
     tlb_flush_us: int = 1000
+    hot_bytes: int = 0
+    hot_pct: int = 90
 
     def __post_init__(self) -> None:
         if self.wss_bytes <= 0 or self.wss_bytes % PAGE_SIZE:
             raise ValueError(f"wss_bytes must be a positive multiple of 4096, got {self.wss_bytes}")
         if self.rate_bytes_per_s < 0:
             raise ValueError(f"rate_bytes_per_s must be >= 0, got {self.rate_bytes_per_s}")
-        if self.pattern not in ("seq", "random"):
-            raise ValueError(f"pattern must be 'seq' or 'random', got {self.pattern!r}")
+        if self.pattern not in ("seq", "random", "hotcold"):
+            raise ValueError(f"pattern must be 'seq', 'random' or 'hotcold', got {self.pattern!r}")
+        if self.pattern == "hotcold" and not (
+                0 < self.hot_bytes < self.wss_bytes and self.hot_bytes % PAGE_SIZE == 0
+                and 0 <= self.hot_pct <= 100):
+            raise ValueError("hotcold needs 0 < hot_bytes < wss_bytes (4 KiB multiple) and "
+                             f"hot_pct in 0..100, got {self.hot_bytes}, {self.hot_pct}")
         if self.content not in ("zero", "text", "random"):
             raise ValueError(f"content must be 'zero', 'text' or 'random', got {self.content!r}")
         if not 0 <= self.seed < 2**32:
@@ -86,6 +97,7 @@ class GuestWorkload:
             f"wss={self.wss_bytes} rate={self.rate_bytes_per_s} pattern={self.pattern}"
             f" content={self.content} seed={self.seed} report={self.report_ms}ms"
             f" flush={self.tlb_flush_us}us"
+            + (f" hot={self.hot_bytes} hotpct={self.hot_pct}" if self.pattern == "hotcold" else "")
         )
 
 

@@ -136,6 +136,9 @@ def _vm_spec(scenario: Scenario, content: Content) -> VMSpec:
     if wl.dirty_curve is not None:
         raise LabError("the lab guest dirties at a rate over a working set; "
                        "a scenario with dirty-curve cannot be run")
+    if wl.dirty_classes is not None:
+        return VMSpec(memory_mib=scenario.vm.memory_bytes // MiB, vcpus=scenario.vm.vcpus,
+                      workload=_hot_cold(wl.dirty_classes, content, scenario.seed))
     wss = wl.working_set_bytes or scenario.vm.memory_bytes // 4
     wss = max(PAGE_SIZE, wss // PAGE_SIZE * PAGE_SIZE)
     pattern: Pattern = "seq" if wl.pattern.startswith("seq") else "random"
@@ -146,6 +149,21 @@ def _vm_spec(scenario: Scenario, content: Content) -> VMSpec:
                                  pattern="seq", content=content, seed=scenario.seed)
     return VMSpec(memory_mib=scenario.vm.memory_bytes // MiB, vcpus=scenario.vm.vcpus,
                   workload=workload)
+
+
+def _hot_cold(classes: tuple[tuple[int, float], ...], content: Content,
+              seed: int) -> GuestWorkload:
+    """Two page classes as the guest's ``hotcold`` order: the first is the hot region."""
+    if len(classes) != 2:
+        raise LabError("the lab guest writes at most two page classes (hot, cold); "
+                       f"this scenario has {len(classes)}")
+    (hot, hot_Bps), (cold, cold_Bps) = classes
+    hot = max(PAGE_SIZE, hot // PAGE_SIZE * PAGE_SIZE)
+    cold = max(PAGE_SIZE, cold // PAGE_SIZE * PAGE_SIZE)
+    rate = hot_Bps + cold_Bps
+    return GuestWorkload(wss_bytes=hot + cold, rate_bytes_per_s=int(rate), pattern="hotcold",
+                         content=content, seed=seed, hot_bytes=hot,
+                         hot_pct=round(100 * hot_Bps / rate))
 
 
 def _commands(text: str, skip: tuple[str, ...]) -> list[tuple[str, dict[str, Any] | None]]:
@@ -374,6 +392,9 @@ def run_scenario(scenario: Scenario, *, content: Content = "text",
                        if at_migrate.reports else 0,
                        "guest-wss": vm.workload.wss_bytes,
                        "guest-pattern": vm.workload.pattern,
+                       **({"guest-hot": vm.workload.hot_bytes,
+                           "guest-hotpct": vm.workload.hot_pct}
+                          if vm.workload.pattern == "hotcold" else {}),
                        "guest-rate": vm.workload.rate_bytes_per_s},
             )
     finally:

@@ -132,13 +132,14 @@ def test_details_are_built_only_when_their_expander_is_opened() -> None:
 
 def test_stuck_migration_shows_why_and_the_fixes() -> None:
     """Issue 13's 32 GiB memcached guest: under the red verdict, the Simulate page shows the
-    text ``miglab simulate`` prints — QEMU's sync cycle, and the fixes the engine found."""
+    text ``miglab simulate`` prints — QEMU's sync cycle, and the fixes the engine found.
+    (Issue 16: with the curve read as page classes it converges at 1 s; 250 ms does not.)"""
     from sim.diagnosis import diagnose
     from sim.scenario import load_scenario
 
     sc = {"vm": {"memory": "32GiB", "vcpus": 4}, "workload": {"preset": "memcached"},
           "host": {"link": "640MiB/s", "channel-rate": "100GiB/s"},
-          "parameters": {"max-bandwidth": 0, "downtime-limit": 1000},
+          "parameters": {"max-bandwidth": 0, "downtime-limit": 250},
           "control": {"timeout": "10min"}}
     at = open_simulate(sc)
     assert not at.exception
@@ -146,5 +147,5 @@ def test_stuck_migration_shows_why_and_the_fixes() -> None:
     shown = [c.value for c in at.code]
     assert len(shown) == 1
     assert shown[0].startswith("Why it does not converge: QEMU's sync cycle.")
-    assert "downtime-limit 1600 ms" in shown[0]
+    assert "downtime-limit 370 ms" in shown[0]
     assert shown[0] == diagnose(load_scenario(at.session_state["scenario"])).text()

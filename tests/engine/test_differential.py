@@ -34,6 +34,8 @@ def test_generator_covers_every_feature_and_policy_kind() -> None:
         seen[f"pattern:{wl.get('pattern', 'random')}"] += 1
         seen[f"zero-layout:{wl.get('zero-layout', 'spread')}"] += 1
         seen["dirty-curve"] += "dirty-curve" in wl
+        seen["classes"] += "classes" in wl
+        seen["multi-class"] += len(wl.get("classes", ())) > 1
         seen["postcopy-after"] += "postcopy-after" in data["control"]
         seen[f"qemu:{data['qemu']}"] += 1
     needed = [f"policy:{k}" for k in ("nova", "kubevirt", "ovirt", "proxmox", "downtime-ramp",
@@ -41,7 +43,7 @@ def test_generator_covers_every_feature_and_policy_kind() -> None:
     needed += [f"cap:{c}" for c in ("auto-converge", "multifd", "xbzrle", "compress",
                                      "postcopy-ram", "switchover-ack")]
     needed += ["pattern:random", "pattern:sequential", "zero-layout:spread", "zero-layout:end",
-               "dirty-curve", "postcopy-after"]
+               "dirty-curve", "classes", "multi-class", "postcopy-after"]
     needed += [f"qemu:{v}" for v in ("7.2", "8.1", "8.2", "9.1", "10.1")]
     assert [k for k in needed if not seen[k]] == []
 
