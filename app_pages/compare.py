@@ -17,7 +17,7 @@ from app_pages._common import (
     validate_json,
 )
 from sim import ui_model
-from sim.scenario import POLICY_KINDS
+from sim.scenario import PRESET_POLICY_KINDS
 
 KEEP = "as set"  # the policy cell that keeps the scenario's own policy
 
@@ -53,7 +53,7 @@ if require_valid(sc) is not None and not not_available("sim.engine", "The simula
                 "postcopy", width=95,
                 help="after N dirty-bitmap syncs; empty = no postcopy"),
             "policy": st.column_config.SelectboxColumn(
-                "policy", width=75, options=[KEEP, "none", *POLICY_KINDS[:-1]],
+                "policy", width=75, options=[KEEP, "none", *PRESET_POLICY_KINDS],
                 help=f"{KEEP} = the scenario's"),
         })
     rows = [r for r in table.to_dict("records")

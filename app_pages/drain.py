@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_pages._common import kept, module, not_available, plot
 from sim import MiglabError, ScenarioError, ui_model
-from sim.scenario import POLICY_KINDS, data_path
+from sim.scenario import PRESET_POLICY_KINDS, data_path
 from sim.units import format_duration
 
 st.title("Drain planner")
@@ -54,7 +54,7 @@ if not not_available("sim.fleet", "The drain planner"):
                            **kept("drain_prefix", ""))
     c1, c2, c3, c4, c5 = st.columns(5)
     # custom policies need rules per VM (the inventory's own policy column)
-    policy_choices = ["none", *(k for k in POLICY_KINDS if k != "custom")]
+    policy_choices = ["none", *PRESET_POLICY_KINDS]
     policy = c1.selectbox("policy", policy_choices, **kept("drain_policy", "none"))
     order = c2.selectbox("order", fleet.ORDERS, **kept("drain_order", fleet.ORDERS[0]))
     per_node = c3.number_input("per host at once (0 = platform default)", 0, 64,

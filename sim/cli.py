@@ -21,6 +21,7 @@ from sim._cliutil import check_int, json_text
 from sim._cliutil import fail as _fail
 from sim._exceptions import MiglabError
 from sim.qemu import VERSIONS, HostSupport, QmpMonitor
+from sim.qemu.versions import DEFAULT_VERSION
 from sim.scenario import load_scenario, validate
 
 app = typer.Typer(
@@ -96,7 +97,7 @@ def validate_cmd(
 def qmp_cmd(
     file: Annotated[str, typer.Argument(help="file of QMP commands (JSON lines or one "
                                              "JSON array); '-' reads standard input")] = "-",
-    qemu: Annotated[str, typer.Option("--qemu", help=_QEMU_HELP)] = "8.2",
+    qemu: Annotated[str, typer.Option("--qemu", help=_QEMU_HELP)] = DEFAULT_VERSION,
     incoming: Annotated[bool, typer.Option(
         help="behave as a destination started with -incoming")] = False,
     no_userfaultfd: Annotated[bool, typer.Option(

@@ -63,6 +63,8 @@ __all__ = [
     "MAX_GUEST_BYTES",
     "PAGE_SIZES",
     "POLICY_KINDS",
+    "PRESET_POLICY_KINDS",
+    "RULE_POLICY_KIND",
     "Control",
     "Host",
     "HostSupport",
@@ -437,9 +439,16 @@ def _timeout(value: object) -> float | None:
 
 
 POLICY_KINDS: Final = ("nova", "kubevirt", "ovirt", "proxmox", "downtime-ramp", "custom")
-"""The ``control.policy`` kinds (:data:`sim.policies.MODELS` has the same, in order; a test
-keeps them equal: the policy modules build on the scenario, so this module cannot import
-them)."""
+"""The ``control.policy`` kinds: the one list of policy names. Everything else derives from it
+(:data:`sim.policies.MODELS` has the same, in order, and a test keeps them equal: the policy
+modules build on the scenario, so this module cannot import them; ``tests/test_registry.py``
+fails when the list is spelled out anywhere else)."""
+
+RULE_POLICY_KIND: Final = "custom"
+"""The kind whose options are rules rather than settings; the dashboard pickers leave it out."""
+
+PRESET_POLICY_KINDS: Final = tuple(k for k in POLICY_KINDS if k != RULE_POLICY_KIND)
+"""The kinds a picker offers by name (every kind but :data:`RULE_POLICY_KIND`)."""
 
 
 def _policy(value: object) -> object:
@@ -474,8 +483,8 @@ class Control(FileModel):
                     "then as active")
     policy: Annotated[Mapping[str, Any] | None, BeforeValidator(_policy)] = Field(
         None, title="management policy",
-        description="a management policy: {kind: nova, kubevirt, ovirt, proxmox, "
-                    "downtime-ramp or custom, …its options}, or {kind: …, file: "
+        description="a management policy: {kind: " + ", ".join(PRESET_POLICY_KINDS) + " or "
+                    + RULE_POLICY_KIND + ", …its options}, or {kind: …, file: "
                     "nova-default.yaml} to start from a file in data/policies/")
 
 

@@ -39,6 +39,7 @@ from sim._exceptions import InvalidScenarioError, Problem, QemuError, ScenarioEr
 from sim._modelkit import FileModel
 from sim.models import (
     POLICY_KINDS,
+    PRESET_POLICY_KINDS,
     Control,
     Host,
     PostcopyAfter,
@@ -63,6 +64,7 @@ from sim.units import GiB, parse_duration, parse_rate, parse_size
 
 __all__ = [
     "POLICY_KINDS",
+    "PRESET_POLICY_KINDS",
     "Capabilities",
     "Control",
     "Host",

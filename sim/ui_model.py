@@ -48,10 +48,10 @@ from sim.models import PAGE_SIZES, ScenarioFile
 from sim.qemu.catalog import PARAMETERS as _CATALOG
 from sim.qemu.catalog import Capability, Parameter
 from sim.qemu.qapi import enum_values
-from sim.qemu.versions import VersionProfile
+from sim.qemu.versions import DEFAULT_VERSION, VersionProfile
 from sim.result import Result
 from sim.scenario import (
-    POLICY_KINDS,
+    PRESET_POLICY_KINDS,
     ValidationReport,
     data_path,
     parse_scenario_text,
@@ -238,7 +238,7 @@ def _model_form_field(path: str) -> FormField:
     choices: tuple[str, ...] = ()
     kind: WidgetKind
     if path == "control.policy":
-        kind, choices = "choice", ("none", *POLICY_KINDS[:-1])
+        kind, choices = "choice", ("none", *PRESET_POLICY_KINDS)
     elif name == "page_size_bytes":
         kind, choices = "choice", tuple(human_size(n) for n in PAGE_SIZES)
     elif typing.get_origin(info.annotation) is Literal:
@@ -367,10 +367,10 @@ def _whole(x: float) -> int:
 
 
 def default_scenario() -> dict[str, Any]:
-    """The scenario the dashboard opens with: a busy 8 GiB web guest on 10 Gbit/s, QEMU 8.2."""
+    """The dashboard's opening scenario: a busy 8 GiB web guest on 10 Gbit/s, default QEMU."""
     return {
         "name": "web-8g",
-        "qemu": "8.2",
+        "qemu": DEFAULT_VERSION,
         "vm": {"memory": "8GiB", "vcpus": 4, "page-size": "4KiB", "device-state": "1MiB"},
         "workload": {"dirty-rate": "200MiB/s", "working-set": "2GiB", "zero-fraction": 0.3,
                      "compress-ratio": 0.45},

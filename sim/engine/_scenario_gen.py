@@ -4,8 +4,8 @@ A slot machine with a fixed seed: :func:`random_scenario` draws one *valid* scen
 every engine feature — every QEMU release, both write patterns, zero pages spread or at the
 end of RAM, measured dirty curves, page classes and presets, auto-converge (with tailslow),
 multifd (with compression and zero-page detection), XBZRLE, legacy compression, switchover-ack,
-``postcopy-after`` (passes or seconds), timeouts — and every policy kind (nova, kubevirt,
-ovirt, proxmox, downtime-ramp, custom rules pulling every lever). A draw that validation
+``postcopy-after`` (passes or seconds), timeouts — and every policy kind in
+:data:`sim.models.POLICY_KINDS` (custom rules pulling every lever). A draw that validation
 refuses is redrawn, so the same seed always gives the same scenario.
 
 Sizes and horizons are kept small (1–8 GiB, ≤ 15 simulated minutes) so that the
@@ -27,11 +27,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim._exceptions import MiglabError
+from sim.models import POLICY_KINDS
+from sim.qemu.versions import VERSIONS
 from sim.scenario import Scenario, load_scenario
 
 __all__ = ["Mismatch", "compare", "random_scenario", "scenario_yaml"]
 
-_VERSIONS = ("7.2", "8.1", "8.2", "9.1", "10.1")
+_VERSIONS = tuple(VERSIONS)
 
 
 def _size(rng: random.Random, lo_mib: int, hi_mib: int) -> str:
@@ -189,8 +191,7 @@ def _draw(rng: random.Random) -> tuple[dict[str, Any], float]:
     if rng.random() < 0.4:
         control["timeout"] = f"{rng.randint(5, 600)}s"
     if rng.random() < 0.6:
-        control["policy"] = _policy(rng, rng.choice(("nova", "kubevirt", "ovirt", "proxmox",
-                                                      "downtime-ramp", "custom")))
+        control["policy"] = _policy(rng, rng.choice(POLICY_KINDS))
     data["capabilities"] = caps
     data["parameters"] = params
     data["control"] = control

@@ -25,7 +25,7 @@ from sim.qemu._qobject import first_unvisited, qdict_order, qdict_sorted
 from sim.qemu.checks import check_capabilities, check_parameters
 from sim.qemu.host import HostSupport
 from sim.qemu.qapi import visit_set_capabilities, visit_set_parameters
-from sim.qemu.versions import VersionProfile, profile
+from sim.qemu.versions import DEFAULT_VERSION, VersionProfile, profile
 
 __all__ = ["QmpMonitor"]
 
@@ -50,7 +50,8 @@ class QmpMonitor:
         status: the migration status ``query-migrate`` would report (``"none"`` at start).
     """
 
-    def __init__(self, version: str | VersionProfile = "8.2", host: HostSupport | None = None,
+    def __init__(self, version: str | VersionProfile = DEFAULT_VERSION,
+                 host: HostSupport | None = None,
                  *, incoming: bool = False, negotiated: bool | None = None,
                  package: str = "") -> None:
         self.profile = version if isinstance(version, VersionProfile) else profile(version)

@@ -15,6 +15,8 @@ from collections import Counter
 import pytest
 
 from sim.engine._scenario_gen import Mismatch, compare, random_scenario, scenario_yaml
+from sim.models import POLICY_KINDS
+from sim.qemu.versions import VERSIONS
 from sim.scenario import load_scenario
 
 SEEDS = range(400)
@@ -38,13 +40,12 @@ def test_generator_covers_every_feature_and_policy_kind() -> None:
         seen["multi-class"] += len(wl.get("classes", ())) > 1
         seen["postcopy-after"] += "postcopy-after" in data["control"]
         seen[f"qemu:{data['qemu']}"] += 1
-    needed = [f"policy:{k}" for k in ("nova", "kubevirt", "ovirt", "proxmox", "downtime-ramp",
-                                       "custom", "none")]
+    needed = [f"policy:{k}" for k in (*POLICY_KINDS, "none")]
     needed += [f"cap:{c}" for c in ("auto-converge", "multifd", "xbzrle", "compress",
                                      "postcopy-ram", "switchover-ack")]
     needed += ["pattern:random", "pattern:sequential", "zero-layout:spread", "zero-layout:end",
                "dirty-curve", "classes", "multi-class", "postcopy-after"]
-    needed += [f"qemu:{v}" for v in ("7.2", "8.1", "8.2", "9.1", "10.1")]
+    needed += [f"qemu:{v}" for v in VERSIONS]
     assert [k for k in needed if not seen[k]] == []
 
 

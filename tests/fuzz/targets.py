@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from sim import MiglabError
 from sim._bounded import dumps_json
 from sim.imports import IMPORTERS
+from sim.models import POLICY_KINDS, PRESET_POLICY_KINDS
 
 # ----------------------------------------------------------------- building blocks
 
@@ -157,7 +158,7 @@ def _policy_file(text: str, tmp: Path) -> None:
 def _policy(raw: dict[str, Any], tmp: Path) -> None:
     from sim.policies import check_policy
 
-    for kind in ("nova", "kubevirt", "ovirt", "proxmox", "downtime-ramp", "custom"):
+    for kind in POLICY_KINDS:
         _call(lambda k=kind: check_policy({**raw, "kind": k}))  # type: ignore[misc]
 
 
@@ -279,7 +280,7 @@ def _simulation(raw: dict[str, Any], tmp: Path) -> None:
 
 _POLICIES = st.one_of(
     st.none(),
-    st.sampled_from(["nova", "kubevirt", "ovirt", "proxmox", "downtime-ramp"])
+    st.sampled_from(list(PRESET_POLICY_KINDS))
     .map(lambda k: {"kind": k}),
     st.builds(lambda poll, after: {"kind": "custom", "poll-s": poll, "rules": [
         {"when": {"after-s": after}, "do": {"set-downtime-limit": 2000}},

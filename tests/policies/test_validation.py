@@ -9,7 +9,7 @@ import pytest
 from sim import InvalidScenarioError
 from sim.engine import simulate
 from sim.policies import build_policy, check_policy
-from sim.scenario import load_scenario, validate
+from sim.scenario import PRESET_POLICY_KINDS, load_scenario, validate
 from tests.policies.conftest import stuck_guest
 
 
@@ -57,7 +57,7 @@ def test_defaults_and_example_files_are_valid() -> None:
     assert len(files) >= 6
     for path in files:
         assert check_policy({"kind": _kind(path), "file": path.name}) == [], path.name
-    for kind in ("nova", "kubevirt", "ovirt", "proxmox", "downtime-ramp"):
+    for kind in PRESET_POLICY_KINDS:
         assert check_policy({"kind": kind}) == []
     assert build_policy({"kind": "kubevirt"}).options["allowWorkloadDisruption"] is False
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from sim.qemu import HostSupport, QmpMonitor
+from sim.qemu import VERSIONS, HostSupport, QmpMonitor
 
-ALL = ("7.2", "8.1", "8.2", "9.1", "10.1")
+ALL = tuple(VERSIONS)
 UP_TO_82 = ("7.2", "8.1", "8.2")
 FROM_81 = ("8.1", "8.2", "9.1", "10.1")
 FROM_91 = ("9.1", "10.1")

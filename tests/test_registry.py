@@ -1,0 +1,97 @@
+"""One registry per list: the policy kinds, the QEMU releases and the export targets are spelled
+out once, in the module that owns them, and everything else derives from that list.
+
+* Python (``sim/``, ``app_pages/``, ``app.py``, ``tests/``): a tuple, list, set or dict literal
+  whose strings cover a whole registry is a second copy and fails the test (a subset, such as
+  "the releases up to 8.2", is fine).
+* Markdown (``README.md``, ``docs/``): prose may name the whole list, but then in the registry's
+  own order, so a new entry cannot be forgotten in one place and added in another.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from sim.export import EXPORTERS, FORMATS
+from sim.models import POLICY_KINDS, PRESET_POLICY_KINDS
+from sim.policies import MODELS
+from sim.qemu.versions import VERSIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+REGISTRIES: dict[str, tuple[str, ...]] = {
+    "policy kinds (sim.models.POLICY_KINDS)": tuple(PRESET_POLICY_KINDS),
+    "QEMU releases (sim.qemu.versions.VERSIONS)": tuple(VERSIONS),
+    "export targets (sim.export.EXPORTERS)": tuple(FORMATS),
+}
+"""Each list and where it lives. The policy list is matched without ``custom`` so that the
+pickers' "every kind but custom" copies are caught too."""
+
+HOMES: frozenset[tuple[str, str]] = frozenset({
+    ("sim/models.py", "policy kinds (sim.models.POLICY_KINDS)"),
+    ("sim/policies/__init__.py", "policy kinds (sim.models.POLICY_KINDS)"),
+    ("sim/export.py", "export targets (sim.export.EXPORTERS)"),
+    # the test that pins the target names a user can type (a rename must be deliberate)
+    ("tests/export/test_export_formats.py", "export targets (sim.export.EXPORTERS)"),
+})
+"""The one place each list is written (and the registry's own pinning test)."""
+
+
+def _python_files() -> list[Path]:
+    files = [ROOT / "app.py"]
+    for folder in ("sim", "app_pages", "tests"):
+        files += sorted((ROOT / folder).rglob("*.py"))
+    return files
+
+
+def _literals(tree: ast.AST) -> list[tuple[int, set[str]]]:
+    found = []
+    for node in ast.walk(tree):
+        elts: list[ast.expr | None]
+        if isinstance(node, ast.Tuple | ast.List | ast.Set):
+            elts = list(node.elts)
+        elif isinstance(node, ast.Dict):
+            elts = list(node.keys)
+        else:
+            continue
+        strings = {e.value for e in elts
+                   if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+        if strings:
+            found.append((node.lineno, strings))
+    return found
+
+
+def test_the_registries_agree() -> None:
+    assert tuple(MODELS) == POLICY_KINDS
+    assert tuple(EXPORTERS) == FORMATS
+    assert set(PRESET_POLICY_KINDS) < set(POLICY_KINDS)
+
+
+def test_no_list_is_spelled_out_twice_in_python() -> None:
+    copies = []
+    for path in _python_files():
+        rel = path.relative_to(ROOT).as_posix()
+        for line, strings in _literals(ast.parse(path.read_text(encoding="utf-8"))):
+            for name, items in REGISTRIES.items():
+                if set(items) <= strings and (rel, name) not in HOMES:
+                    copies.append(f"{rel}:{line} spells out the {name}")
+    assert copies == []
+
+
+@pytest.mark.parametrize("name", list(REGISTRIES))
+def test_docs_name_a_whole_list_in_the_registry_order(name: str) -> None:
+    items = REGISTRIES[name]
+    word = "|".join(re.escape(i) for i in sorted(items, key=len, reverse=True))
+    sep = r"(?:,\s*|\s+or\s+|\s*\|\s*|/)"
+    run = re.compile(rf"(?<![\w.-])(?:{word})(?:{sep}(?:{word}))+(?![\w.-])")
+    wrong = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        for m in run.finditer(path.read_text(encoding="utf-8")):
+            named = tuple(re.split(sep, m.group(0)))
+            if set(items) <= set(named) and named[:len(items)] != items:
+                wrong.append(f"{path.relative_to(ROOT)}: {m.group(0)!r}")
+    assert wrong == []
