@@ -1,17 +1,33 @@
-"""The errors miglab raises, arranged so callers can catch as broadly as they need.
+"""Every error miglab raises on purpose, in one tree, so callers can catch as broadly as they need.
 
 ```
-MiglabError                     anything miglab refuses
- ├── UnitError (ValueError)     a size, rate or duration it cannot read
- ├── QemuError                  what QEMU itself would refuse, with QEMU's class and text
- ├── InputError (ValueError)    an input refused before it is read: too large, not a regular
- │                              file, not UTF-8, YAML/JSON beyond limits, a file outside data/
- ├── ScenarioError              a scenario file that cannot be read at all
- │    └── InvalidScenarioError  a scenario with problems; ``.problems`` lists each one
- └── LabError                   a real QEMU run that could not be set up or finished
+MiglabError                        anything miglab refuses
+ ├── UnitError (ValueError)        a size, rate or duration it cannot read
+ ├── InputError (ValueError)       an input refused before it is read: too large, not a regular
+ │                                 file, not UTF-8, YAML/JSON beyond limits, a file outside data/
+ ├── QemuError                     what QEMU itself would refuse, with QEMU's class and text
+ │    └── QMPError                 a real QEMU (the lab) answered a command with an error
+ ├── ScenarioError                 a scenario file that cannot be read at all
+ │    └── InvalidScenarioError     a scenario with problems; ``.problems`` lists each one
+ ├── ImportError_                  text none of an importer's forms can read (sim.imports)
+ ├── ExportError                   an unknown export target (sim.export)
+ ├── SweepError                    a sweep that cannot be set up (sim.sweep)
+ │    └── AxisError (ValueError)   an axis specification that cannot be read
+ ├── FleetError (ValueError)       an inventory or drain setting that cannot be used (sim.fleet)
+ ├── RecommendError (ValueError)   a recommendation request that cannot be run (sim.recommend)
+ ├── ReportError                   a report that could not be written, e.g. no Chromium for PDF
+ └── LabError                      a real QEMU run that could not be set up or finished
+      ├── GuestBuildError          the guest kernel could not be built (sim.lab.guest)
+      ├── QMPProtocolError         the peer closed the connection or sent non-QMP (sim.lab.qmp)
+      ├── QemuNotFoundError        qemu-system-x86_64 is not installed (sim.lab.qemu_proc)
+      └── QemuExitedError          a QEMU process ended while the lab needed it
 ```
 
-Every error a user can cause names the field, the value and what would be accepted.
+Every class lives here; the module named in parentheses re-exports it, so ``from sim.export
+import ExportError`` keeps working. ``ImportError_`` and ``ExportError`` are deliberately not
+``ValueError``s: the importers read a value with ``except ValueError`` as "try the next reading",
+and a ValueError base would change which message the user sees. Every error a user can cause
+names the field, the value and what would be accepted.
 """
 
 from __future__ import annotations
@@ -19,13 +35,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "AxisError",
+    "ExportError",
+    "FleetError",
+    "GuestBuildError",
+    "ImportError_",
     "InputError",
     "InvalidScenarioError",
     "LabError",
     "MiglabError",
     "Problem",
+    "QMPError",
+    "QMPProtocolError",
     "QemuError",
+    "QemuExitedError",
+    "QemuNotFoundError",
+    "RecommendError",
+    "ReportError",
     "ScenarioError",
+    "SweepError",
     "UnitError",
 ]
 
@@ -129,3 +157,63 @@ class InvalidScenarioError(ScenarioError):
 
 class LabError(MiglabError):
     """A real QEMU run that could not be set up or did not finish."""
+
+
+class GuestBuildError(LabError):
+    """The guest kernel could not be built (missing tools or a compile error)."""
+
+
+class QMPProtocolError(LabError):
+    """The peer closed the connection or sent something that is not QMP."""
+
+
+class QemuNotFoundError(LabError):
+    """qemu-system-x86_64 is not installed."""
+
+
+class QemuExitedError(LabError):
+    """A QEMU process ended while the lab still needed it."""
+
+
+class QMPError(QemuError):
+    """QEMU answered a command with an error.
+
+    A real QEMU's refusal, so it is a :class:`~sim.QemuError` like the
+    simulator's own.
+
+    Attributes:
+        cls: QEMU's error class, e.g. ``"GenericError"`` (also ``error_class``).
+        desc: QEMU's human-readable message, verbatim.
+    """
+
+    def __init__(self, cls: str, desc: str) -> None:
+        super().__init__(desc, error_class=cls)
+        self.cls = cls
+
+
+class ImportError_(MiglabError):  # the trailing _ avoids the builtin ImportError
+    """Text that none of the importer's forms can read."""
+
+
+class ExportError(MiglabError):
+    """An unknown export format."""
+
+
+class SweepError(MiglabError):
+    """A sweep that cannot be set up (bad base scenario, bad executor settings)."""
+
+
+class AxisError(SweepError, ValueError):
+    """An axis specification that cannot be read; the message names the axis."""
+
+
+class FleetError(MiglabError, ValueError):
+    """An inventory or drain setting that cannot be used; the message names it."""
+
+
+class RecommendError(MiglabError, ValueError):
+    """A recommendation request that cannot be run (bad constraint, objective or space)."""
+
+
+class ReportError(MiglabError):
+    """A report that could not be written (e.g. no Chromium for the PDF)."""

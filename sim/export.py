@@ -35,7 +35,7 @@ from typing import Any, Final
 import yaml
 
 from sim._bounded import dumps_json
-from sim._exceptions import MiglabError
+from sim._exceptions import ExportError
 from sim.qemu.catalog import CAPABILITIES, PARAMETERS
 from sim.scenario import Scenario
 from sim.units import GiB, KiB, MiB, format_duration
@@ -73,10 +73,6 @@ DEST_PARAMETERS: Final = ("multifd-channels", "multifd-compression", "multifd-zl
 
 DEST_ONLY_CAPABILITIES: Final = ("postcopy-blocktime", "late-block-activate")
 """Capabilities that act on the destination (the source may set them harmlessly)."""
-
-
-class ExportError(MiglabError):
-    """An unknown export format."""
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from sim._bounded import load_yaml, read_text
-from sim._exceptions import InvalidScenarioError, MiglabError, Problem, UnitError
+from sim._exceptions import FleetError, InvalidScenarioError, Problem, UnitError
 from sim._modelkit import FileModel, fail, problems_from
 from sim.scenario import POLICY_KINDS, Scenario, load_scenario, set_path
 from sim.units import parse_rate
@@ -93,10 +93,6 @@ _VM_KEYS: Final = {
     "qemu": "qemu",
 }
 _LINK_EPS: Final = 1e-6
-
-
-class FleetError(MiglabError, ValueError):
-    """An inventory or drain setting that cannot be used; the message names it."""
 
 
 # --------------------------------------------------------------------------- the file's models

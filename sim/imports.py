@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sim._bounded import load_yaml_all, loads_json
-from sim._exceptions import MiglabError
+from sim._exceptions import ImportError_
 from sim.qemu.catalog import CAPABILITIES, PARAMETERS
 from sim.qemu.monitor import QmpMonitor
 from sim.qemu.versions import DEFAULT_VERSION, VERSIONS, profile
@@ -50,10 +50,6 @@ __all__ = [
     "looks_like",
     "merge",
 ]
-
-
-class ImportError_(MiglabError):  # the trailing _ avoids the builtin ImportError
-    """Text that none of the importer's forms can read."""
 
 
 Notes = list[str] | None

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 import numpy as np
 from pydantic import BeforeValidator, Field, ValidationError
 
-from sim._exceptions import InvalidScenarioError, MiglabError
+from sim._exceptions import InvalidScenarioError, RecommendError
 from sim._modelkit import FileModel, boolean, fail, problems_from
 from sim.scenario import Scenario, load_scenario
 from sim.sweep import Progress, Runner, run_points
@@ -97,10 +97,6 @@ _KNOBS: Final = ("downtime_limit_ms", "bandwidth_share", "auto_converge", "multi
                  "postcopy_after_passes", "policy")
 _NOT_CONVERGED: Final = 1e6
 """Violation charged to a setting that does not converge (ranks it after any that does)."""
-
-
-class RecommendError(MiglabError, ValueError):
-    """A recommendation request that cannot be run (bad constraint, objective or space)."""
 
 
 def _budget(value: object) -> float | None:

@@ -33,7 +33,7 @@ import yaml
 from plotly.offline import get_plotlyjs
 from pydantic import ValidationError
 
-from sim._exceptions import MiglabError
+from sim._exceptions import ReportError
 from sim._modelkit import problems_from
 from sim.export import FORMATS, export
 from sim.plots import (
@@ -56,10 +56,6 @@ PDF_BUDGET_MS: Final = 8000
 CHROMIUM_NAMES: Final = ("chromium", "chromium-browser", "google-chrome")
 INSTALL_HINT: Final = ("install Debian's chromium (apt-get install chromium) or set "
                        "BROWSER_PATH to a Chromium/Chrome binary")
-
-
-class ReportError(MiglabError):
-    """A report that could not be written (e.g. no Chromium for the PDF)."""
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ import numpy as np
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
-from sim._exceptions import InvalidScenarioError, MiglabError, UnitError
+from sim._exceptions import AxisError, InvalidScenarioError, SweepError, UnitError
 from sim._modelkit import FileModel, fail, problems_from
 from sim.models import Host, Workload
 from sim.qemu.catalog import PARAMETERS
@@ -113,14 +113,6 @@ _UNIT_FIELDS: Final[dict[str, tuple[Callable[..., float], str]]] = {
 }
 _INT_QAPI: Final = ("size", "uint8", "uint32", "uint64", "int")
 _INT_FIELDS: Final = ("vm.vcpus", "seed")
-
-
-class SweepError(MiglabError):
-    """A sweep that cannot be set up (bad base scenario, bad executor settings)."""
-
-
-class AxisError(SweepError, ValueError):
-    """An axis specification that cannot be read; the message names the axis."""
 
 
 def full_path(name: str) -> str:

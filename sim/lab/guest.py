@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from sim._exceptions import LabError
+from sim._exceptions import GuestBuildError as GuestBuildError  # re-exported: raised here
 
 PAGE_SIZE = 4096
 GUEST_DIR = Path(__file__).resolve().parents[2] / "lab" / "guest"
@@ -34,10 +34,6 @@ Pattern = Literal["seq", "random", "hotcold"]
 Content = Literal["zero", "text", "random"]
 
 _FIELD = re.compile(r"(\w+)=(\S+)")
-
-
-class GuestBuildError(LabError):
-    """The guest kernel could not be built (missing tools or a compile error)."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sim._exceptions import LabError
+from sim._exceptions import QemuExitedError as QemuExitedError  # re-exported: raised here
+from sim._exceptions import QemuNotFoundError as QemuNotFoundError
 from sim.lab.guest import GuestLog, GuestWorkload, build_guest, parse_log
 from sim.lab.qmp import QMPClient
 
@@ -38,14 +39,6 @@ Role = Literal["source", "destination"]
 
 _UNIX_PATH_MAX = 107
 _POLL_S = 0.05
-
-
-class QemuNotFoundError(LabError):
-    """qemu-system-x86_64 is not installed."""
-
-
-class QemuExitedError(LabError):
-    """A QEMU process ended while the lab still needed it."""
 
 
 @dataclass(frozen=True)

@@ -29,31 +29,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from sim._exceptions import LabError, QemuError
+from sim._exceptions import QMPError as QMPError  # re-exported: raised here
+from sim._exceptions import QMPProtocolError as QMPProtocolError
 
 JSONObject = dict[str, Any]
 
 _CONNECT_RETRY_S = 0.02
-
-
-class QMPError(QemuError):
-    """QEMU answered a command with an error.
-
-    A real QEMU's refusal, so it is a :class:`~sim.QemuError` like the
-    simulator's own.
-
-    Attributes:
-        cls: QEMU's error class, e.g. ``"GenericError"`` (also ``error_class``).
-        desc: QEMU's human-readable message, verbatim.
-    """
-
-    def __init__(self, cls: str, desc: str) -> None:
-        super().__init__(desc, error_class=cls)
-        self.cls = cls
-
-
-class QMPProtocolError(LabError):
-    """The peer closed the connection or sent something that is not QMP."""
 
 
 @dataclass(frozen=True)
