@@ -46,7 +46,7 @@ BITS_PER_MBIT: Final = 1_000_000
 """oVirt's custom migration bandwidth is in Mbit/s (10⁶ bits per second)."""
 
 OVIRT_MAX_MIGRATIONS: Final = {"minimal-downtime": 2, "suspend-workload": 1, "post-copy": 2}
-"""``maxMigrations`` of oVirt's built-in policies (production-policies.md §3.6; the
+"""``maxMigrations`` of oVirt's built-in policies (docs/management-policies.md §3.6; the
 post-copy policy's is not listed there, 2 is assumed **[U]**). The cluster bandwidth is
 divided by it for each migration."""
 

@@ -24,7 +24,7 @@ becomes classes by a non-negative fit of ``D(τ) = Σ sᵢ(1 − e^(−rᵢτ/s�
 one-class case (:class:`RandomDirtying`); a sequential sweep stays its own model.
 
 ``τ`` is *guest run time*: the engine scales wall time by the share of time the vCPUs run
-(``1 − throttle``) for CPU-bound workloads (spec §7.3).
+(``1 − throttle``) for CPU-bound workloads (§7.3).
 
     >>> from sim.workload import dirty_model
     >>> m = dirty_model(Workload(dirty_rate_Bps=100 * 2**20, working_set_bytes=2**30), 2**32)
@@ -33,6 +33,8 @@ one-class case (:class:`RandomDirtying`); a sequential sweep stays its own model
 
 Presets live in ``data/workloads/*.yaml`` and are loaded by :mod:`sim.scenario`
 (``workload: {preset: memcached}``); :func:`preset_names` lists them.
+
+§ numbers are sections of ``docs/qemu-migration.md`` (QEMU's algorithm, with its source files).
 """
 
 from __future__ import annotations

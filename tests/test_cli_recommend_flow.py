@@ -40,13 +40,13 @@ control:
 seed: 1
 """
 
-#: MigrationPolicy spec fields and KubeVirt CR migration fields (production-policies.md §3.3)
+#: MigrationPolicy spec fields and KubeVirt CR migration fields (docs/management-policies.md §3.3)
 KUBEVIRT_POLICY_FIELDS = {"selectors", "allowAutoConverge", "bandwidthPerMigration",
                           "completionTimeoutPerGiB", "allowPostCopy", "allowWorkloadDisruption"}
 KUBEVIRT_CR_FIELDS = {"parallelMigrationsPerCluster", "parallelOutboundMigrationsPerNode",
                       "bandwidthPerMigration", "completionTimeoutPerGiB", "progressTimeout",
                       "allowAutoConverge", "allowPostCopy", "allowWorkloadDisruption"}
-#: nova.conf [libvirt] live-migration options (production-policies.md §3.4)
+#: nova.conf [libvirt] live-migration options (docs/management-policies.md §3.4)
 NOVA_LIBVIRT_OPTIONS = {"live_migration_bandwidth", "live_migration_downtime",
                         "live_migration_downtime_steps", "live_migration_downtime_delay",
                         "live_migration_completion_timeout", "live_migration_timeout_action",

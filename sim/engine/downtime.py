@@ -5,7 +5,7 @@ signal when ``pause-before-switchover`` is on, the crew reads the last dirty pag
 (final sync), refuels (final dirty RAM and the device state at full link speed: the rate
 limit is off during switchover), waits for every multifd channel to finish its packet, and
 when a return path is open the source also waits for the destination to load, start and
-say SHUT (``host.resume`` + ½ RTT). spec §5.6 and §0.1:
+say SHUT (``host.resume`` + ½ RTT). §5.6 and §0.1:
 
 ``downtime = stop + [pause] + final sync + (final RAM + device state)/link + multifd drain
 + [destination load + vm_start + ½ RTT if a return path is open]``
@@ -14,6 +14,8 @@ say SHUT (``host.resume`` + ½ RTT). spec §5.6 and §0.1:
     ...                 drain_s=0.0, return_path_s=0.0)
     >>> round(sum(parts.values()) * 1000, 3)
     27.0
+
+§ numbers are sections of ``docs/qemu-migration.md`` (QEMU's algorithm, with its source files).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ __all__ = ["compose", "has_return_path", "pause_s", "return_path_s"]
 
 
 def has_return_path(sc: Scenario) -> bool:
-    """A return path is opened iff ``postcopy-ram`` or ``return-path`` (spec §14)."""
+    """A return path is opened iff ``postcopy-ram`` or ``return-path`` (§14)."""
     return bool(sc.capabilities["postcopy-ram"] or sc.capabilities["return-path"])
 
 

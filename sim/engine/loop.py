@@ -2,7 +2,7 @@
 
 Guest memory is a tank that the vCPUs refill (dirty pages) while the migration stream drains
 it (bandwidth). The migration thread looks at the gauge only at certain moments, and this
-module reproduces exactly those moments (spec §5.1–§5.5, §6, §22):
+module reproduces exactly those moments (§5.1–§5.5, §6, §22):
 
 * a *loop pass*: check the pending bytes against ``threshold``; if under, sync the dirty
   bitmap (only when the bitmap's own count is under the threshold) and switch over if what
@@ -39,6 +39,8 @@ window; the tests check that both agree.
     >>> core = MigrationLoop(load_scenario({"vm": {"memory": "1G"}}))
     >>> core.advance(until=3600.0)
     'complete'
+
+§ numbers are sections of ``docs/qemu-migration.md`` (QEMU's algorithm, with its source files).
 """
 
 from __future__ import annotations
@@ -83,19 +85,51 @@ _EPS_S: Final = 1e-9
 the last bits, and a window must close at 100 ms on both paths. Long runs add
 :data:`_EPS_REL` of the clock: the float sums drift by a few ulps per step."""
 _EPS_REL: Final = 1e-12
+"""Relative part of the time resolution: ``eps = _EPS_S + _EPS_REL × clock`` (see above)."""
 _STEADY_TOL: Final = 1e-3
+"""Two syncs are "the same state" for cycle detection when their pending bytes, zero share,
+hot bytes and sync interval agree within this share (0.1 %) of the pending bytes."""
 _DRIFT_TOL: Final = 1e-3
 """How far the pending bytes (and their mix) may drift over the cycles a steady jump skips,
 as a share of the pending bytes: a loop still relaxing towards its cycle is stepped on."""
 _HISTORY: Final = 64
+"""How many past syncs cycle detection compares a new sync with (a cycle longer than 64
+passes is not looked for; the loop simply steps through it)."""
 _MIN_DRIFT_JUMP: Final = 64
 """Passes a drift-limited steady jump must skip to be worth its new cycle detection."""
 _SPENT: Final = 1.0 - 1e-9
 """A window budget counts as spent within float rounding of it (the model sends exactly the
-budget; QEMU overshoots by up to one flush, spec §5.2, and then sleeps)."""
+budget; QEMU overshoots by up to one flush, §5.2, and then sleeps)."""
 _CHECK, _DECIDE, _SEND = 0, 1, 2
+# The three phases of one iteration of QEMU's migration thread (``migration_thread`` in
+# migration/migration.c), kept in :attr:`MigrationLoop.phase` so an interrupted SimPy process
+# resumes where it stopped: _CHECK runs the window close and the completion test
+# (``migration_iteration_run`` → ``migration_completion``), _DECIDE applies the levers a policy
+# or postcopy switch changed, _SEND sends until the window budget or the pass ends
+# (``ram_find_and_save_block`` in migration/ram.c).
 
-# Indices of the additive counters (a flat list so that window and pass jumps are one loop).
+# Indices of the additive counters in ``MigrationLoop.c`` (a flat list of floats, so that window
+# and pass jumps advance them all in one loop). All are bytes unless named otherwise.
+#   T             simulated wall-clock time, seconds
+#   TRANSFERRED   bytes put on the wire so far (query-migrate ram.transferred + device state)
+#   MAIN_PRE      wire bytes sent on the main channel before the guest stopped (precopy-bytes)
+#   MULTIFD       wire bytes sent on the multifd channels (multifd-bytes)
+#   ZERO_PAGES    pages sent as zero pages (ram.duplicate), a count
+#   NORMAL_PAGES  pages sent in full (ram.normal), a count
+#   XBZ_PAGES     pages sent XBZRLE-encoded (xbzrle-cache.pages), a count
+#   XBZ_MISS      XBZRLE cache misses (xbzrle-cache.cache-miss), a count
+#   XBZ_OVERFLOW  XBZRLE encodings larger than a page, sent in full (xbzrle-cache.overflow)
+#   XBZ_BYTES     bytes XBZRLE put on the wire (xbzrle-cache.bytes)
+#   PZ            pending bytes that are zero pages: dirty in the bitmap, not yet sent
+#   PN            pending bytes that are non-zero pages (PZ + PN = the dirty bitmap's size)
+#   PWS           of PN, the bytes inside the guest's hot working set: a page already pending
+#                 there is not counted again when the guest rewrites it before the next sync
+#   TAU           guest run time since the last sync, seconds (wall time × run share): what
+#                 the dirtying model turns into distinct dirty bytes at the next sync
+#   THROTTLE_CPU_S  vCPU-seconds taken from the guest by auto-converge (cpu-throttle)
+#   THROTTLE_S    wall seconds during which auto-converge throttled the guest
+#   WIN_WIRE      wire bytes sent in the current 100 ms rate-limit window (reset at its close)
+#   WIN_PAGES     pages sent in the current window (for pages-per-second; reset at its close)
 (T, TRANSFERRED, MAIN_PRE, MULTIFD, ZERO_PAGES, NORMAL_PAGES, XBZ_PAGES, XBZ_MISS, XBZ_OVERFLOW,
  XBZ_BYTES, PZ, PN, PWS, TAU, THROTTLE_CPU_S, THROTTLE_S, WIN_WIRE, WIN_PAGES) = range(18)
 _N_COUNTERS: Final = 18
@@ -285,7 +319,7 @@ class MigrationLoop:
         not sync: a drift of the pending bytes larger than this (or than the gap under the
         threshold at the sync) moves the sync by a quantum."""
         self.postcopy_first = sc.qemu.version >= (10, 1)
-        """10.1+: the postcopy-start check comes before the completion check (spec §20)."""
+        """10.1+: the postcopy-start check comes before the completion check (§20)."""
         self.last_row_t = -math.inf
         self.eps = _EPS_S
         self.work = 0
@@ -456,7 +490,7 @@ class MigrationLoop:
         c[PWS] = total
 
     def _sync(self, *, setup: bool = False, event: str = "sync") -> None:
-        """``migration_bitmap_sync`` (spec §6.1), precopy flavour."""
+        """``migration_bitmap_sync`` (§6.1), precopy flavour."""
         c, s = self.c, self.s
         self.pre_sync_pending = self.pending
         new = 0.0 if setup else self.collect_dirty()
@@ -493,7 +527,7 @@ class MigrationLoop:
     # ------------------------------------------------------------------ windows
 
     def _close_window(self) -> None:
-        """``migration_update_counters`` (spec §5.2)."""
+        """``migration_update_counters`` (§5.2)."""
         c, s, lv = self.c, self.s, self.levers
         dt_ms = (c[T] - self.ws) * 1000.0
         wire = c[WIN_WIRE]
@@ -521,7 +555,7 @@ class MigrationLoop:
 
         Returns:
             :data:`COMPLETE` (switchover is due at :attr:`t`), :data:`POSTCOPY` (the
-            postcopy switch is due: ``migrate-start-postcopy`` was issued, spec §12.1),
+            postcopy switch is due: ``migrate-start-postcopy`` was issued, §12.1),
             :data:`SYNC` or :data:`UNTIL`.
         """
         c, s = self.c, self.s
@@ -559,8 +593,8 @@ class MigrationLoop:
                 threshold = s.threshold_bytes
                 below = pending < threshold or (self.inclusive and pending <= threshold)
                 # With RAM alone must_precopy is 0 <= threshold, so a requested postcopy
-                # switch is due at once (spec §12.1); 8.2 checks completion first, 10.1+
-                # postcopy first (spec §20).
+                # switch is due at once (§12.1); 8.2 checks completion first, 10.1+
+                # postcopy first (§20).
                 post = self.levers.postcopy_requested and self.can_switchover()
                 if post and self.postcopy_first:
                     return POSTCOPY
@@ -573,7 +607,7 @@ class MigrationLoop:
             self.phase = _CHECK
 
     def _send_quantum(self, until: float) -> None:
-        """``ram_save_iterate`` then ``migration_rate_limit`` (spec §5.1, §5.2, §5.4)."""
+        """``ram_save_iterate`` then ``migration_rate_limit`` (§5.1, §5.2, §5.4)."""
         c = self.c
         budget = self.budget
         time_left = min(MAX_WAIT_S, until - c[T])
@@ -791,7 +825,7 @@ class MigrationLoop:
     # ------------------------------------------------------------------ switchover
 
     def switchover(self) -> dict[str, float]:
-        """``migration_completion_precopy`` (spec §5.6): stop, final sync, send the rest.
+        """``migration_completion_precopy`` (§5.6): stop, final sync, send the rest.
 
         Updates the counters and the clock; returns the downtime's parts in seconds.
         """

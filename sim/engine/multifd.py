@@ -5,9 +5,10 @@ baskets of 128 pages (512 KiB, ``MULTIFD_PACKET_SIZE``) and hands each to an idl
 till (channel thread) may compress the basket and then writes it to its socket; all tills
 share one road out (the link). Throughput is ``min(link, n × per-channel rate)``, the
 channel rate being what one thread can push (``host.channel-rate``) slowed by compression
-at ``host.zlib-rate`` / ``host.zstd-rate`` and shrunk by ``workload.compress-ratio`` (spec
-§10). At every wrap of the scan cursor and at completion ``multifd_send_sync_main()`` waits
-for every channel to finish its packet (a barrier): :func:`sync_drain_s`.
+at ``host.zlib-rate`` / ``host.zstd-rate`` and shrunk by ``workload.compress-ratio``
+(docs/qemu-migration.md §10). At every wrap of the scan cursor and at completion
+``multifd_send_sync_main()`` waits for every channel to finish its packet (a barrier):
+:func:`sync_drain_s`.
 
 The engine uses the closed form (:func:`normal_page_cost`); :func:`packet_throughput_Bps` is
 the same system as SimPy resources, packet by packet, which the tests use to check the

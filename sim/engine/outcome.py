@@ -1,13 +1,15 @@
 """Turn a finished :class:`~sim.engine.loop.MigrationLoop` into a :class:`~sim.result.Result`.
 
 This is the scoreboard clerk: the loop keeps tallies as floats in bulk; the clerk rounds
-them into what ``query-migrate`` would print (spec §19), fills the guest's bill
+them into what ``query-migrate`` would print (§19), fills the guest's bill
 (:class:`~sim.result.GuestCost`) and, for a run that never switched over, writes down why.
 
     >>> from sim.engine import simulate
     >>> from sim.scenario import load_scenario
     >>> simulate(load_scenario({"vm": {"memory": "1G"}})).status
     'completed'
+
+§ numbers are sections of ``docs/qemu-migration.md`` (QEMU's algorithm, with its source files).
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def build_result(run: Run, *, seed: int) -> Result:
     blocktime_ms: float | None = None
     pc = run.postcopy
     if pc is not None:
-        # query-migrate on the source: postcopy-bytes and postcopy-requests (spec §12.3,
+        # query-migrate on the source: postcopy-bytes and postcopy-requests (§12.3,
         # §12.4); the destination reports postcopy-blocktime only with the capability.
         ram.postcopy_bytes = round(pc.bytes)
         ram.postcopy_requests = round(pc.requests)

@@ -14,7 +14,7 @@ Per page kind this module gives a :class:`PageCost`; :func:`blend` mixes kinds i
 and, when the threads share fewer cores than they are (``host.migration-cpus``), at least
 ``(Σ main + Σ pool CPU) / cores``
 
-(the three stages work in a pipeline; spec §10 "throughput = min(link, Σ channel rates,
+(the three stages work in a pipeline; §10 "throughput = min(link, Σ channel rates,
 producer rate, max-bandwidth)"; the rate limit is applied separately as a window budget,
 :mod:`sim.engine.rates`).
 
@@ -22,6 +22,8 @@ producer rate, max-bandwidth)"; the rate limit is applied separately as a window
     >>> r = blend([(1.0, PageCost(main_s=4104 / 1e9, main_wire=4104))], link_Bps=1e9, pool=1)
     >>> round(1 / r.sec_per_byte / 1e6)  # 4096 RAM bytes per 4104 wire bytes at 1 GB/s
     998
+
+§ numbers are sections of ``docs/qemu-migration.md`` (QEMU's algorithm, with its source files).
 """
 
 from __future__ import annotations

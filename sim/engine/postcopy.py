@@ -6,9 +6,9 @@ for something not yet delivered (a page fault on a missing host page) you phone 
 and wait for a courier: half a round trip for the call, the courier's queue behind the van's
 load (without ``postcopy-preempt`` he rides in the same van), the time to carry one *whole*
 host page (4 KiB, 2 MiB or 1 GiB), half a round trip back. Until the last box arrives neither
-house holds all of your things: a broken road then can lose the guest (spec §12.6).
+house holds all of your things: a broken road then can lose the guest (§12.6).
 
-The model follows spec §12 and the checklist §22 item 6:
+The model follows §12 and the checklist §22 item 6:
 
 * **switch** (``postcopy_start``, §12.2): with ``postcopy-preempt`` the second channel is
   opened first (a PONG and a connect, 2 × RTT, *not* downtime); then the downtime =
@@ -23,9 +23,9 @@ The model follows spec §12 and the checklist §22 item 6:
 
   - without preempt: ``RTT/2 + (QEMUFile buffer + u · socket buffer)/link + page/link + RTT/2``
     where ``u`` is the link share the background stream uses (it keeps the socket buffer
-    full when it saturates the link) **[inference, spec §12.3]**;
+    full when it saturates the link) **[inference, §12.3]**;
   - with preempt: ``RTT + page/share`` with ``share = max(link − background, link/2)``
-    (two TCP flows split a saturated link) **[inference, spec §12.3]**;
+    (two TCP flows split a saturated link) **[inference, §12.3]**;
 
   a faulting vCPU stops until its page arrives, so with per-vCPU fault rate ``f`` (per
   running second) and latency ``L`` its blocked share is ``fL/(1 + fL)``; the missing part
@@ -47,6 +47,8 @@ The model follows spec §12 and the checklist §22 item 6:
     206.6
     >>> round(loss_probability(rate_per_hour=1.0, exposure_s=36.0), 4)  # 1 − e^(−0.01)
     0.01
+
+§ numbers are sections of ``docs/qemu-migration.md`` (QEMU's algorithm, with its source files).
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ DISCARD_CMD_BYTES: Final = 4 + 2 + 8
 """Command header (be16 cmd + be16 len) + version + name length + a short block name."""
 
 PREEMPT_SETUP_RTTS: Final = 2
-"""``migration_wait_main_channel`` (a PING/PONG) + the preempt socket's connect (spec §12.2)."""
+"""``migration_wait_main_channel`` (a PING/PONG) + the preempt socket's connect (§12.2)."""
 
 _STEPS: Final = 400
 """Integration steps over the push's no-fault duration (a few hundred µs of CPU)."""
@@ -140,7 +142,7 @@ class PostcopyStats:
 
 def fault_latency_s(*, page_bytes: float, rtt_s: float, link_Bps: float,
                     background_Bps: float, preempt: bool) -> float:
-    """Latency of one remote page fault (spec §12.3's latency model).
+    """Latency of one remote page fault (§12.3's latency model).
 
     Args:
         page_bytes: the host page fetched (4 KiB, 2 MiB or 1 GiB).
@@ -197,7 +199,7 @@ def _discard_bytes(loop: MigrationLoop, page_bytes: int) -> float:
 
 
 def _switch(loop: MigrationLoop, stats: PostcopyStats) -> None:
-    """``postcopy_start`` (spec §12.2): open the preempt channel, stop, sync, discard, package."""
+    """``postcopy_start`` (§12.2): open the preempt channel, stop, sync, discard, package."""
     sc, c, s = loop.sc, loop.c, loop.s
     host = sc.host
     if sc.capabilities["postcopy-preempt"]:
@@ -305,7 +307,7 @@ def run_postcopy(loop: MigrationLoop) -> PostcopyStats:
             loop.row("", phase="postcopy")
             last_row = t
     c[L.PZ] = c[L.PN] = c[L.PWS] = 0.0
-    t += host.rtt_s / 2.0  # the destination's SHUT on the return path (spec §12.4)
+    t += host.rtt_s / 2.0  # the destination's SHUT on the return path (§12.4)
     c[L.T] = t
     stats.end_s = t
     stats.exposure_s = t - stats.package_s

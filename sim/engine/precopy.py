@@ -26,6 +26,8 @@ the change, so a lever takes effect at the exact simulated time it was pulled.
     >>> run = Run(env, MigrationLoop(load_scenario({"vm": {"memory": "1G"}})), horizon_s=60)
     >>> env.run(run.thread); run.status
     'completed'
+
+§ numbers are sections of ``docs/qemu-migration.md`` (QEMU's algorithm, with its source files).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ __all__ = ["Controller", "ProcessGenerator", "Run"]
 ProcessGenerator = Generator[simpy.events.Event, Any, None]
 
 POSTCOPY_OFF_ERROR = "Enable postcopy with migrate_set_capability before the start of migration"
-"""QEMU's reply to ``migrate-start-postcopy`` without ``postcopy-ram`` (spec §12.1)."""
+"""QEMU's reply to ``migrate-start-postcopy`` without ``postcopy-ram`` (§12.1)."""
 
 
 class Controller(Protocol):
@@ -272,7 +274,7 @@ class Run:
         self.pull("horizon")
 
     def _postcopy_after(self, after: PostcopyAfter) -> ProcessGenerator:
-        """``control.postcopy-after``: N syncs after setup's, or N seconds (spec §12.1)."""
+        """``control.postcopy-after``: N syncs after setup's, or N seconds (§12.1)."""
         if after.passes is not None:
             yield self.next_sync(after.passes + 1)
             why = f"control.postcopy-after: {after.passes} passes"

@@ -1,6 +1,6 @@
 """The migration thread's send path: which route each dirty page takes, and its pace.
 
-Per page QEMU tries, in order (``ram_save_target_page_legacy``, spec §5.4): legacy
+Per page QEMU tries, in order (``ram_save_target_page_legacy``, §5.4): legacy
 compression → zero page → multifd queue → XBZRLE (after the first round) → a normal page.
 The :class:`Sender` turns that order into a mix of :class:`~sim.engine.pages.PageCost` for
 one pass (the share of zero pages still pending, how many pages XBZRLE finds in its cache)
@@ -8,14 +8,14 @@ and blends it into :class:`~sim.engine.pages.SendRates`.
 
 Routes and their costs:
 
-* zero page (legacy detection, the migration thread, spec §11.2): ``4096/host.zero-scan-rate``
+* zero page (legacy detection, the migration thread, §11.2): ``4096/host.zero-scan-rate``
   of CPU and 9 bytes; 9.0+ with ``zero-page-detection=multifd`` the check moves to the
   channels and the page is an 8-byte offset; ``none`` sends it as a normal page.
 * normal page on the main channel: ``4104/host.channel-rate`` of migration-thread time.
 * multifd (:mod:`sim.engine.multifd`), legacy ``compress`` (below), XBZRLE
   (:mod:`sim.engine.xbzrle`).
 
-Legacy ``compress`` (7.2–8.2, spec §11.1): each page is deflated on its own by one of
+Legacy ``compress`` (7.2–8.2, §11.1): each page is deflated on its own by one of
 ``compress-threads`` threads at ``host.zlib-rate``, then written by the migration thread as
 header + 4 + ``compress-ratio × 4096`` bytes. In 8.1 with XBZRLE also on, compression stops
 once XBZRLE starts.
@@ -24,6 +24,8 @@ once XBZRLE starts.
     >>> s = Sender(load_scenario({"vm": {"memory": "1G"}, "parameters": {"max-bandwidth": 0}}))
     >>> round(s.rates(zero_share=0.0, pass_index=1, dirty_bytes=0.0).wire_Bps / 1e6)
     1250
+
+§ numbers are sections of ``docs/qemu-migration.md`` (QEMU's algorithm, with its source files).
 """
 
 from __future__ import annotations

@@ -6,12 +6,14 @@ guest dirtied more than ``throttle-trigger-threshold`` % of it, that is a card. 
 card (not necessarily consecutive; a calm period does not wipe the count) the throttle rises:
 off → ``cpu-throttle-initial``, then ``+ cpu-throttle-increment`` (with tailslow: no more
 than what the period's overshoot asks for), capped at ``max-cpu-throttle`` and clamped to
-[1, 99] (spec §7.1, §7.2). A throttled vCPU runs 10 ms, then sleeps ``10·p/(1−p)`` ms, so it
+[1, 99] (§7.1, §7.2). A throttled vCPU runs 10 ms, then sleeps ``10·p/(1−p)`` ms, so it
 runs a share ``1 − p`` of the time and a CPU-bound guest dirties ``1 − p`` as fast (§7.3).
 
     >>> ac = AutoConverge(initial_pct=20, increment_pct=10, max_pct=99, trigger_pct=50)
     >>> [ac.on_period(dirty_bytes=100, xfer_bytes=100) for _ in range(4)]
     [None, 20, None, 30]
+
+§ numbers are sections of ``docs/qemu-migration.md`` (QEMU's algorithm, with its source files).
 """
 
 from __future__ import annotations

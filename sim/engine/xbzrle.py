@@ -7,7 +7,7 @@ than two syncs (``CACHED_PAGE_LIFETIME``) cannot be thrown out, so with ``N`` di
 competing for ``M`` slots only ``M·(1 − e^(−N/M))`` of them can be on the shelf: that is the
 hit fraction :func:`hit_fraction` gives (balls into bins, first one wins).
 
-QEMU's rules (spec §9): XBZRLE starts after the scan cursor's first wrap (the first round
+QEMU's rules (§9): XBZRLE starts after the scan cursor's first wrap (the first round
 over RAM), so the pages of the first pass are never encoded and the cache is filled by the
 misses of the second pass; hits start in the third. A hit sends header + 3 +
 ``delta-ratio × 4096`` bytes, unless the encoding would exceed a page (``delta-ratio ≥ 1``):
@@ -16,6 +16,8 @@ then it overflows, counts 4096 in ``bytes`` and goes as a normal page. Never on 
     >>> from sim.engine.xbzrle import hit_fraction
     >>> round(hit_fraction(cache_bytes=64 * 2**20, dirty_bytes=64 * 2**20), 3)  # 1 − 1/e
     0.632
+
+§ numbers are sections of ``docs/qemu-migration.md`` (QEMU's algorithm, with its source files).
 """
 
 from __future__ import annotations

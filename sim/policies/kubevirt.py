@@ -6,7 +6,7 @@ of data; when they run out it aborts, or, with ``allowWorkloadDisruption``, forc
 twice the first. A watchdog aborts sooner if the remaining data has not reached a new low for
 ``progressTimeout`` seconds.
 
-Sources (production-policies.md §3.3; kubevirt ``pkg/virt-launcher/virtwrap/live-migration-
+Sources (docs/management-policies.md §3.3; kubevirt ``pkg/virt-launcher/virtwrap/live-migration-
 source.go`` ``migrationMonitor``; VEP 248 for the two-phase budget, VEP 291 for the ramp):
 
 * defaults: ``completionTimeoutPerGiB`` 150, ``progressTimeout`` 150, ``allowAutoConverge``,
@@ -113,7 +113,7 @@ def _tuning(v: Any) -> dict[str, Any] | None:
 
 
 class KubeVirtOptions(PolicyOptions):
-    """KubeVirt's migration configuration with its defaults (production-policies.md §3.3)."""
+    """KubeVirt's migration configuration with its defaults (docs/management-policies.md §3.3)."""
 
     kind: Literal["kubevirt"] = "kubevirt"
     completionTimeoutPerGiB: Annotated[int, option(integer(0))] = Field(

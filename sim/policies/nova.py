@@ -6,7 +6,7 @@ GiB), and when the ride has taken too long (``live_migration_completion_timeout`
 per GiB) it either stops it (``abort``) or forces it to finish (``force_complete``:
 postcopy if permitted, otherwise pause the guest).
 
-Sources (production-policies.md §3.4, nova/conf/libvirt.py and nova/virt/libvirt/migration.py):
+Sources (docs/management-policies.md §3.4, nova/conf/libvirt.py and nova/virt/libvirt/migration.py):
 
 * defaults: downtime 500 ms (min 100), steps 10 (min 3), delay 75 s/GiB (min 3),
   completion timeout 800 s/GiB (0 disables), timeout action ``abort``, permit post-copy and
@@ -53,7 +53,7 @@ MONITOR_POLL_S: Final = 0.5
 """``_live_migration_monitor`` sleeps 0.5 s between ``get_job_info`` polls."""
 
 class NovaOptions(PolicyOptions):
-    """Nova's ``[libvirt]`` options with their defaults (production-policies.md §3.4)."""
+    """Nova's ``[libvirt]`` options with their defaults (docs/management-policies.md §3.4)."""
 
     kind: Literal["nova"] = "nova"
     live_migration_downtime: Annotated[int, option(integer(100))] = Field(

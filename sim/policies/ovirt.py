@@ -4,7 +4,7 @@ oVirt's schedule is a ladder: an initial ``setDowntime``, then for each ``limit`
 iterations one more rung (a larger downtime, ``postcopy``, or ``abort`` at ``-1``), executed
 by Vdsm's migration monitor.
 
-Sources: production-policies.md §3.6 (the policies and the *minimal downtime* schedule:
+Sources: docs/management-policies.md §3.6 (the policies and the *minimal downtime* schedule:
 ``setDowntime 100``, stalling limits 1/2/3/4/6 → 150/200/300/400/500 ms, then ``abort``;
 auto-convergence on for built-in policies, compression off for minimal downtime, on for
 *suspend workload*); Vdsm ``virt/migration.py`` ``MonitorThread`` as recalled

@@ -5,7 +5,7 @@ every time more than five polls have seen the remaining RAM grow (or hit 0) it d
 downtime. Before ``migrate`` it turns on ``auto-converge`` and ``xbzrle`` (cache 10 % of RAM,
 rounded to a power of two) and sets the speed.
 
-Sources: production-policies.md §3.5 (``migrate_downtime`` s, default 0.1, doubled after more
+Sources: docs/management-policies.md §3.5 (``migrate_downtime`` s, default 0.1, doubled after more
 than 5 polls where remaining grew or hit 0; ``migrate_speed`` MB/s, 0 = no limit;
 ``set_migration_caps`` turns on auto-converge and xbzrle). qemu-server ``QemuMigrate.pm``
 ``phase2`` as recalled **[U]**: polls ``query-migrate`` about once a second, and with no

@@ -6,7 +6,7 @@ Like a host who waits for the guests to find seats before opening more tables: t
 per ``cooldownSeconds``.
 
 Source: KubeVirt VEP 291 ``spec.experimental.downtimeTuning`` {``initialMs`` 150, ``steps``
-7, ``startAfterIteration`` 3, ``cooldownSeconds`` 10} (production-policies.md §3.3). The VEP
+7, ``startAfterIteration`` 3, ``cooldownSeconds`` 10} (docs/management-policies.md §3.3). The VEP
 names the knobs; the linear steps and ``maxMs`` = 900 (VEP 248's ``maxDowntimeMs`` default)
 are miglab's reading **[inference]**. An iteration is a completed pass: ``dirty-sync-count − 1``.
 

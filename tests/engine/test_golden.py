@@ -3,6 +3,8 @@
 Defaults used below (sim.scenario.Host): link 10 Gbit/s = 1.25e9 B/s, channel-rate 1.5 GiB/s,
 setup 10 ms, stop 5 ms, resume 5 ms, RTT 200 µs, bitmap sync 1 ms per GiB, zero-scan
 8 GiB/s, device state 1 MiB. A normal page is 8 + 4096 = 4104 wire bytes, a zero page 9.
+
+§ numbers are sections of ``docs/qemu-migration.md`` (QEMU's algorithm, with its source files).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def test_uniform_dirtying_below_bandwidth_shrinks_each_pass_by_dirty_over_bandwi
     Unlimited max-bandwidth: the link binds (1.25e9 wire B/s < 1.5 GiB/s of CPU), so RAM
     drains at R = 1.25e9·4096/4104 = 1.2476e9 B/s. The guest writes r = R/4 over 8 GiB with
     a sequential walk, so a pass of D bytes lasts D/R and leaves U = r·D/R = D/4 newly dirty
-    bytes (spec §5.9: passes shrink geometrically by w/B). With a 1 ms downtime-limit the
+    bytes (§5.9: passes shrink geometrically by w/B). With a 1 ms downtime-limit the
     threshold is ~1.25 MB, so the leftover at each sync is small (and the bitmap sync is made
     ~free, 1 µs/GiB, so that it adds no dirtying of its own): pass sizes 8 GiB, 2 GiB,
     512 MiB, 128 MiB … within 1 %. Converged total ≈ 8 GiB/R · (1 + ¼ + ¹⁄₁₆ + …) ≈ 9.18 s.
@@ -120,7 +122,7 @@ def test_auto_converge_raises_the_throttle_on_every_second_too_dirty_period() ->
 
 
 def test_auto_converge_tailslow_takes_only_what_the_overshoot_asks() -> None:
-    """tailslow (spec §7.2 example): throttle 20 %, dirty 1.05 GB against a threshold of
+    """tailslow (§7.2 example): throttle 20 %, dirty 1.05 GB against a threshold of
     1.0 GB (xfer 2.0 GB × 50 %) → cpu_now = 80, cpu_ideal = 80 × 1.0/1.05 = 76.19, so the
     step is min(80 − 76.19, 10) → 3 (integer), not 10."""
     from sim.engine.throttle import AutoConverge
@@ -254,7 +256,7 @@ def test_zero_pages_cost_nine_bytes_and_a_scan() -> None:
 
 @pytest.mark.parametrize("max_bandwidth", [0, 9])
 def test_max_bandwidth_zero_or_below_ten_means_unlimited(max_bandwidth: int) -> None:
-    """max-bandwidth / 10 = 0 is RATE_LIMIT_DISABLED (spec §5.2), so 0 and 9 B/s are
+    """max-bandwidth / 10 = 0 is RATE_LIMIT_DISABLED (§5.2), so 0 and 9 B/s are
     unlimited: an idle 1 GiB guest goes at link speed, 262 144 × 4104 B / 1.25e9 B/s =
     0.861 s, instead of 8 s at the default 128 MiB/s."""
     r = run({"vm": {"memory": "1G"}, "parameters": {"max-bandwidth": max_bandwidth}})

@@ -1,9 +1,11 @@
-"""Postcopy (spec §12): the switch, the background push, page faults, blocktime, exposure.
+"""Postcopy (§12): the switch, the background push, page faults, blocktime, exposure.
 
 Defaults used below (sim.scenario.Host): link 10 Gbit/s = 1.25e9 B/s, RTT 200 µs, stop 5 ms,
 bitmap sync 1 ms per GiB, device state 1 MiB. A normal page is 8 + 4096 = 4104 wire bytes.
 The guest used for most tests does not converge in precopy: 2 GiB/s of random writes over a
 2 GiB hot set, while the link drains at most 1.25e9 B/s.
+
+§ numbers are sections of ``docs/qemu-migration.md`` (QEMU's algorithm, with its source files).
 """
 
 from __future__ import annotations

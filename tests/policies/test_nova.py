@@ -16,7 +16,7 @@ from tests.policies.conftest import run
     # 1 GiB counts as 2 GiB: delay = int(75 × 2) = 150 s; base = 500/10 = 50 ms,
     # offset = (500 − 50)/10 = 45 ms → 50, 95, 140, … 500 ms every 150 s.
     (1, [(150 * i, 50 + 45 * i) for i in range(11)]),
-    # 4 GiB: delay 300 s → 500 ms at 3000 s (production-policies.md §3.4's example).
+    # 4 GiB: delay 300 s → 500 ms at 3000 s (docs/management-policies.md §3.4's example).
     (4, [(300 * i, 50 + 45 * i) for i in range(11)]),
     # 16 GiB: delay 1200 s → 500 ms at 12 000 s.
     (16, [(1200 * i, 50 + 45 * i) for i in range(11)]),
