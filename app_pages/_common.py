@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from typing import Any
 
 import streamlit as st
 
-from sim import ui_model
+from sim import plots, ui_model
+from sim.engine import simulate
 from sim.result import Result
 from sim.scenario import ValidationReport, load_scenario, validate
 
@@ -34,26 +34,10 @@ def validate_json(text: str) -> ValidationReport:
     return validate(json.loads(text))
 
 
-def not_available(module: str, what: str) -> bool:
-    """Show an info box and return True when `module` has not landed yet."""
-    if ui_model.module_available(module):
-        return False
-    st.info(f"{what} is not available yet: `{module}` is still being written. "
-            "This page will use it as soon as it lands.", icon=":material/construction:")
-    return True
-
-
-def module(name: str) -> Any:
-    """Import a `sim` module by name (pages call only into `sim`)."""
-    return importlib.import_module(name)
-
-
 @st.cache_data(max_entries=128, show_spinner="Simulating…")
 def simulate_json(text: str) -> Result:
     """The engine's result for a scenario's canonical JSON (cached per scenario)."""
-    engine = importlib.import_module("sim.engine")
-    result: Result = engine.simulate(load_scenario(json.loads(text)))
-    return result
+    return simulate(load_scenario(json.loads(text)))
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -63,7 +47,6 @@ def simulation_figures(text: str) -> dict[str, Any]:
     Cached as objects (not copies): building them costs ~30 ms each in plotly's validators,
     and ``st.plotly_chart`` only reads them.
     """
-    plots = importlib.import_module("sim.plots")
     result = simulate_json(text)
     return {"timeline": plots.timeline_figure(result),
             "bandwidth": plots.bandwidth_figure(result),

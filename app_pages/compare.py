@@ -7,8 +7,6 @@ import streamlit as st
 
 from app_pages._common import (
     kept_editor,
-    module,
-    not_available,
     plot,
     require_valid,
     scenario,
@@ -16,7 +14,7 @@ from app_pages._common import (
     simulate_json,
     validate_json,
 )
-from sim import ui_model
+from sim import plots, ui_model
 from sim.scenario import PRESET_POLICY_KINDS
 
 KEEP = "as set"  # the policy cell that keeps the scenario's own policy
@@ -25,7 +23,7 @@ st.title("Compare")
 st.caption("Each row changes the current scenario's settings; the guest, workload and link "
            "stay the same. Empty cells keep the scenario's value.")
 sc = scenario()
-if require_valid(sc) is not None and not not_available("sim.engine", "The simulation engine"):
+if require_valid(sc) is not None:
     default = pd.DataFrame([
         {"label": "as set", "downtime-limit": "", "max-bandwidth": "", "auto-converge": None,
          "multifd-channels": "", "postcopy-after-passes": "", "policy": KEEP},
@@ -78,5 +76,4 @@ if require_valid(sc) is not None and not not_available("sim.engine", "The simula
             st.caption(f"{ui_model.BEST.strip()} the best of the settings that converged, "
                        "where they differ; times and costs of runs that did not converge do "
                        "not compete.")
-            if not not_available("sim.plots", "Plotting"):
-                plot(module("sim.plots").comparison_figure(results), key="compare_fig")
+            plot(plots.comparison_figure(results), key="compare_fig")

@@ -11,15 +11,16 @@ import streamlit as st
 
 from app_pages._common import (
     kept,
-    module,
-    not_available,
     plot,
     require_valid,
     scenario,
     set_scenario,
     simulate_json,
 )
-from sim import MiglabError, UnitError, ui_model
+from sim import MiglabError, UnitError, plots, targets, ui_model
+from sim import export as exp
+from sim import recommend as rec_mod
+from sim import report as rep
 from sim.scenario import Scenario, load_scenario
 from sim.units import parse_duration
 
@@ -39,9 +40,7 @@ def downloads(fmt: str, files: dict[str, str], gaps: Any, name: str) -> None:
 st.title("Recommend & export")
 sc = scenario()
 report = require_valid(sc)
-if report is not None and not not_available("sim.recommend", "Recommendations"):
-    rec_mod = module("sim.recommend")
-    targets = module("sim.targets")
+if report is not None:
     names = list(targets.TARGETS)
     implied = targets.default_target(sc.get("control", {}).get("policy")
                                      if isinstance(sc.get("control"), dict) else None)
@@ -80,15 +79,16 @@ if report is not None and not not_available("sim.recommend", "Recommendations"):
             def progress(done: int, n: int) -> None:
                 bar.progress(done / n, text=f"{done} of {n} settings tried")
 
+            found: rec_mod.Recommendation | None
             try:
-                rec = rec_mod.recommend(sc, constraints, target=target, objective=objective,
-                                        workers=1, progress=progress)
+                found = rec_mod.recommend(sc, constraints, target=target, objective=objective,
+                                          workers=1, progress=progress)
             except MiglabError as err:
                 st.error(f"Cannot search: {err}")
-                rec = None
+                found = None
             bar.empty()
-            if rec is not None:
-                st.session_state["recommendation"] = rec
+            if found is not None:
+                st.session_state["recommendation"] = found
     rec: Any = st.session_state.get("recommendation")
     chosen: Scenario = report.scenario  # type: ignore[assignment]
     exported: Any = None
@@ -110,8 +110,8 @@ if report is not None and not not_available("sim.recommend", "Recommendations"):
         m3.metric("guest cost", rec_mod.format_metric(row["guest_cost_s"], "vCPU·s"))
         st.markdown("\n".join(f"- {r}" for r in rec.reasons))
         st.markdown("**Changes:** " + ", ".join(f"`{k}` = {v}" for k, v in rec.changes.items()))
-        if not not_available("sim.plots", "Plotting") and len(rec.pareto):
-            plot(module("sim.plots").pareto_figure(rec.table[rec.table["converged"]],
+        if len(rec.pareto):
+            plot(plots.pareto_figure(rec.table[rec.table["converged"]],
                                                    "total_time_s", "downtime_ms"),
                  key="rec_pareto")
         try:
@@ -125,53 +125,49 @@ if report is not None and not not_available("sim.recommend", "Recommendations"):
             st.switch_page("app_pages/scenario.py")
 
     st.subheader("Export" + (" the recommended settings" if rec is not None else ""))
-    if not not_available("sim.export", "Exports"):
-        exp = module("sim.export")
-        if exported is not None:
-            # exactly what was recommended and simulated: the target's own files
-            st.caption(f"{targets.TARGETS[rec.target].title}: the files below are the "
-                       "settings above; importing them back gives the same prediction.")
-            with st.columns(3)[0]:
-                downloads(exported.format, exported.files, exported.gaps, chosen.name)
-            preview = st.expander("Preview", **kept("export_preview_rec", True))
-            if preview.open:
-                with preview:
-                    st.code(exported.text, language=None)
-        else:
-            cols = st.columns(2)  # wide enough for the file names
-            for i, fmt in enumerate(exp.FORMATS):
-                out = exp.export(chosen, fmt)
-                with cols[i % 2]:
-                    downloads(fmt, out.files, out.gaps, chosen.name)
-            preview = st.expander("Preview", **kept("export_preview", False))
-            if preview.open:
-                with preview:
-                    fmt = st.selectbox("format", exp.FORMATS, **kept("preview_fmt", "qmp"))
-                    st.code(exp.export(chosen, fmt).text, language=None)
-    if not not_available("sim.report", "Reports"):
-        rep = module("sim.report")
-        result = simulate_json(ui_model.scenario_json(sc))
+    if exported is not None:
+        # exactly what was recommended and simulated: the target's own files
+        st.caption(f"{targets.TARGETS[rec.target].title}: the files below are the "
+                   "settings above; importing them back gives the same prediction.")
+        with st.columns(3)[0]:
+            downloads(exported.format, exported.files, exported.gaps, chosen.name)
+        preview = st.expander("Preview", **kept("export_preview_rec", True))
+        if preview.open:
+            with preview:
+                st.code(exported.text, language=None)
+    else:
+        cols = st.columns(2)  # wide enough for the file names
+        for i, fmt in enumerate(exp.FORMATS):
+            out = exp.export(chosen, fmt)
+            with cols[i % 2]:
+                downloads(fmt, out.files, out.gaps, chosen.name)
+        preview = st.expander("Preview", **kept("export_preview", False))
+        if preview.open:
+            with preview:
+                fmt = st.selectbox("format", exp.FORMATS, **kept("preview_fmt", "qmp"))
+                st.code(exp.export(chosen, fmt).text, language=None)
+    result = simulate_json(ui_model.scenario_json(sc))
 
-        def html() -> str:
-            text: str = rep.render_html(
-                load_scenario(sc), result,
-                recommendation=chosen if rec is not None else None,
-                reasons=rec.reasons if rec is not None else ())
-            return text
+    def html() -> str:
+        text: str = rep.render_html(
+            load_scenario(sc), result,
+            recommendation=chosen if rec is not None else None,
+            reasons=rec.reasons if rec is not None else ())
+        return text
 
-        def pdf() -> bytes:
-            with tempfile.TemporaryDirectory(prefix="miglab-report-") as tmp:
-                src = Path(tmp) / "report.html"
-                src.write_text(html(), encoding="utf-8")
-                return rep.write_pdf(src, Path(tmp) / "report.pdf").read_bytes()  # type: ignore[no-any-return]
+    def pdf() -> bytes:
+        with tempfile.TemporaryDirectory(prefix="miglab-report-") as tmp:
+            src = Path(tmp) / "report.html"
+            src.write_text(html(), encoding="utf-8")
+            return rep.write_pdf(src, Path(tmp) / "report.pdf").read_bytes()
 
-        r1, r2 = st.columns(2)
-        r1.download_button("HTML report", html, file_name=f"{chosen.name}-report.html",
-                           mime="text/html", on_click="ignore", key="dl_html",
+    r1, r2 = st.columns(2)
+    r1.download_button("HTML report", html, file_name=f"{chosen.name}-report.html",
+                       mime="text/html", on_click="ignore", key="dl_html",
+                       width="stretch")
+    if rep.find_chromium() is not None:
+        r2.download_button("PDF report", pdf, file_name=f"{chosen.name}-report.pdf",
+                           mime="application/pdf", on_click="ignore", key="dl_pdf",
                            width="stretch")
-        if rep.find_chromium() is not None:
-            r2.download_button("PDF report", pdf, file_name=f"{chosen.name}-report.pdf",
-                               mime="application/pdf", on_click="ignore", key="dl_pdf",
-                               width="stretch")
-        else:
-            r2.info(f"PDF reports need Chromium: {rep.INSTALL_HINT}")
+    else:
+        r2.info(f"PDF reports need Chromium: {rep.INSTALL_HINT}")

@@ -238,7 +238,7 @@ with g2:
     pick = st.selectbox("start from", choices, key="workload_pick",
                         help="a preset (data/workloads) or a template of plain values")
     if pick != "custom" and st.button("Apply workload", key="apply_workload"):
-        kind, _, label = pick.partition(": ")
+        kind, _sep, label = pick.partition(": ")
         wl: dict[str, Any] = {"preset": label} if kind == "preset" \
             else ui_model.WORKLOAD_TEMPLATES[label]
         set_scenario(ui_model.replace_workload(new, wl))

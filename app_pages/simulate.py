@@ -15,7 +15,6 @@ import streamlit as st
 
 from app_pages._common import (
     kept,
-    not_available,
     plot,
     require_valid,
     scenario,
@@ -45,8 +44,7 @@ def timeline_glance(text: str) -> str:
 st.title("Simulate")
 sc = scenario()
 report = require_valid(sc)
-if report is not None and report.scenario is not None \
-        and not not_available("sim.engine", "The simulation engine"):
+if report is not None and report.scenario is not None:
     text = ui_model.scenario_json(sc)
     result = simulate_json(text)
     model = report.scenario
@@ -63,7 +61,7 @@ if report is not None and report.scenario is not None \
     diagnosis = None if good else diagnosis_json(text)
     if diagnosis is not None:
         st.code(diagnosis.text(), language=None, wrap_lines=True)
-    glance = timeline_glance(text) if ui_model.module_available("sim.plots") else ""
+    glance = timeline_glance(text)
     if glance:  # drawn by the server, inline: shows before any chart's or metric's code loads
         st.markdown(f'<div style="max-width:100%;overflow:hidden">{glance}</div>',
                     unsafe_allow_html=True)
@@ -72,16 +70,15 @@ if report is not None and report.scenario is not None \
         for col, m in zip(st.columns(3), row, strict=True):
             col.metric(m.label, m.value, help=m.help, border=True)
 
-    if not not_available("sim.plots", "Plotting"):
-        figures = simulation_figures(text)
-        plot(figures["timeline"], key="timeline")
-        left, right = st.columns(2)
-        with left:
-            plot(figures["bandwidth"], key="bandwidth")
-        with right:
-            plot(figures["throttle"], key="throttle")
-        if result.downtime_ms > 0:  # no pause, no chart of where it went
-            plot(figures["downtime"], key="downtime")
+    figures = simulation_figures(text)
+    plot(figures["timeline"], key="timeline")
+    left, right = st.columns(2)
+    with left:
+        plot(figures["bandwidth"], key="bandwidth")
+    with right:
+        plot(figures["throttle"], key="throttle")
+    if result.downtime_ms > 0:  # no pause, no chart of where it went
+        plot(figures["downtime"], key="downtime")
 
     if result.actions:
         st.subheader("Policy actions")

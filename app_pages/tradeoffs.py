@@ -13,20 +13,18 @@ import streamlit as st
 
 from app_pages._common import (
     kept,
-    module,
-    not_available,
     plot,
     require_valid,
     scenario,
     set_scenario,
 )
-from sim import ScenarioError, ui_model
+from sim import ScenarioError, plots, sweep, ui_model
 
 st.title("Trade-offs")
 st.caption("Sweep two settings of the current scenario and see where it converges, how long "
            "it takes and how long the guest pauses.")
 sc = scenario()
-if require_valid(sc) is not None and not not_available("sim.sweep", "Sweeps"):
+if require_valid(sc) is not None:
     labels = list(ui_model.SWEEP_AXES)
     c1, c2 = st.columns(2)
     axes: list[tuple[str, str]] = []
@@ -65,13 +63,12 @@ if require_valid(sc) is not None and not not_available("sim.sweep", "Sweeps"):
             def progress(done: int, total: int) -> None:
                 bar.progress(done / total, text=f"{done} of {total} runs")
 
-            table = module("sim.sweep").run_points(sc, points, workers=1, progress=progress)
+            table = sweep.run_points(sc, points, workers=1, progress=progress)
             bar.empty()
             run = {"table": table, "x": read[0][0], "y": read[1][0], "points": points,
                    "inputs": inputs}
             st.session_state["sweep"] = run
-    if run is not None and not not_available("sim.plots", "Plotting"):
-        plots = module("sim.plots")
+    if run is not None:
         view = ui_model.sweep_view(run["table"], run["x"], run["y"])
         x_name, y_name = ui_model.setting_name(run["x"]), ui_model.setting_name(run["y"])
         bad = view[view["outcome"] == ui_model.REFUSED]
