@@ -95,3 +95,17 @@ def test_docs_name_a_whole_list_in_the_registry_order(name: str) -> None:
             if set(items) <= set(named) and named[:len(items)] != items:
                 wrong.append(f"{path.relative_to(ROOT)}: {m.group(0)!r}")
     assert wrong == []
+
+
+def test_readme_layout_matches_the_tree() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("| path | what |"):]
+    table = table[:table.index("\n\n")]
+    paths = set()
+    for line in table.splitlines()[2:]:
+        paths.update(re.findall(r"`([\w./-]+/?)`", line.split(" | ")[0]))
+    assert [p for p in paths if not (ROOT / p).exists()] == []
+    listed = {p.rstrip("/") for p in paths}
+    entries = {f"sim/{p.name}" for p in (ROOT / "sim").iterdir()
+               if p.name != "__pycache__" and (p.suffix == ".py" or p.is_dir())}
+    assert sorted(entries - listed) == []
