@@ -142,7 +142,8 @@ def simulate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
     timeline: Annotated[Path | None, typer.Option(
         help="write the per-window timeline to this CSV file")] = None,
-    seed: Annotated[int | None, typer.Option(help="override the scenario's seed")] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="the seed recorded in the result (the engine is deterministic)")] = None,
     explain: Annotated[bool, typer.Option(
         "--explain/--no-explain",
         help="for a run that does not converge, name the cause and find the smallest "

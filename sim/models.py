@@ -535,4 +535,6 @@ class ScenarioFile(FileModel):
     control: Control = Field(default_factory=Control,
                              description="what the operator or management layer does")
     seed: Annotated[int, BeforeValidator(_seed)] = Field(
-        1, description="random seed; same scenario and seed, same result")
+        1, description="recorded with the result, and the seed of `miglab recommend`'s search "
+                    "sampler; the engine draws no random numbers, so a simulation does not "
+                    "depend on it")

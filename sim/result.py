@@ -173,7 +173,8 @@ class Result(BaseModel):
         downtime_breakdown_ms: parts of the downtime (stop, sync, ram, device, drain, resume).
         actions: what policies or the operator did.
         timeline: one dict per window/event with :data:`TIMELINE_COLUMNS`.
-        seed: the seed the run used.
+        seed: the scenario's seed, recorded (the engine is deterministic; see
+            :func:`sim.engine.simulate`).
         source: ``"engine"`` or ``"lab"``.
     """
 

@@ -244,7 +244,8 @@ class Scenario:
         parameters: every migration parameter (defaults + the scenario's).
         capabilities: every capability of the release.
         control: operator/management actions.
-        seed: random seed; same scenario and seed, same result.
+        seed: recorded with the result and seeding recommend's sampler; the engine is
+            deterministic and does not read it.
         assumptions: host facts that QEMU's host-dependent checks relied on.
         source: the scenario as given (dash names), for saving and exporting.
     """

@@ -45,8 +45,10 @@ def simulate(scenario: Scenario, *, seed: int | None = None, timeline: bool = Tr
 
     Args:
         scenario: a validated scenario (:func:`sim.scenario.load_scenario`).
-        seed: overrides ``scenario.seed`` (the model is deterministic today; the seed is
-            recorded so that stochastic parts added later stay reproducible).
+        seed: overrides ``scenario.seed`` in the result. It is *recorded only*: the engine
+            is deterministic (page order, dirtying and link are closed-form models with no
+            random draw), so two seeds give the same run. :func:`sim.recommend.recommend`
+            does use it, as the seed of optuna's sampler.
         timeline: record the timeline (one row per sync/event plus ~1 s samples).
         horizon_s: cut a run that has not ended here; it ends with status ``active``,
             ``converged: false`` and a reason. Default: ``control.timeout`` when that is
