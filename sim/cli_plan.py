@@ -158,6 +158,9 @@ def drain_cmd(
 ) -> None:
     """Plan a host drain: who moves when, each VM's downtime and outcome, total drain time.
 
+    Long because it is a CLI command: its typer options, each with its help text, take most of
+    the lines.
+
     Each host's link is shared fairly by its concurrent migrations and re-divided as they
     start and end; the per-node and per-cluster limits decide who waits.
 
@@ -259,6 +262,9 @@ def recommend_cmd(
         help="write the recommended scenario (YAML) here, for 'miglab simulate'")] = None,
 ) -> None:
     """Find the settings that meet a downtime/time budget on a platform; show why.
+
+    Long because it is a CLI command: its typer options, each with its help text, take most of
+    the lines.
 
     Prints the recommended setting in the target's own names and units, the outcome
     predicted by simulating exactly that setting (through the platform's policy), plain

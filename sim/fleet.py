@@ -347,9 +347,12 @@ def _vm_from_row(row: InventoryVm, order: Sequence[str]) -> tuple[FleetVm, Any]:
     return FleetVm(row.name, row.host, changes), row.link
 
 
-def load_inventory(source: str | Path | Mapping[str, Any], *,
+def load_inventory(source: str | Path | Mapping[str, Any], *,  # noqa: C901
                    default_link: str | float | None = None) -> Inventory:
     """Read an inventory from a CSV or YAML file, or a mapping.
+
+    Long and branchy because it reads three forms (CSV, YAML, a mapping) into one model and
+    reports each row's problems.
 
     CSV: one VM per row with columns ``name, host, memory`` and any of ``link`` (the
     host's link), ``policy`` (a policy kind), ``vcpus, preset, dirty-rate, working-set,
@@ -631,7 +634,7 @@ def only_hosts(inventory: Inventory, hosts: Sequence[str]) -> Inventory:
                    links_Bps={h: b for h, b in inventory.links_Bps.items() if h in keep})
 
 
-def plan_drain(inventory: Inventory | str | Path | Mapping[str, Any], *,
+def plan_drain(inventory: Inventory | str | Path | Mapping[str, Any], *,  # noqa: C901
                policy: str | None = None,
                order: str = "listed",
                per_node: int | None = None,
@@ -641,6 +644,9 @@ def plan_drain(inventory: Inventory | str | Path | Mapping[str, Any], *,
                runner: Runner | None = None,
                hosts: Sequence[str] | None = None) -> DrainPlan:
     """Drain the inventory's source hosts (all, or ``hosts``) and report who moved when.
+
+    Long and branchy because it is the drain's event loop: admission per host and cluster, link
+    sharing and each VM's result share its state (a split into named steps is open work).
 
     Args:
         inventory: an :class:`Inventory` or what :func:`load_inventory` reads.

@@ -371,8 +371,11 @@ def _virsh_words(args: list[str]) -> list[str]:
     return out
 
 
-def _virsh_migrate(args: list[str], params: dict[str, Any], caps: dict[str, bool],
+def _virsh_migrate(args: list[str], params: dict[str, Any], caps: dict[str, bool],  # noqa: C901
                    control: dict[str, Any], notes: Notes) -> None:
+    """Branchy because it mirrors virsh's own reading of ``virsh migrate``'s options
+    (tools/virsh-domain.c, ``cmdMigrate``), option by option.
+    """
     methods: list[str] = []
     compressed = False
     args = _virsh_words(args)
@@ -708,9 +711,12 @@ def from_nova(text: str, base: Mapping[str, Any] | None = None, *,
 _PROXMOX_QM: Final = re.compile(r"^qm\s+(set|migrate)\s+(.*)$")
 
 
-def from_proxmox(text: str, base: Mapping[str, Any] | None = None, *,
+def from_proxmox(text: str, base: Mapping[str, Any] | None = None, *,  # noqa: C901
                  notes: Notes = None) -> ScenarioDict:
     """A ``proxmox`` policy from ``qm set``/``qm migrate`` lines and ``datacenter.cfg``.
+
+    Branchy because it reads qemu-server's migration settings key by key, each with its own
+    unit.
 
     ``migrate_downtime`` (s) and ``migrate_speed`` (MB/s, read as MiB/s) come from ``qm
     set``; a ``bwlimit`` (KiB/s, on ``qm migrate`` or ``bwlimit: migration=`` in

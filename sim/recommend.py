@@ -555,6 +555,9 @@ def real_changes(scenario: Scenario, changes: Mapping[str, Any]) -> dict[str, An
 def _reasons(table: pd.DataFrame, best_i: int | None, closest_i: int | None,
              order: np.ndarray[Any, Any], objective: str, constraints: Constraints,
              describe: Callable[[Mapping[str, Any] | pd.Series[Any]], str]) -> list[str]:
+    """Long because it is one sentence per constraint and outcome, in the order the report shows
+    them.
+    """
     col = OBJECTIVES[objective]
     reasons: list[str] = []
     limits = constraints.limits()
@@ -892,7 +895,7 @@ def _beyond_reason(target: Target, beyond: Mapping[str, Any],
 # ----------------------------------------------------------------------------- search
 
 
-def recommend(scenario: Scenario | Mapping[str, Any] | str,
+def recommend(scenario: Scenario | Mapping[str, Any] | str,  # noqa: C901
               constraints: Constraints | None = None, *,
               target: str | None = None,
               objective: str = "total-time",
@@ -906,6 +909,9 @@ def recommend(scenario: Scenario | Mapping[str, Any] | str,
               progress: Progress | None = None,
               runner: Runner | None = None) -> Recommendation:
     """Search a target's settings under a budget; return the best, the Pareto set, reasons.
+
+    Long and branchy because it checks the request and dispatches the three searches (a target's
+    grid, QEMU's grid, optuna) around one shared bookkeeping.
 
     Args:
         scenario: the guest, workload and link to tune (its own settings are the start).

@@ -187,8 +187,11 @@ def _wants_int(path: str, lo_text: str, hi_text: str, raw: list[float]) -> bool:
             and all(float(x).is_integer() for x in raw))
 
 
-def parse_axis(spec: str, *, seed: int = 0) -> Axis:
+def parse_axis(spec: str, *, seed: int = 0) -> Axis:  # noqa: C901
     """Read an axis from ``NAME=VALUES``.
+
+    Long and branchy because it reads four axis grammars (a list, linear, log and random ranges)
+    with unit-aware ends, and names the axis in every error.
 
     Args:
         spec: ``name=a,b,c`` | ``name=lo:hi:N`` | ``name=lo:hi:logN`` | ``name=lo:hi:randN``.

@@ -461,9 +461,12 @@ def _scenario_value(f: FormField, value: object) -> object:
     return text
 
 
-def apply_form(scenario: Mapping[str, Any], fields: Sequence[FormField],
+def apply_form(scenario: Mapping[str, Any], fields: Sequence[FormField],  # noqa: C901
                values: Mapping[str, object]) -> tuple[dict[str, Any], list[Problem]]:
     """A new scenario dict with the widget ``values`` written in.
+
+    Long and branchy because each section (guest, workload, host, parameters, capabilities,
+    control) is written back with its own rules.
 
     Parameters are written as QMP values, and only when they differ from QEMU's default or
     the scenario already named them; capabilities likewise. Empty optional text boxes drop

@@ -246,6 +246,9 @@ class MigrationLoop:
 
     def __init__(self, sc: Scenario, *, fast: bool = True, timeline: bool = True,
                  sample_s: float = 1.0) -> None:
+        """Long because it sets up every counter and derived rate of the run in one place (the
+        counters are listed at the top of this module).
+        """
         self.sc = sc
         self.fast = fast
         self.record = timeline
@@ -736,8 +739,11 @@ class MigrationLoop:
         due = pending == 0.0 or below or self.levers.postcopy_requested
         return due and self.can_switchover()
 
-    def _steady_jump(self) -> None:
+    def _steady_jump(self) -> None:  # noqa: C901
         """Skip whole cycles of passes once the loop repeats itself (non-convergence).
+
+        Long and branchy because cycle detection and the closed-form advance share one state;
+        each step is commented.
 
         At each sync the state that decides the future — pending bytes, the threshold, the
         phase inside the current window (time and budget used), the throttle and its

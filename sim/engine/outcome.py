@@ -28,7 +28,11 @@ __all__ = ["build_result"]
 
 
 def build_result(run: Run, *, seed: int) -> Result:
-    """The :class:`~sim.result.Result` of a run that has ended."""
+    """The :class:`~sim.result.Result` of a run that has ended.
+
+    Long because it maps every engine counter to its ``query-migrate`` field, one field per
+    line.
+    """
     loop = run.loop
     sc, c, s = loop.sc, loop.c, loop.s
     completed = run.status == "completed"

@@ -225,6 +225,9 @@ def _switch(loop: MigrationLoop, stats: PostcopyStats) -> None:
 def run_postcopy(loop: MigrationLoop) -> PostcopyStats:
     """Switch to postcopy and run it to the end; advances ``loop``'s clock and counters.
 
+    Long because it mirrors QEMU's postcopy path step for step: ``postcopy_start``, then the
+    push and page-fault loop to completion (docs/qemu-migration.md §12).
+
     Args:
         loop: a precopy loop whose :meth:`~sim.engine.loop.MigrationLoop.advance` returned
             :data:`~sim.engine.loop.POSTCOPY`.

@@ -336,6 +336,9 @@ def run_scenario(scenario: Scenario, *, content: Content = "text",
                  cap_s: float = DEFAULT_CAP_S, workdir: Path | None = None) -> LabRun:
     """Run one real migration of ``scenario`` and measure it.
 
+    Long because it drives a real QEMU pair through setup, migrate, policy polling and teardown,
+    as a management layer does.
+
     Args:
         scenario: A validated scenario; ``vm``, ``workload`` (rate form), ``parameters``,
             ``capabilities`` and ``control`` are honoured; ``host`` is the simulator's.

@@ -295,11 +295,15 @@ def check_parameters(params: Mapping[str, object], caps: Mapping[str, bool],
 
 # ------------------------------------------------------------------------- capabilities
 
-def _capability_checks(old: Mapping[str, bool], new: Mapping[str, bool],
+def _capability_checks(old: Mapping[str, bool], new: Mapping[str, bool],  # noqa: C901
                        params: Mapping[str, object], prof: VersionProfile,
                        host: HostSupport, incoming: bool,
                        incoming_started: bool) -> list[QemuError | str]:
-    """Every finding of ``migrate_caps_check`` in QEMU's order (errors and assumptions)."""
+    """Every finding of ``migrate_caps_check`` in QEMU's order (errors and assumptions).
+
+    Long and branchy because it mirrors QEMU's ``migrate_caps_check`` (migration/options.c)
+    check by check, in QEMU's order.
+    """
     out: list[QemuError | str] = []
     on = new.get
     v = prof.version
