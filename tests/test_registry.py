@@ -34,7 +34,7 @@ pickers' "every kind but custom" copies are caught too."""
 HOMES: frozenset[tuple[str, str]] = frozenset({
     ("sim/models.py", "policy kinds (sim.models.POLICY_KINDS)"),
     ("sim/policies/__init__.py", "policy kinds (sim.models.POLICY_KINDS)"),
-    ("sim/export.py", "export targets (sim.export.EXPORTERS)"),
+    ("sim/export/__init__.py", "export targets (sim.export.EXPORTERS)"),
     # the test that pins the target names a user can type (a rename must be deliberate)
     ("tests/export/test_export_formats.py", "export targets (sim.export.EXPORTERS)"),
 })

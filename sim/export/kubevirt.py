@@ -1,0 +1,170 @@
+"""KubeVirt: the ``MigrationPolicy`` and the KubeVirt CR's migration fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from sim.export._base import (
+    KUBEVIRT_MULTIFD_CHANNELS,
+    QEMU_DEFAULT_DOWNTIME_MS,
+    Export,
+    ExportOptions,
+    _control_gaps,
+    _effective_bandwidth,
+    _Gaps,
+    _header,
+    _k8s_name,
+    _not_expressible,
+    _per_gib,
+    _policy_gaps,
+    _policy_kind,
+    _policy_options,
+    _postcopy_words,
+    k8s_quantity,
+)
+from sim.scenario import Scenario
+from sim.units import GiB
+
+# ------------------------------------------------------------------------- KubeVirt
+
+
+def _kubevirt_fields(sc: Scenario, gaps: _Gaps) -> dict[str, Any]:
+    """The migration fields shared by MigrationPolicy and the KubeVirt CR."""
+    out: dict[str, Any] = {}
+    bw = _effective_bandwidth(sc)
+    out["bandwidthPerMigration"] = k8s_quantity(bw) if bw is not None else "0Mi"
+    out["allowAutoConverge"] = sc.capabilities["auto-converge"]
+    after = sc.control.postcopy_after
+    postcopy = sc.capabilities["postcopy-ram"] and after is not None
+    out["allowPostCopy"] = postcopy
+    mem_gib = sc.vm.memory_bytes / GiB
+    budget_s: float | None = sc.control.timeout_s
+    if postcopy and after is not None:
+        out["allowWorkloadDisruption"] = True
+        if after.seconds is not None:
+            budget_s = after.seconds
+            if sc.control.timeout_s is not None and sc.control.timeout_s != 2 * after.seconds:
+                gaps.add("control.timeout", f"{sc.control.timeout_s:g} s",
+                         f"KubeVirt aborts at twice the completion budget: "
+                         f"{2 * after.seconds:g} s")
+        else:
+            gaps.add("control.postcopy-after", _postcopy_words(sc),
+                     "KubeVirt starts postcopy only when completionTimeoutPerGiB runs out; "
+                     "set it from the predicted time of that pass")
+    if budget_s is not None:
+        out["completionTimeoutPerGiB"] = _per_gib(sc, budget_s, mem_gib, gaps,
+                                                  "completionTimeoutPerGiB", "of RAM")
+    return out
+
+
+def _kubevirt_gaps(sc: Scenario, gaps: _Gaps) -> None:
+    dt = sc.parameters.downtime_limit
+    if dt != QEMU_DEFAULT_DOWNTIME_MS:
+        gaps.add("parameters.downtime-limit", f"{dt} ms", "KubeVirt has no downtime knob "
+                 f"(VEP 248 proposes maxDowntimeMs); QEMU's {QEMU_DEFAULT_DOWNTIME_MS} ms applies")
+    if sc.capabilities["multifd"] and sc.parameters.multifd_channels != KUBEVIRT_MULTIFD_CHANNELS \
+            and not (sc.capabilities["postcopy-ram"] and sc.control.postcopy_after is not None):
+        gaps.add("parameters.multifd-channels", str(sc.parameters.multifd_channels),
+                 f"KubeVirt picks {KUBEVIRT_MULTIFD_CHANNELS} channels itself")
+    post_copy_allowed = sc.capabilities["postcopy-ram"] and sc.control.postcopy_after is not None
+    if not sc.capabilities["multifd"] and not post_copy_allowed:
+        gaps.add("capabilities.multifd", "off", "KubeVirt turns multifd on (8 channels) when "
+                 "the VMI has no CPU limit and postcopy is not allowed")
+    elif sc.capabilities["multifd"] and post_copy_allowed:
+        gaps.add("capabilities.multifd", "on, with postcopy", "KubeVirt does not use multifd "
+                 "when postcopy is allowed (allowPostCopy: true); it migrates single-stream")
+    if sc.capabilities["postcopy-ram"] and sc.control.postcopy_after is None:
+        gaps.add("capabilities.postcopy-ram", "on, never started",
+                 "allowPostCopy stays false: postcopy is never started anyway")
+    handled = ("max-bandwidth", "downtime-limit", "multifd-channels", "auto-converge",
+               "postcopy-ram", "multifd")
+    _not_expressible(sc, gaps, "KubeVirt", handled)
+    _control_gaps(sc, gaps, "KubeVirt", timeout=False, postcopy=False)
+
+
+def _render_kubevirt(sc: Scenario, opts: ExportOptions) -> Export:
+    """A ``MigrationPolicy`` and the ``KubeVirt`` CR's ``spec.configuration.migrations``."""
+    if _policy_kind(sc) == "kubevirt":
+        return _render_kubevirt_policy(sc, opts)
+    gaps = _Gaps()
+    fields = _kubevirt_fields(sc, gaps)
+    _kubevirt_gaps(sc, gaps)
+    name = _k8s_name(sc.name)
+    policy = {
+        "apiVersion": "migrations.kubevirt.io/v1alpha1",
+        "kind": "MigrationPolicy",
+        "metadata": {"name": name},
+        "spec": {"selectors": {"virtualMachineInstanceSelector": {
+            "matchLabels": {"miglab/policy": name}}}, **fields},
+    }
+    cluster = {k: v for k, v in fields.items() if k != "allowWorkloadDisruption"}
+    cr = {
+        "apiVersion": "kubevirt.io/v1",
+        "kind": "KubeVirt",
+        "metadata": {"name": "kubevirt", "namespace": "kubevirt"},
+        "spec": {"configuration": {"migrations": cluster}},
+    }
+    head = [*_header(sc, "KubeVirt"), *gaps.as_comments()]
+    dump = yaml.safe_dump
+    files = {
+        "migration-policy.yaml": "\n".join(head) + "\n" + dump(policy, sort_keys=False),
+        "kubevirt-cr.yaml": "\n".join(head) + "\n# merge into your KubeVirt CR "
+                            "(kubectl patch --type merge)\n" + dump(cr, sort_keys=False),
+    }
+    return Export("kubevirt", files, tuple(gaps.items), separator="---\n# {name}")
+
+
+def _render_kubevirt_policy(sc: Scenario, opts: ExportOptions) -> Export:
+    """A KubeVirt policy as ``MigrationPolicy`` (its fields) and CR (``progressTimeout``)."""
+    o = _policy_options(sc)
+    gaps = _Gaps()
+    auto_converge = bool(o["allowAutoConverge"] or sc.capabilities["auto-converge"])
+    fields: dict[str, Any] = {
+        "bandwidthPerMigration": k8s_quantity(int(o["bandwidthPerMigration"])) or "0Mi",
+        "allowAutoConverge": auto_converge,
+        "completionTimeoutPerGiB": int(o["completionTimeoutPerGiB"]),
+        "allowPostCopy": bool(o["allowPostCopy"]),
+        "allowWorkloadDisruption": bool(o["allowWorkloadDisruption"]),
+    }
+    if fields["bandwidthPerMigration"] == "0":
+        fields["bandwidthPerMigration"] = "0Mi"
+    dt = sc.parameters.downtime_limit
+    if dt != QEMU_DEFAULT_DOWNTIME_MS:
+        gaps.add("parameters.downtime-limit", f"{dt} ms", "KubeVirt has no downtime knob "
+                 f"(VEP 248 proposes maxDowntimeMs); QEMU's {QEMU_DEFAULT_DOWNTIME_MS} ms "
+                 "applies")
+    if o["downtimeTuning"] is not None:
+        gaps.add("control.policy.downtimeTuning", "set", "behind the MigrationDowntimeTuning "
+                 "feature gate (VEP 291); not written")
+    if not sc.capabilities["multifd"] and not o["allowPostCopy"]:
+        gaps.add("capabilities.multifd", "off", "KubeVirt turns multifd on (8 channels) when "
+                 "the VMI has no CPU limit and postcopy is not allowed; the prediction is "
+                 "for a VMI with a CPU limit")
+    _policy_gaps(sc, gaps, "KubeVirt", ("max-bandwidth", "downtime-limit", "auto-converge",
+                                        "postcopy-ram", "multifd", "multifd-channels"))
+    name = _k8s_name(sc.name)
+    policy = {
+        "apiVersion": "migrations.kubevirt.io/v1alpha1",
+        "kind": "MigrationPolicy",
+        "metadata": {"name": name},
+        "spec": {"selectors": {"virtualMachineInstanceSelector": {
+            "matchLabels": {"miglab/policy": name}}}, **fields},
+    }
+    cr = {
+        "apiVersion": "kubevirt.io/v1",
+        "kind": "KubeVirt",
+        "metadata": {"name": "kubevirt", "namespace": "kubevirt"},
+        "spec": {"configuration": {"migrations": {
+            "progressTimeout": int(o["progressTimeout"])}}},
+    }
+    head = [*_header(sc, "KubeVirt"), *gaps.as_comments()]
+    dump = yaml.safe_dump
+    files = {
+        "migration-policy.yaml": "\n".join(head) + "\n" + dump(policy, sort_keys=False),
+        "kubevirt-cr.yaml": "\n".join(head) + "\n# progressTimeout is cluster-wide (no "
+                            "MigrationPolicy field); merge into your KubeVirt CR "
+                            "(kubectl patch --type merge)\n" + dump(cr, sort_keys=False),
+    }
+    return Export("kubevirt", files, tuple(gaps.items), separator="---\n# {name}")

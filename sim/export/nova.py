@@ -1,0 +1,149 @@
+"""OpenStack Nova: ``nova.conf`` ``[libvirt]`` live-migration options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sim.export._base import (
+    NOVA_MIN_DATA_GIB,
+    NOVA_MIN_DELAY_S_PER_GIB,
+    NOVA_MIN_DOWNTIME_MS,
+    NOVA_MIN_STEPS,
+    Export,
+    ExportOptions,
+    _control_gaps,
+    _Gaps,
+    _header,
+    _mib_per_s,
+    _not_expressible,
+    _per_gib,
+    _policy_gaps,
+    _policy_kind,
+    _policy_options,
+    _postcopy_words,
+)
+from sim.scenario import Scenario
+from sim.units import GiB, format_duration
+
+# ------------------------------------------------------------------------- Nova
+
+
+def _nova_downtime(sc: Scenario, gaps: _Gaps, data_gib: float) -> dict[str, int]:
+    dt = sc.parameters.downtime_limit
+    policy = sc.control.policy or {}
+    nova = policy.get("kind") == "nova"
+    if nova:
+        # a Nova policy is exported as configured, Nova's own defaults where it is silent
+        from sim.policies.nova import OPTIONS
+
+        def option(name: str) -> int:
+            return int(policy.get(name, OPTIONS[name].default))
+
+        downtime = option("live_migration_downtime")
+        steps = option("live_migration_downtime_steps")
+        delay = option("live_migration_downtime_delay")
+    else:
+        downtime = max(NOVA_MIN_DOWNTIME_MS, dt)
+        steps, delay = NOVA_MIN_STEPS, NOVA_MIN_DELAY_S_PER_GIB
+    if dt < NOVA_MIN_DOWNTIME_MS and not nova:
+        gaps.add("parameters.downtime-limit", f"{dt} ms",
+                 f"Nova's minimum is {NOVA_MIN_DOWNTIME_MS} ms")
+    if not nova:
+        ramp_s = delay * data_gib * steps
+        gaps.add("parameters.downtime-limit", f"{dt} ms fixed",
+                 f"Nova always ramps: {downtime // steps} ms at start, +"
+                 f"{(downtime - downtime // steps) // steps} ms every {delay * data_gib:g} s, "
+                 f"{downtime} ms after {ramp_s:g} s (fewest steps and shortest delay Nova "
+                 "accepts)")
+    return {"live_migration_downtime": downtime, "live_migration_downtime_steps": steps,
+            "live_migration_downtime_delay": delay}
+
+
+def _nova_timeout(sc: Scenario, gaps: _Gaps, data_gib: float) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    after = sc.control.postcopy_after
+    postcopy = sc.capabilities["postcopy-ram"] and after is not None
+    out["live_migration_permit_post_copy"] = postcopy
+    budget_s = sc.control.timeout_s
+    if postcopy and after is not None:
+        out["live_migration_timeout_action"] = "force_complete"
+        if after.seconds is not None:
+            budget_s = after.seconds
+        else:
+            budget_s = None
+            gaps.add("control.postcopy-after", _postcopy_words(sc),
+                     "Nova starts postcopy at the completion timeout (timeout_action "
+                     "force_complete) or on live-migration-force-complete; run that by hand")
+        if sc.control.timeout_s is not None:
+            gaps.add("control.timeout", format_duration(sc.control.timeout_s),
+                     "the completion timeout starts postcopy instead; nothing cancels later")
+    else:
+        out["live_migration_timeout_action"] = "abort"
+    if budget_s is None:
+        out["live_migration_completion_timeout"] = 0
+    else:
+        out["live_migration_completion_timeout"] = _per_gib(
+            sc, budget_s, data_gib, gaps, "live_migration_completion_timeout",
+            "of data (≥ 2 GiB)")
+    return out
+
+
+def _render_nova(sc: Scenario, opts: ExportOptions) -> Export:
+    """``nova.conf`` ``[DEFAULT]`` and ``[libvirt]`` options."""
+    if _policy_kind(sc) == "nova":
+        return _render_nova_policy(sc, opts)
+    gaps = _Gaps()
+    data_gib = max(NOVA_MIN_DATA_GIB, sc.vm.memory_bytes / GiB)
+    libvirt: dict[str, Any] = {}
+    mib = _mib_per_s(sc, gaps, "live_migration_bandwidth")
+    libvirt["live_migration_bandwidth"] = mib if mib is not None else 0
+    libvirt.update(_nova_downtime(sc, gaps, data_gib))
+    libvirt.update(_nova_timeout(sc, gaps, data_gib))
+    ac = sc.capabilities["auto-converge"]
+    libvirt["live_migration_permit_auto_converge"] = ac
+    if ac and libvirt["live_migration_permit_post_copy"]:
+        gaps.add("capabilities.auto-converge", "on with postcopy",
+                 "Nova uses auto-converge only when postcopy is not permitted")
+    if sc.capabilities["multifd"]:
+        libvirt["live_migration_parallel_connections"] = sc.parameters.multifd_channels
+        gaps.add("capabilities.multifd", "on", "live_migration_parallel_connections exists "
+                 "from Nova 33.0.0 (2026.1) only; older Nova ignores it")
+    handled = ("max-bandwidth", "downtime-limit", "multifd-channels", "auto-converge",
+               "postcopy-ram", "multifd")
+    _not_expressible(sc, gaps, "Nova", handled)
+    _control_gaps(sc, gaps, "Nova", timeout=False, postcopy=False,
+                  policy=(sc.control.policy or {}).get("kind") not in (None, "nova"))
+    lines = [*_header(sc, "OpenStack Nova (nova.conf)"), *gaps.as_comments(), "",
+             "[DEFAULT]", "# one migration at a time per compute host (Nova's default)",
+             "max_concurrent_live_migrations = 1", "", "[libvirt]"]
+    for key, value in libvirt.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        lines.append(f"{key} = {text}")
+    return Export("nova", {"nova.conf": "\n".join(lines) + "\n"}, tuple(gaps.items))
+
+
+def _render_nova_policy(sc: Scenario, opts: ExportOptions) -> Export:
+    """A Nova policy as ``nova.conf`` ``[libvirt]`` options, every one written."""
+    from sim.policies.nova import OPTIONS
+
+    o = _policy_options(sc)
+    gaps = _Gaps()
+    libvirt: dict[str, Any] = {name: o[name] for name in OPTIONS}
+    if sc.capabilities["auto-converge"] and not o["live_migration_permit_auto_converge"]:
+        libvirt["live_migration_permit_auto_converge"] = True
+    if libvirt["live_migration_permit_auto_converge"] and o["live_migration_permit_post_copy"]:
+        gaps.add("capabilities.auto-converge", "on with post-copy permitted",
+                 "Nova uses auto-converge only when post-copy is not permitted")
+    if sc.capabilities["multifd"]:
+        libvirt["live_migration_parallel_connections"] = sc.parameters.multifd_channels
+        gaps.add("capabilities.multifd", "on", "live_migration_parallel_connections exists "
+                 "from Nova 33.0.0 (2026.1) only; older Nova ignores it")
+    _policy_gaps(sc, gaps, "Nova", ("max-bandwidth", "downtime-limit", "auto-converge",
+                                    "postcopy-ram", "multifd", "multifd-channels"))
+    lines = [*_header(sc, "OpenStack Nova (nova.conf)"), *gaps.as_comments(), "",
+             "[DEFAULT]", "# one migration at a time per compute host (Nova's default)",
+             "max_concurrent_live_migrations = 1", "", "[libvirt]"]
+    for key, value in libvirt.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        lines.append(f"{key} = {text}")
+    return Export("nova", {"nova.conf": "\n".join(lines) + "\n"}, tuple(gaps.items))
