@@ -112,8 +112,8 @@ def test_readme_layout_matches_the_tree() -> None:
 
 
 def test_long_or_branchy_functions_say_why() -> None:
-    """No function over ~60 lines, and none ruff's C901 exempts, without a reason in its
-    docstring ("Long because …", "Branchy because …", "Long and branchy because …")."""
+    """No function with over ~60 lines of code, and none ruff's C901 exempts, without a reason
+    in its docstring ("Long because …", "Branchy because …", "Long and branchy because …")."""
     silent = []
     for path in _python_files():
         rel = path.relative_to(ROOT).as_posix()
@@ -124,7 +124,9 @@ def test_long_or_branchy_functions_say_why() -> None:
         for node in ast.walk(ast.parse(source)):
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
-            long = (node.end_lineno or node.lineno) - node.lineno + 1 > 60
+            body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+            first = body[0].lineno if body else node.lineno  # code lines, not the docstring
+            long = (node.end_lineno or node.lineno) - first + 1 > 60
             exempt = "# noqa: C901" in lines[node.lineno - 1]
             doc = ast.get_docstring(node) or ""
             if (long or exempt) and not re.search(r"\b(Long|Branchy)\b[^.]* because", doc):

@@ -225,8 +225,185 @@ def only_hosts(inventory: Inventory, hosts: Sequence[str]) -> Inventory:
     return replace(inventory, vms=tuple(vm for vm in inventory.vms if vm.host in keep),
                    links_Bps={h: b for h, b in inventory.links_Bps.items() if h in keep})
 
+def _limits(order: str, policy: str | None, per_node: int | None, per_cluster: int | None,
+            no_limit: bool) -> Limits:
+    """Step 1: check ``order`` and ``policy``; the concurrency limits that apply."""
+    if order not in ORDERS:
+        raise FleetError(f"order(={order!r}) must be one of {', '.join(ORDERS)}")
+    if policy is not None and policy not in (*POLICY_KINDS, "none"):
+        raise FleetError(f"policy(={policy!r}) must be one of "
+                         f"{', '.join((*POLICY_KINDS, 'none'))}")
+    platform = Limits(None, None) if no_limit else PLATFORM_LIMITS.get(policy or "", Limits())
+    return Limits(per_node if per_node is not None else platform.per_node,
+                  per_cluster if per_cluster is not None else platform.per_cluster)
 
-def plan_drain(inventory: Inventory | str | Path | Mapping[str, Any], *,  # noqa: C901
+
+@dataclass
+class _Validated:
+    """Each VM's scenario (``None`` when invalid), its error text and configuration key."""
+
+    scenarios: list[Scenario | None]
+    errors: list[str]
+    keys: list[str]
+    first_problem: dict[str, Problem]
+
+
+def _validate_vms(inv: Inventory, policy: str | None) -> _Validated:
+    """Step 2: load each distinct VM configuration once (VMs that differ only by name share)."""
+    out = _Validated([], [], [], {})
+    by_key: dict[str, Scenario | str] = {}
+    for vm in inv.vms:
+        data = _vm_scenario(inv, vm, policy)
+        key = json.dumps({k: v for k, v in data.items() if k != "name"}, sort_keys=True,
+                         default=str)
+        if key not in by_key:
+            try:
+                by_key[key] = load_scenario(data)
+            except InvalidScenarioError as err:
+                p = err.problems[0] if err.problems else None
+                if p is not None:
+                    out.first_problem[key] = p
+                by_key[key] = (f"{p.field}: {p.message} (got {p.value!r})" if p is not None
+                               else str(err))
+        got = by_key[key]
+        out.scenarios.append(got if isinstance(got, Scenario) else None)
+        out.errors.append("" if isinstance(got, Scenario) else got)
+        out.keys.append(key)
+    return out
+
+
+def _rank(inv: Inventory, scenarios: Sequence[Scenario | None], order: str) -> list[int]:
+    """Step 3: the VMs' indices in drain order (ties keep the listed order)."""
+    return sorted(range(len(inv.vms)),
+                  key=lambda i: (_sort_key(order, scenarios[i]) *
+                                 (-1 if order in ("largest-first", "most-dirty-first")
+                                  else 1) if order != "listed" else 0.0, i))
+
+
+class _Runs:
+    """The engine runs of a drain, one per (configuration, link), cached."""
+
+    def __init__(self, val: _Validated, run: Runner, seed: int | None) -> None:
+        self.val, self.run, self.seed = val, run, seed
+        self.cache: dict[tuple[str, float], Result] = {}
+
+    def result_at(self, i: int, link_Bps: float) -> Result:
+        sc = self.val.scenarios[i]
+        assert sc is not None
+        ck = (self.val.keys[i], round(link_Bps, 3))
+        if ck not in self.cache:
+            self.cache[ck] = self.run(with_link(sc, link_Bps), self.seed)
+        return self.cache[ck]
+
+
+@dataclass
+class _Drain:
+    """The event loop's state: who waits, who migrates, what has ended, the link rows."""
+
+    inv: Inventory
+    limits: Limits
+    pending: list[int]
+    demand: dict[int, float]
+    active: dict[int, _Active] = field(default_factory=dict)
+    rows: dict[int, dict[str, Any]] = field(default_factory=dict)
+    link_rows: list[dict[str, Any]] = field(default_factory=list)
+    open_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    per_host: dict[str, int] = field(default_factory=dict)
+    peak: int = 0
+    t: float = 0.0
+
+
+def _admit(d: _Drain) -> None:
+    """Loop step: start the waiting VMs, in order, that the per-host and cluster limits allow."""
+    for i in list(d.pending):
+        host = d.inv.vms[i].host
+        if d.limits.per_cluster is not None and len(d.active) >= d.limits.per_cluster:
+            break
+        if d.limits.per_node is not None and d.per_host[host] >= d.limits.per_node:
+            continue
+        d.pending.remove(i)
+        d.active[i] = _Active(i, d.t)
+        d.per_host[host] += 1
+
+
+def _reshare(d: _Drain, runs: _Runs) -> None:
+    """Loop step: re-divide each host's link and re-run the engine where a share changed."""
+    for host in d.inv.hosts:
+        members = [a for a in d.active.values() if d.inv.vms[a.index].host == host]
+        if not members:
+            continue
+        link = d.inv.links_Bps[host]
+        alloc = fair_shares(link, [d.demand[a.index] for a in members])
+        total = sum(alloc)
+        for a, share in zip(members, alloc, strict=True):
+            reach = max(link - (total - share), _LINK_EPS)
+            a.alloc_Bps = share
+            if abs(reach - a.link_Bps) > _LINK_EPS * max(1.0, reach):
+                a.link_Bps = reach
+                a.shares.append(reach)
+                a.result = runs.result_at(a.index, reach)
+                a.rate = 1.0 / max(a.result.total_time_ms / 1000.0, 1e-9)
+        last = d.open_rows.get(host)
+        if last is not None and last["active"] == len(members) and \
+                last["allocated_Bps"] == total and last["end_s"] == d.t:
+            last["end_s"] = math.nan  # same usage continues: extend the interval
+        else:
+            row: dict[str, Any] = {
+                "host": host, "start_s": d.t, "end_s": math.nan, "active": len(members),
+                "allocated_Bps": total, "link_Bps": link, "utilisation": total / link}
+            d.link_rows.append(row)
+            d.open_rows[host] = row
+
+
+def _advance(d: _Drain) -> None:
+    """Loop step: move the clock to the next end of a migration; record the ones that end."""
+    d.peak = max(d.peak, len(d.active))
+    dt = min((1.0 - a.frac) / a.rate for a in d.active.values())
+    t_next = d.t + dt
+    for row in d.open_rows.values():
+        if math.isnan(float(row["end_s"])):
+            row["end_s"] = t_next
+    for a in list(d.active.values()):
+        step = min(1.0 - a.frac, a.rate * dt)
+        a.transferred += step * a.result.ram.transferred
+        a.throttle_cpu_s += step * a.result.guest.throttle_cpu_s
+        a.frac += step
+        if a.frac >= 1.0 - 1e-9 or (1.0 - a.frac) / a.rate <= 1e-9 * max(1.0, t_next):
+            res = a.result
+            vm = d.inv.vms[a.index]
+            d.rows[a.index] = {
+                "start_s": a.start_s, "end_s": t_next, "wait_s": a.start_s,
+                "duration_s": t_next - a.start_s, "downtime_ms": res.downtime_ms,
+                "status": res.status, "converged": res.converged,
+                "outcome": res.status, "transferred_bytes": a.transferred,
+                "throttle_cpu_s": a.throttle_cpu_s, "min_link_Bps": min(a.shares),
+                "max_link_Bps": max(a.shares), "reshares": len(a.shares) - 1,
+                "error": "",
+            }
+            del d.active[a.index]
+            d.per_host[vm.host] -= 1
+    d.t = t_next
+
+
+def _vm_records(d: _Drain, ranked: Sequence[int], errors: Sequence[str]) -> list[dict[str, Any]]:
+    """Final step: one row per VM in inventory order; invalid VMs stay with their error."""
+    position = {i: k for k, i in enumerate(ranked)}
+    records = []
+    for i, vm in enumerate(d.inv.vms):
+        base = {"name": vm.name, "host": vm.host, "order": position[i]}
+        if i in d.rows:
+            records.append(base | d.rows[i])
+        else:
+            records.append(base | {
+                "start_s": math.nan, "end_s": math.nan, "wait_s": math.nan,
+                "duration_s": math.nan, "downtime_ms": math.nan, "status": "invalid",
+                "converged": False, "outcome": "invalid", "transferred_bytes": 0.0,
+                "throttle_cpu_s": 0.0, "min_link_Bps": math.nan, "max_link_Bps": math.nan,
+                "reshares": 0, "error": errors[i]})
+    return records
+
+
+def plan_drain(inventory: Inventory | str | Path | Mapping[str, Any], *,
                policy: str | None = None,
                order: str = "listed",
                per_node: int | None = None,
@@ -237,8 +414,11 @@ def plan_drain(inventory: Inventory | str | Path | Mapping[str, Any], *,  # noqa
                hosts: Sequence[str] | None = None) -> DrainPlan:
     """Drain the inventory's source hosts (all, or ``hosts``) and report who moved when.
 
-    Long and branchy because it is the drain's event loop: admission per host and cluster, link
-    sharing and each VM's result share its state (a split into named steps is open work).
+    The drain runs in named steps: :func:`_limits` (check the request), :func:`_validate_vms`
+    (each distinct VM configuration loaded once), :func:`_rank` (the order), then an event
+    loop of :func:`_admit` (start what the limits allow), :func:`_reshare` (re-divide each
+    host's link, re-run the engine where a share changed) and :func:`_advance` (to the next
+    end), and finally :func:`_vm_records` (one row per VM).
 
     Args:
         inventory: an :class:`Inventory` or what :func:`load_inventory` reads.
@@ -269,147 +449,27 @@ def plan_drain(inventory: Inventory | str | Path | Mapping[str, Any], *,  # noqa
     inv = inventory if isinstance(inventory, Inventory) else load_inventory(inventory)
     if hosts is not None:
         inv = only_hosts(inv, select_hosts(inv.hosts, hosts))
-    if order not in ORDERS:
-        raise FleetError(f"order(={order!r}) must be one of {', '.join(ORDERS)}")
-    if policy is not None and policy not in (*POLICY_KINDS, "none"):
-        raise FleetError(f"policy(={policy!r}) must be one of "
-                         f"{', '.join((*POLICY_KINDS, 'none'))}")
-    platform = Limits(None, None) if no_limit else PLATFORM_LIMITS.get(policy or "", Limits())
-    limits = Limits(per_node if per_node is not None else platform.per_node,
-                    per_cluster if per_cluster is not None else platform.per_cluster)
-    run = runner or _engine_runner
+    limits = _limits(order, policy, per_node, per_cluster, no_limit)
+    val = _validate_vms(inv, policy)
+    runs = _Runs(val, runner or _engine_runner, seed)
+    ranked = _rank(inv, val.scenarios, order)
+    d = _Drain(inv, limits, pending=[i for i in ranked if val.scenarios[i] is not None],
+               demand={i: _demand_Bps(sc) for i, sc in enumerate(val.scenarios)
+                       if sc is not None},
+               per_host=dict.fromkeys(inv.hosts, 0))
+    while d.pending or d.active:
+        _admit(d)
+        _reshare(d, runs)
+        _advance(d)
 
-    # Validate each distinct VM configuration once.
-    scenarios: list[Scenario | None] = []
-    errors: list[str] = []
-    keys: list[str] = []
-    by_key: dict[str, Scenario | str] = {}
-    first_problem: dict[str, Problem] = {}
-    for vm in inv.vms:
-        data = _vm_scenario(inv, vm, policy)
-        key = json.dumps({k: v for k, v in data.items() if k != "name"}, sort_keys=True,
-                         default=str)
-        if key not in by_key:
-            try:
-                by_key[key] = load_scenario(data)
-            except InvalidScenarioError as err:
-                p = err.problems[0] if err.problems else None
-                if p is not None:
-                    first_problem[key] = p
-                by_key[key] = (f"{p.field}: {p.message} (got {p.value!r})" if p is not None
-                               else str(err))
-        got = by_key[key]
-        scenarios.append(got if isinstance(got, Scenario) else None)
-        errors.append("" if isinstance(got, Scenario) else got)
-        keys.append(key)
-
-    cache: dict[tuple[str, float], Result] = {}
-
-    def result_at(i: int, link_Bps: float) -> Result:
-        sc = scenarios[i]
-        assert sc is not None
-        ck = (keys[i], round(link_Bps, 3))
-        if ck not in cache:
-            cache[ck] = run(with_link(sc, link_Bps), seed)
-        return cache[ck]
-
-    ranked = sorted(range(len(inv.vms)),
-                    key=lambda i: (_sort_key(order, scenarios[i]) *
-                                   (-1 if order in ("largest-first", "most-dirty-first")
-                                    else 1) if order != "listed" else 0.0, i))
-    pending = [i for i in ranked if scenarios[i] is not None]
-    demand = {i: _demand_Bps(sc) for i, sc in enumerate(scenarios) if sc is not None}
-    active: dict[int, _Active] = {}
-    rows: dict[int, dict[str, Any]] = {}
-    link_rows: list[dict[str, Any]] = []
-    per_host: dict[str, int] = dict.fromkeys(inv.hosts, 0)
-    open_rows: dict[str, dict[str, Any]] = {}
-    peak = 0
-    t = 0.0
-    while pending or active:
-        for i in list(pending):
-            host = inv.vms[i].host
-            if limits.per_cluster is not None and len(active) >= limits.per_cluster:
-                break
-            if limits.per_node is not None and per_host[host] >= limits.per_node:
-                continue
-            pending.remove(i)
-            active[i] = _Active(i, t)
-            per_host[host] += 1
-        # Re-divide each host's link and re-run the engine where a share changed.
-        for host in inv.hosts:
-            members = [a for a in active.values() if inv.vms[a.index].host == host]
-            if not members:
-                continue
-            link = inv.links_Bps[host]
-            alloc = fair_shares(link, [demand[a.index] for a in members])
-            total = sum(alloc)
-            for a, share in zip(members, alloc, strict=True):
-                reach = max(link - (total - share), _LINK_EPS)
-                a.alloc_Bps = share
-                if abs(reach - a.link_Bps) > _LINK_EPS * max(1.0, reach):
-                    a.link_Bps = reach
-                    a.shares.append(reach)
-                    a.result = result_at(a.index, reach)
-                    a.rate = 1.0 / max(a.result.total_time_ms / 1000.0, 1e-9)
-            last = open_rows.get(host)
-            if last is not None and last["active"] == len(members) and \
-                    last["allocated_Bps"] == total and last["end_s"] == t:
-                last["end_s"] = math.nan  # same usage continues: extend the interval
-            else:
-                row: dict[str, Any] = {
-                    "host": host, "start_s": t, "end_s": math.nan, "active": len(members),
-                    "allocated_Bps": total, "link_Bps": link, "utilisation": total / link}
-                link_rows.append(row)
-                open_rows[host] = row
-        peak = max(peak, len(active))
-        dt = min((1.0 - a.frac) / a.rate for a in active.values())
-        t_next = t + dt
-        for row in open_rows.values():
-            if math.isnan(float(row["end_s"])):
-                row["end_s"] = t_next
-        for a in list(active.values()):
-            step = min(1.0 - a.frac, a.rate * dt)
-            a.transferred += step * a.result.ram.transferred
-            a.throttle_cpu_s += step * a.result.guest.throttle_cpu_s
-            a.frac += step
-            if a.frac >= 1.0 - 1e-9 or (1.0 - a.frac) / a.rate <= 1e-9 * max(1.0, t_next):
-                res = a.result
-                vm = inv.vms[a.index]
-                rows[a.index] = {
-                    "start_s": a.start_s, "end_s": t_next, "wait_s": a.start_s,
-                    "duration_s": t_next - a.start_s, "downtime_ms": res.downtime_ms,
-                    "status": res.status, "converged": res.converged,
-                    "outcome": res.status, "transferred_bytes": a.transferred,
-                    "throttle_cpu_s": a.throttle_cpu_s, "min_link_Bps": min(a.shares),
-                    "max_link_Bps": max(a.shares), "reshares": len(a.shares) - 1,
-                    "error": "",
-                }
-                del active[a.index]
-                per_host[vm.host] -= 1
-        t = t_next
-
-    position = {i: k for k, i in enumerate(ranked)}
-    records = []
-    for i, vm in enumerate(inv.vms):
-        base = {"name": vm.name, "host": vm.host, "order": position[i]}
-        if i in rows:
-            records.append(base | rows[i])
-        else:
-            records.append(base | {
-                "start_s": math.nan, "end_s": math.nan, "wait_s": math.nan,
-                "duration_s": math.nan, "downtime_ms": math.nan, "status": "invalid",
-                "converged": False, "outcome": "invalid", "transferred_bytes": 0.0,
-                "throttle_cpu_s": 0.0, "min_link_Bps": math.nan, "max_link_Bps": math.nan,
-                "reshares": 0, "error": errors[i]})
-    vms_df = pd.DataFrame.from_records(records)
+    vms_df = pd.DataFrame.from_records(_vm_records(d, ranked, val.errors))
     links_df = pd.DataFrame.from_records(
-        link_rows, columns=["host", "start_s", "end_s", "active", "allocated_Bps",
-                            "link_Bps", "utilisation"])
-    ends = [r["end_s"] for r in rows.values()]
+        d.link_rows, columns=["host", "start_s", "end_s", "active", "allocated_Bps",
+                              "link_Bps", "utilisation"])
+    ends = [r["end_s"] for r in d.rows.values()]
     return DrainPlan(drain_time_s=max(ends, default=0.0), vms=vms_df, links=links_df,
-                     limits=limits, order=order, seed=seed, engine_runs=len(cache),
-                     peak_active=peak,
-                     problems={vm.name: first_problem[keys[i]]
+                     limits=limits, order=order, seed=seed, engine_runs=len(runs.cache),
+                     peak_active=d.peak,
+                     problems={vm.name: val.first_problem[val.keys[i]]
                                for i, vm in enumerate(inv.vms)
-                               if scenarios[i] is None and keys[i] in first_problem})
+                               if val.scenarios[i] is None and val.keys[i] in val.first_problem})
