@@ -30,6 +30,9 @@ import typer
 from sim._cliutil import check_int, check_number, flag_duration_s, flag_rate_Bps, json_text
 from sim._cliutil import fail as _fail
 from sim._exceptions import MiglabError
+from sim.fleet.inventory import PLATFORM_LIMITS
+from sim.fleet.plan import ORDERS
+from sim.models import PRESET_POLICY_KINDS
 
 __all__ = ["drain_cmd", "recommend_cmd", "sweep_cmd"]
 
@@ -39,6 +42,13 @@ def _max_workers() -> int:
 
     return MAX_WORKERS
 
+
+
+def _limits_help() -> str:
+    """``kubevirt 2 per node / 5 per cluster, nova 1 per node, …`` from PLATFORM_LIMITS."""
+    return ", ".join(f"{kind} {lim.per_node} per node"
+                     + (f" / {lim.per_cluster} per cluster" if lim.per_cluster else "")
+                     for kind, lim in PLATFORM_LIMITS.items())
 
 @contextmanager
 def _progress_bar(label: str, enabled: bool) -> Iterator[Any]:
@@ -130,12 +140,12 @@ def drain_cmd(
         help="inventory: CSV (name,host,memory[,link,policy,preset,dirty-rate,working-set,"
              "<dotted overrides>]) or YAML (defaults, hosts, vms)")],
     policy: Annotated[str | None, typer.Option(
-        help="management policy for every VM without its own: kubevirt, nova, ovirt, "
-             "proxmox, downtime-ramp or none; also sets the platform's concurrency limits "
-             "(kubevirt 2 per node / 5 per cluster, nova 1 per node, ovirt 2 per node)")
+        help="management policy for every VM without its own: "
+             + ", ".join(PRESET_POLICY_KINDS) + " or none; also sets the platform's "
+             "concurrency limits (" + _limits_help() + ")")
     ] = None,
     order: Annotated[str, typer.Option(
-        help="listed, smallest-first, largest-first, least-dirty-first, most-dirty-first")
+        help=", ".join(ORDERS))
     ] = "listed",
     per_node: Annotated[int | None, typer.Option(
         help="outbound migrations per host at once (parallelOutboundMigrationsPerNode, "

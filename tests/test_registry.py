@@ -82,12 +82,37 @@ def test_no_list_is_spelled_out_twice_in_python() -> None:
     assert copies == []
 
 
+_SEP = r"(?:,\s*|\s+or\s+|\s*\|\s*|/)"
+
+
+def _runs(items: tuple[str, ...]) -> re.Pattern[str]:
+    """A run of registry entries separated by commas, "or", pipes or slashes."""
+    word = "|".join(re.escape(i) for i in sorted(items, key=len, reverse=True))
+    return re.compile(rf"(?<![\w.-])(?:{word})(?:{_SEP}(?:{word}))+(?![\w.-])")
+
+
+def test_no_list_is_written_out_in_python_prose() -> None:
+    """Help texts and messages join the registry (``", ".join(PRESET_POLICY_KINDS)``) instead
+    of writing the names out."""
+    copies = []
+    for path in _python_files():
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith("tests/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+                continue
+            for name, items in REGISTRIES.items():
+                for m in _runs(items).finditer(node.value):
+                    if set(items) <= set(re.split(_SEP, m.group(0))):
+                        copies.append(f"{rel}:{node.lineno} writes out the {name}")
+    assert copies == []
+
+
 @pytest.mark.parametrize("name", list(REGISTRIES))
 def test_docs_name_a_whole_list_in_the_registry_order(name: str) -> None:
     items = REGISTRIES[name]
-    word = "|".join(re.escape(i) for i in sorted(items, key=len, reverse=True))
-    sep = r"(?:,\s*|\s+or\s+|\s*\|\s*|/)"
-    run = re.compile(rf"(?<![\w.-])(?:{word})(?:{sep}(?:{word}))+(?![\w.-])")
+    run, sep = _runs(items), _SEP
     wrong = []
     for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
         for m in run.finditer(path.read_text(encoding="utf-8")):
