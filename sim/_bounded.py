@@ -93,7 +93,7 @@ def read_bytes(path: str | Path, *, what: str = "file", limit: int = MAX_INPUT_B
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
-            raise error(f"{p}: {kind}; give a regular {what} (YAML, JSON or CSV text)")
+            raise error(f"{p}: {kind}; give a regular {what}")
         with os.fdopen(fd, "rb", closefd=True) as fh:
             fd = -1
             data = fh.read(limit + 1)

@@ -572,7 +572,9 @@ def validate(source: str | Path | Mapping[str, Any]) -> ValidationReport:
     try:
         data = dict(source) if isinstance(source, Mapping) else read_scenario_file(source)
     except ScenarioError as err:
-        report.problems.append(Problem("file", str(source), str(err)))
+        # the Problem names the file already: keep only what is wrong with it
+        report.problems.append(Problem("file", str(source),
+                                       str(err).removeprefix(f"{source}: ")))
         return report
     problems = report.problems
     for key in data:
