@@ -91,6 +91,14 @@ def _render_kubevirt(sc: Scenario, opts: ExportOptions) -> Export:
     gaps = _Gaps()
     fields = _kubevirt_fields(sc, gaps)
     _kubevirt_gaps(sc, gaps)
+    cluster = {k: v for k, v in fields.items() if k != "allowWorkloadDisruption"}
+    return _kubevirt_files(sc, gaps, fields, cluster, "merge into your KubeVirt CR")
+
+
+def _kubevirt_files(sc: Scenario, gaps: _Gaps, fields: dict[str, Any],
+                    migrations: dict[str, Any], cr_note: str) -> Export:
+    """The two files: a ``MigrationPolicy`` with ``fields`` for the VMIs labelled
+    ``miglab/policy``, and the CR's ``spec.configuration.migrations`` (``migrations``)."""
     name = _k8s_name(sc.name)
     policy = {
         "apiVersion": "migrations.kubevirt.io/v1alpha1",
@@ -99,19 +107,18 @@ def _render_kubevirt(sc: Scenario, opts: ExportOptions) -> Export:
         "spec": {"selectors": {"virtualMachineInstanceSelector": {
             "matchLabels": {"miglab/policy": name}}}, **fields},
     }
-    cluster = {k: v for k, v in fields.items() if k != "allowWorkloadDisruption"}
     cr = {
         "apiVersion": "kubevirt.io/v1",
         "kind": "KubeVirt",
         "metadata": {"name": "kubevirt", "namespace": "kubevirt"},
-        "spec": {"configuration": {"migrations": cluster}},
+        "spec": {"configuration": {"migrations": migrations}},
     }
     head = [*_header(sc, "KubeVirt"), *gaps.as_comments()]
     dump = yaml.safe_dump
     files = {
         "migration-policy.yaml": "\n".join(head) + "\n" + dump(policy, sort_keys=False),
-        "kubevirt-cr.yaml": "\n".join(head) + "\n# merge into your KubeVirt CR "
-                            "(kubectl patch --type merge)\n" + dump(cr, sort_keys=False),
+        "kubevirt-cr.yaml": "\n".join(head) + f"\n# {cr_note} (kubectl patch --type merge)\n"
+                            + dump(cr, sort_keys=False),
     }
     return Export("kubevirt", files, tuple(gaps.items), separator="---\n# {name}")
 
@@ -144,27 +151,6 @@ def _render_kubevirt_policy(sc: Scenario, opts: ExportOptions) -> Export:
                  "for a VMI with a CPU limit")
     _policy_gaps(sc, gaps, "KubeVirt", ("max-bandwidth", "downtime-limit", "auto-converge",
                                         "postcopy-ram", "multifd", "multifd-channels"))
-    name = _k8s_name(sc.name)
-    policy = {
-        "apiVersion": "migrations.kubevirt.io/v1alpha1",
-        "kind": "MigrationPolicy",
-        "metadata": {"name": name},
-        "spec": {"selectors": {"virtualMachineInstanceSelector": {
-            "matchLabels": {"miglab/policy": name}}}, **fields},
-    }
-    cr = {
-        "apiVersion": "kubevirt.io/v1",
-        "kind": "KubeVirt",
-        "metadata": {"name": "kubevirt", "namespace": "kubevirt"},
-        "spec": {"configuration": {"migrations": {
-            "progressTimeout": int(o["progressTimeout"])}}},
-    }
-    head = [*_header(sc, "KubeVirt"), *gaps.as_comments()]
-    dump = yaml.safe_dump
-    files = {
-        "migration-policy.yaml": "\n".join(head) + "\n" + dump(policy, sort_keys=False),
-        "kubevirt-cr.yaml": "\n".join(head) + "\n# progressTimeout is cluster-wide (no "
-                            "MigrationPolicy field); merge into your KubeVirt CR "
-                            "(kubectl patch --type merge)\n" + dump(cr, sort_keys=False),
-    }
-    return Export("kubevirt", files, tuple(gaps.items), separator="---\n# {name}")
+    return _kubevirt_files(sc, gaps, fields, {"progressTimeout": int(o["progressTimeout"])},
+                           "progressTimeout is cluster-wide (no MigrationPolicy field); "
+                           "merge into your KubeVirt CR")

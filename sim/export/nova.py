@@ -113,13 +113,7 @@ def _render_nova(sc: Scenario, opts: ExportOptions) -> Export:
     _not_expressible(sc, gaps, "Nova", handled)
     _control_gaps(sc, gaps, "Nova", timeout=False, postcopy=False,
                   policy=(sc.control.policy or {}).get("kind") not in (None, "nova"))
-    lines = [*_header(sc, "OpenStack Nova (nova.conf)"), *gaps.as_comments(), "",
-             "[DEFAULT]", "# one migration at a time per compute host (Nova's default)",
-             "max_concurrent_live_migrations = 1", "", "[libvirt]"]
-    for key, value in libvirt.items():
-        text = str(value).lower() if isinstance(value, bool) else str(value)
-        lines.append(f"{key} = {text}")
-    return Export("nova", {"nova.conf": "\n".join(lines) + "\n"}, tuple(gaps.items))
+    return _nova_conf(sc, gaps, libvirt)
 
 
 def _render_nova_policy(sc: Scenario, opts: ExportOptions) -> Export:
@@ -140,6 +134,11 @@ def _render_nova_policy(sc: Scenario, opts: ExportOptions) -> Export:
                  "from Nova 33.0.0 (2026.1) only; older Nova ignores it")
     _policy_gaps(sc, gaps, "Nova", ("max-bandwidth", "downtime-limit", "auto-converge",
                                     "postcopy-ram", "multifd", "multifd-channels"))
+    return _nova_conf(sc, gaps, libvirt)
+
+
+def _nova_conf(sc: Scenario, gaps: _Gaps, libvirt: dict[str, Any]) -> Export:
+    """``nova.conf`` with the ``[libvirt]`` options (booleans as Nova spells them)."""
     lines = [*_header(sc, "OpenStack Nova (nova.conf)"), *gaps.as_comments(), "",
              "[DEFAULT]", "# one migration at a time per compute host (Nova's default)",
              "max_concurrent_live_migrations = 1", "", "[libvirt]"]
