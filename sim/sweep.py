@@ -64,6 +64,7 @@ __all__ = [
     "expand",
     "fast_variant",
     "parse_axis",
+    "read_scalar",
     "run_points",
     "run_sweep",
     "save_table",
@@ -158,8 +159,10 @@ class Axis(FileModel):
             raise AxisError(f"axis {path!r} {p.message}") from None
 
 
-def _scalar(text: str) -> Any:
-    """Read one list value: int, float, true/false, else the string (units kept)."""
+def read_scalar(text: str) -> Any:
+    """Read one list value or table cell: int, float, true/false (also on/off), else the
+    string (units kept). Sweep axes, CSV inventories and the dashboard's drain table all
+    read their cells with it, so ``on`` means the same everywhere."""
     t = text.strip()
     low = t.lower()
     if low in ("true", "false", "on", "off"):
@@ -228,7 +231,7 @@ def parse_axis(spec: str, *, seed: int = 0) -> Axis:  # noqa: C901
         if len(items) > MAX_AXIS_VALUES:
             raise AxisError(f"axis {name!r}: {len(items)} values; at most {MAX_AXIS_VALUES} "
                             f"per axis")
-        values = tuple(_scalar(v) for v in items)
+        values = tuple(read_scalar(v) for v in items)
         return Axis(path, values, spec)
     lo_m, hi_m = _NUM_UNIT_RE.match(m["lo"]), _NUM_UNIT_RE.match(m["hi"])
     if lo_m is None or hi_m is None:

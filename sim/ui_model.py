@@ -1097,23 +1097,15 @@ def parse_inventory_upload(data: bytes, name: str = "inventory"
     return out, dict(defaults)
 
 
-def _cell_scalar(text: str) -> object:
-    low = text.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    if re.fullmatch(r"-?[0-9]+", text):
-        return int(text)
-    if re.fullmatch(r"-?[0-9]*\.[0-9]+", text):
-        return float(text)
-    return text
-
-
 def inventory_mapping(rows: Sequence[Mapping[str, object]], defaults: Mapping[str, Any],
                       name: str = "inventory") -> dict[str, Any]:
-    """The edited rows as the mapping :func:`sim.fleet.load_inventory` reads."""
+    """The edited rows as the mapping :func:`sim.fleet.load_inventory` reads; cells are read
+    as a CSV inventory's are (:func:`sim.sweep.read_scalar`)."""
+    from sim.sweep import read_scalar
+
     vms = []
     for row in rows:
-        vm = {str(k): _cell_scalar(_cell_text(v)) for k, v in row.items() if _cell_text(v)}
+        vm = {str(k): read_scalar(_cell_text(v)) for k, v in row.items() if _cell_text(v)}
         for key in ("name", "host"):
             if key in vm:
                 vm[key] = str(vm[key])

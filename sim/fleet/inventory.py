@@ -258,7 +258,7 @@ class Inventory:
 
 
 def _scalar(text: str) -> Any:
-    from sim.sweep import _scalar as read
+    from sim.sweep import read_scalar as read
 
     return read(text)
 

@@ -202,3 +202,18 @@ def test_bad_order_and_limits_are_refused() -> None:
         plan_drain(two_hosts(), order="random", runner=fluid)
     with pytest.raises(FleetError, match="per_node"):
         plan_drain(two_hosts(), per_node=0, runner=fluid)
+
+
+def test_a_dashboard_cell_and_a_csv_cell_read_the_same(tmp_path: Path) -> None:
+    """``on`` and ``1e3`` in the drain table mean what they mean in a CSV
+    inventory (issue 15: the two readers disagreed on ``on``/``off``)."""
+    from sim.ui_model import inventory_mapping
+
+    row = {"name": "a", "host": "h1", "memory": "1GiB",
+           "capabilities.auto-converge": "on", "parameters.downtime-limit": "1e3"}
+    csv = tmp_path / "inv.csv"
+    csv.write_text(",".join(row) + "\n" + ",".join(row.values()) + "\n")
+    from_csv = load_inventory(csv).vms[0].changes
+    from_table = load_inventory(inventory_mapping([row], {})).vms[0].changes
+    assert from_csv == from_table
+    assert from_table["capabilities.auto-converge"] is True
