@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sim._exceptions import ExportError
+from sim.policies import nova as nova_policy
 from sim.qemu.catalog import CAPABILITIES, PARAMETERS
 from sim.scenario import Scenario
 from sim.units import GiB, KiB, MiB, format_duration
@@ -18,10 +19,11 @@ UNLIMITED_BELOW_BPS: Final = 10
 """QEMU treats ``max-bandwidth`` below 10 bytes/s as unlimited."""
 
 QEMU_DEFAULT_DOWNTIME_MS: Final = 300
-NOVA_MIN_DOWNTIME_MS: Final = 100
-NOVA_MIN_STEPS: Final = 3
-NOVA_MIN_DELAY_S_PER_GIB: Final = 3
-NOVA_MIN_DATA_GIB: Final = 2
+# Nova's minimums are the policy's own (sim/policies/nova.py), written once there
+NOVA_MIN_DOWNTIME_MS: Final = nova_policy.MIN_DOWNTIME_MS
+NOVA_MIN_STEPS: Final = nova_policy.MIN_STEPS
+NOVA_MIN_DELAY_S_PER_GIB: Final = nova_policy.MIN_DELAY_S_PER_GIB
+NOVA_MIN_DATA_GIB: Final = nova_policy.MIN_DATA_GIB
 KUBEVIRT_MULTIFD_CHANNELS: Final = 8
 PORT_RANGE: Final = (1, 65535)
 PROXMOX_VMID_RANGE: Final = (100, 999_999_999)

@@ -52,15 +52,26 @@ __all__ = ["MONITOR_POLL_S", "OPTIONS", "NovaOptions", "NovaPolicy", "data_gib",
 MONITOR_POLL_S: Final = 0.5
 """``_live_migration_monitor`` sleeps 0.5 s between ``get_job_info`` polls."""
 
+MIN_DOWNTIME_MS: Final = 100
+"""Nova's smallest ``live_migration_downtime`` (nova/conf/libvirt.py, ``min=100``)."""
+MIN_STEPS: Final = 3
+"""Nova's smallest ``live_migration_downtime_steps`` (``min=3``)."""
+MIN_DELAY_S_PER_GIB: Final = 3
+"""Nova's smallest ``live_migration_downtime_delay`` (``min=3``)."""
+MIN_DATA_GIB: Final = 2.0
+"""Nova counts at least 2 GiB of data when it scales the delay (nova/virt/libvirt/
+driver.py, ``_live_migration_data_gb``)."""
+
+
 class NovaOptions(PolicyOptions):
     """Nova's ``[libvirt]`` options with their defaults (docs/management-policies.md §3.4)."""
 
     kind: Literal["nova"] = "nova"
-    live_migration_downtime: Annotated[int, option(integer(100))] = Field(
+    live_migration_downtime: Annotated[int, option(integer(MIN_DOWNTIME_MS))] = Field(
         500, description="the downtime Nova steps up to (ms, at least 100)")
-    live_migration_downtime_steps: Annotated[int, option(integer(3))] = Field(
+    live_migration_downtime_steps: Annotated[int, option(integer(MIN_STEPS))] = Field(
         10, description="steps to reach it (at least 3)")
-    live_migration_downtime_delay: Annotated[int, option(integer(3))] = Field(
+    live_migration_downtime_delay: Annotated[int, option(integer(MIN_DELAY_S_PER_GIB))] = Field(
         75, description="seconds per GiB of RAM between steps (at least 3)")
     live_migration_completion_timeout: Annotated[int, option(integer(0))] = Field(
         800, description="seconds per GiB before the timeout action (0 disables it)")
@@ -81,7 +92,7 @@ OPTIONS: Final = options_table(NovaOptions)
 
 def data_gib(memory_bytes: float) -> float:
     """``_live_migration_data_gb``: RAM in GiB, at least 2, plus disks (none here)."""
-    return max(memory_bytes / GiB, 2.0)
+    return max(memory_bytes / GiB, MIN_DATA_GIB)
 
 
 def downtime_steps(*, data_gib: float, downtime_ms: int, steps: int,
