@@ -37,8 +37,12 @@ class Pair:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.procs: list[subprocess.Popen[bytes]] = []
-        self.src = self._start("src", [])
-        self.dst = self._start("dst", ["-incoming", "defer"])
+        try:
+            self.src = self._start("src", [])
+            self.dst = self._start("dst", ["-incoming", "defer"])
+        except BaseException:  # a QEMU that did start must not outlive a failed setup
+            self._kill()
+            raise
 
     def _start(self, name: str, extra: list[str]) -> QMPClient:
         sock = self.tmp / f"{name}.qmp"
@@ -51,6 +55,9 @@ class Pair:
     def close(self) -> None:
         for client in (self.src, self.dst):
             client.close()
+        self._kill()
+
+    def _kill(self) -> None:
         for proc in self.procs:
             proc.kill()
             proc.wait(timeout=10)
