@@ -104,10 +104,7 @@ def _render_nova(sc: Scenario, opts: ExportOptions) -> Export:
     if ac and libvirt["live_migration_permit_post_copy"]:
         gaps.add("capabilities.auto-converge", "on with postcopy",
                  "Nova uses auto-converge only when postcopy is not permitted")
-    if sc.capabilities["multifd"]:
-        libvirt["live_migration_parallel_connections"] = sc.parameters.multifd_channels
-        gaps.add("capabilities.multifd", "on", "live_migration_parallel_connections exists "
-                 "from Nova 33.0.0 (2026.1) only; older Nova ignores it")
+    _nova_multifd(sc, gaps, libvirt)
     handled = ("max-bandwidth", "downtime-limit", "multifd-channels", "auto-converge",
                "postcopy-ram", "multifd")
     _not_expressible(sc, gaps, "Nova", handled)
@@ -128,13 +125,18 @@ def _render_nova_policy(sc: Scenario, opts: ExportOptions) -> Export:
     if libvirt["live_migration_permit_auto_converge"] and o["live_migration_permit_post_copy"]:
         gaps.add("capabilities.auto-converge", "on with post-copy permitted",
                  "Nova uses auto-converge only when post-copy is not permitted")
+    _nova_multifd(sc, gaps, libvirt)
+    _policy_gaps(sc, gaps, "Nova", ("max-bandwidth", "downtime-limit", "auto-converge",
+                                    "postcopy-ram", "multifd", "multifd-channels"))
+    return _nova_conf(sc, gaps, libvirt)
+
+
+def _nova_multifd(sc: Scenario, gaps: _Gaps, libvirt: dict[str, Any]) -> None:
+    """Multifd as ``live_migration_parallel_connections``, which only newer Nova reads."""
     if sc.capabilities["multifd"]:
         libvirt["live_migration_parallel_connections"] = sc.parameters.multifd_channels
         gaps.add("capabilities.multifd", "on", "live_migration_parallel_connections exists "
                  "from Nova 33.0.0 (2026.1) only; older Nova ignores it")
-    _policy_gaps(sc, gaps, "Nova", ("max-bandwidth", "downtime-limit", "auto-converge",
-                                    "postcopy-ram", "multifd", "multifd-channels"))
-    return _nova_conf(sc, gaps, libvirt)
 
 
 def _nova_conf(sc: Scenario, gaps: _Gaps, libvirt: dict[str, Any]) -> Export:
