@@ -53,12 +53,13 @@ def flag_duration_s(text: str, flag: str) -> float:
 
 
 def flag_rate_Bps(text: str, flag: str) -> float:
-    """Bytes/s from a rate flag such as ``--link 25Gbit/s``; a unit is required, > 0.
+    """Bytes/s from a rate flag such as ``--link 25Gbit/s``; a unit is required, and the
+    rate must lie in the range every scenario rate does (1 byte/s to 1 PB/s).
 
     Raises:
         typer.Exit: after printing ``miglab: --flag VALUE: …`` (status 1).
     """
-    from sim.units import parse_rate
+    from sim.units import MAX_RATE_Bps, MIN_RATE_Bps, parse_rate
 
     example = "e.g. 10Gbit/s, 1.25GB/s or 200MiB/s"
     if _BARE_NUMBER.match(text):
@@ -68,8 +69,8 @@ def flag_rate_Bps(text: str, flag: str) -> float:
     except UnitError as err:
         raise fail(f"{flag} {text}: cannot read this rate; expected a number > 0 with a "
                    f"unit, {example}") from err
-    if not value > 0:
-        raise fail(f"{flag} {text}: a link rate must be > 0, {example}")
+    if not MIN_RATE_Bps <= value <= MAX_RATE_Bps:
+        raise fail(f"{flag} {text}: a link rate must be from 1 byte/s to 1PB/s, {example}")
     return value
 
 

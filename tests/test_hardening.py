@@ -452,3 +452,12 @@ def test_every_refusal_is_a_miglab_error() -> None:
     assert issubclass(InputError, ValueError)
     with pytest.raises(InputError):
         loads_json("[" * (MAX_DEPTH + 1), "t")
+
+
+@pytest.mark.parametrize("link", ["0Gbit/s", "1e-300Gbit/s", "9000TB/s"])
+def test_the_drain_link_flag_has_the_scenario_rate_bounds(link: str) -> None:
+    """``--link`` applies the same 1 B/s..1 PB/s range as ``host.link`` in a scenario."""
+    fleet = Path(__file__).resolve().parents[1] / "data" / "fleets" / "two-racks.yaml"
+    res = runner.invoke(app, ["drain", str(fleet), "--link", link])
+    assert res.exit_code == 1
+    assert "a link rate must be from 1 byte/s to 1PB/s" in res.output
