@@ -327,6 +327,9 @@ class Host(FileModel):
             as ``channel_rate_Bps``.
         migration_cpus: cores the sending threads share while the guest runs (e.g. 1.5 when
             the vCPUs take the rest of the host), ``None``: every thread has a core.
+        first_touch_Bps: how fast the destination takes in pages of guest RAM it has not
+            touched yet (page faults, zeroing, huge-page compaction): the first copy of a
+            non-zero page goes no faster, guest running or stopped; ``None``: no limit.
         setup_s: QEMU's setup phase (header, dirty logging start, first sync).
         stop_s: stopping the source vCPUs and draining I/O.
         resume_s: destination loading device state and starting the vCPUs.
@@ -364,6 +367,12 @@ class Host(FileModel):
         None, title="cores for sending", alias="migration-cpus",
         description="cores the sending threads share while the guest runs, e.g. 1.5 when "
                     "the vCPUs take the rest; none: one core per thread")
+    first_touch_Bps: Annotated[float | None, BeforeValidator(
+        _optional(rate_Bps()), json_schema_input_type=_NUMBER_IN)] = Field(
+        None, title="first-touch rate at the destination", alias="first-touch-rate",
+        description="how fast the destination takes in guest RAM it has not touched yet "
+                    "(page faults, zeroing): the first copy of a page goes no faster; "
+                    "none: no limit")
     setup_s: Duration = Field(0.010, alias="setup", description=(
         "QEMU's setup phase: header, dirty logging start, first sync"))
     stop_s: Duration = Field(0.005, alias="stop", description=(

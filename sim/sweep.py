@@ -105,7 +105,7 @@ _UNIT_FIELDS: Final[dict[str, tuple[Callable[..., float], str]]] = {
     "vm.device-state": (parse_size, "bytes"), "vm.ack-ready": (parse_duration, "s"),
     "workload.dirty-rate": (parse_rate, "Bps"), "workload.working-set": (parse_size, "bytes"),
     "host.link": (parse_rate, "Bps"), "host.channel-rate": (parse_rate, "Bps"),
-    "host.running-channel-rate": (parse_rate, "Bps"),
+    "host.running-channel-rate": (parse_rate, "Bps"), "host.first-touch-rate": (parse_rate, "Bps"),
     "host.rtt": (parse_duration, "s"), "host.setup": (parse_duration, "s"),
     "host.stop": (parse_duration, "s"), "host.resume": (parse_duration, "s"),
     "host.zero-scan-rate": (parse_rate, "Bps"), "host.zlib-rate": (parse_rate, "Bps"),

@@ -209,8 +209,13 @@ def random_scenario(seed: int, *, tries: int = 50) -> tuple[dict[str, Any], floa
         RuntimeError: ``tries`` draws in a row were refused by validation.
     """
     rng = random.Random(seed)
+    # draws added after the fixed order of _draw come from their own stream, so that every
+    # seed keeps the scenario it had (a failure report stays replayable)
+    later = random.Random(f"later draws {seed}")
     for _ in range(tries):
         data, horizon = _draw(rng)
+        if later.random() < 0.25:  # first copies slower than the sender: the PF counter
+            data["host"]["first-touch-rate"] = later.choice(("100MiB/s", "400MB/s", "1GiB/s"))
         try:
             sc = load_scenario(data)
             if sc.control.policy is not None:  # the policy's own setup must be accepted too

@@ -130,9 +130,12 @@ _CHECK, _DECIDE, _SEND = 0, 1, 2
 #   THROTTLE_S    wall seconds during which auto-converge throttled the guest
 #   WIN_WIRE      wire bytes sent in the current 100 ms rate-limit window (reset at its close)
 #   WIN_PAGES     pages sent in the current window (for pages-per-second; reset at its close)
+#   PF            of PN, the bytes never sent yet: their first copy lands in destination RAM
+#                 never touched (host.first-touch-rate, sim/engine/sender.py). All of PN at
+#                 the start; new dirt is never a first copy (its page went in an earlier pass)
 (T, TRANSFERRED, MAIN_PRE, MULTIFD, ZERO_PAGES, NORMAL_PAGES, XBZ_PAGES, XBZ_MISS, XBZ_OVERFLOW,
- XBZ_BYTES, PZ, PN, PWS, TAU, THROTTLE_CPU_S, THROTTLE_S, WIN_WIRE, WIN_PAGES) = range(18)
-_N_COUNTERS: Final = 18
+ XBZ_BYTES, PZ, PN, PWS, TAU, THROTTLE_CPU_S, THROTTLE_S, WIN_WIRE, WIN_PAGES, PF) = range(19)
+_N_COUNTERS: Final = 19
 """Page classes (:class:`~sim.workload.ClassDirtying`) keep their pending bytes after these,
 one counter each; ``PWS`` is then their sum."""
 _CYCLE_ADDITIVE: Final = (T, TRANSFERRED, MAIN_PRE, MULTIFD, ZERO_PAGES, NORMAL_PAGES, XBZ_PAGES,
@@ -214,6 +217,7 @@ class _Mark(NamedTuple):
     stage: int
     dirt: float
     classes: tuple[float, ...] = ()
+    first: float = 0.0
 
 
 def _near(a: float, b: float) -> bool:
@@ -226,6 +230,7 @@ def _same_state(old: _Mark, here: _Mark, watch_period: bool) -> bool:
             and _near(old.pending, here.pending) and _near(old.threshold, here.threshold)
             and abs(old.zero - here.zero) <= _STEADY_TOL * max(here.pending, 1.0)
             and abs(old.hot - here.hot) <= _STEADY_TOL * max(here.pending, 1.0)
+            and abs(old.first - here.first) <= _STEADY_TOL * max(here.pending, 1.0)
             and all(abs(a - b) <= _STEADY_TOL * max(here.pending, 1.0)
                     for a, b in zip(old.classes, here.classes, strict=True))
             and old.stage == here.stage and _near(old.dirt, here.dirt)
@@ -289,6 +294,7 @@ class MigrationLoop:
         self.c[PZ] = z * self.memory
         self.c[PN] = (1.0 - z) * self.memory
         self.c[PWS] = self.hot_bytes  # all of the hot set is pending at the start
+        self.c[PF] = self.c[PN]  # and nothing has been sent
         for i, size in zip(self.cls, sizes, strict=True):
             self.c[i] = size
         self.zero_last = sc.workload.zero_layout == "end"
@@ -379,7 +385,13 @@ class MigrationLoop:
         if self.zero_last and c[PZ] > 0.0 and c[PN] > 0.0:
             z = 1.0 if self.in_zeros else 0.0
         return self.sender.rates(zero_share=z, pass_index=max(self.s.pass_index, 1),
-                                 dirty_bytes=self.pass_dirty)
+                                 dirty_bytes=self.pass_dirty, first_share=self.first_share)
+
+    @property
+    def first_share(self) -> float:
+        """Share of the pending non-zero bytes that are first copies (``PF / PN``)."""
+        c = self.c
+        return min(c[PF] / c[PN], 1.0) if c[PN] > 0.0 else 0.0
 
     def _elapse(self, dt: float) -> None:
         """Let ``dt`` seconds of wall time pass with the guest running."""
@@ -665,6 +677,7 @@ class MigrationLoop:
             else:
                 f = min(x / c[PN], 1.0)
                 c[PWS] -= c[PWS] * f
+                c[PF] -= c[PF] * f
                 for i in self.cls:
                     c[i] -= c[i] * f
                 c[PN] = max(c[PN] - x, 0.0)
@@ -673,10 +686,11 @@ class MigrationLoop:
             c[PZ] -= c[PZ] * share
             c[PN] -= c[PN] * share
             c[PWS] -= c[PWS] * share
+            c[PF] -= c[PF] * share
             for i in self.cls:
                 c[i] -= c[i] * share
         if c[PN] < 1e-6 * TARGET_PAGE_BYTES and c[PZ] < 1e-6 * TARGET_PAGE_BYTES:
-            c[PZ] = c[PN] = c[PWS] = 0.0
+            c[PZ] = c[PN] = c[PWS] = c[PF] = 0.0
             for i in self.cls:
                 c[i] = 0.0
         wire = x * r.wire_per_byte
@@ -761,7 +775,7 @@ class MigrationLoop:
         here = _Mark(c[T], self.pending, c[T] - self.ws, c[WIN_WIRE], ac.pct, s.sync_count,
                      list(c), s.threshold_bytes, ac.high_cnt, c[T] - self.period_start, c[PZ],
                      c[PWS], min(s.pass_index, xbzrle.FIRST_HIT_PASS), self.pass_dirty,
-                     tuple(c[i] for i in self.cls))
+                     tuple(c[i] for i in self.cls), c[PF])
         history = self.history
         match = None
         watch_period = ac.can_rise()
@@ -791,7 +805,8 @@ class MigrationLoop:
         # cycle after cycle (a loop relaxing towards its cycle) is bounded by its geometric
         # tail: once all that is still to come is within the tolerance, jump to the end.
         drifts = (here.zero - match.zero, here.hot - match.hot, drift,
-                  *(a - b for a, b in zip(here.classes, match.classes, strict=True)))
+                  *(a - b for a, b in zip(here.classes, match.classes, strict=True)),
+                  here.first - match.first)
         prev, self._drifts = self._drifts, (passes, drifts)
         allowed = _DRIFT_TOL * max(here.pending, 1.0)
         # the pending bytes may not drift past a quantum boundary of the pass either
@@ -841,7 +856,8 @@ class MigrationLoop:
         s.sync_count += 1
         final = self.pending
         z = c[PZ] / final if final > 0 else 0.0
-        r = self.final_sender.rates(zero_share=z, pass_index=s.pass_index + 1, dirty_bytes=new)
+        r = self.final_sender.rates(zero_share=z, pass_index=s.pass_index + 1, dirty_bytes=new,
+                                    first_share=self.first_share)
         self._drain_final(final, r)
         device = float(sc.vm.device_state_bytes)
         c[TRANSFERRED] += device
@@ -862,7 +878,7 @@ class MigrationLoop:
         if x > 0:
             self._drain(x, r)
         c[MAIN_PRE] = main_before  # bytes sent while stopped are downtime-bytes
-        c[PZ] = c[PN] = c[PWS] = 0.0
+        c[PZ] = c[PN] = c[PWS] = c[PF] = 0.0
         for i in self.cls:
             c[i] = 0.0
 

@@ -4,12 +4,15 @@ A page is a parcel at a sorting office. The clerk (the migration thread) looks i
 parcel (zero check), stamps it and either hands it to the van himself (main channel) or to
 one of several couriers (multifd channels, legacy compression threads), who may first
 shrink it (zlib/zstd) or replace it by a note of what changed (XBZRLE). The office's speed is
-set by whichever is slowest: the clerk, the couriers together, or the road (the link).
+set by whichever is slowest: the clerk, the couriers together, the road (the link), or the
+receiving warehouse, which must put up a new shelf for every parcel of a kind it has never
+stored (the destination's first touch of a page of guest RAM, ``host.first-touch-rate``).
 
 Per page kind this module gives a :class:`PageCost`; :func:`blend` mixes kinds into a
 :class:`SendRates` per byte of guest RAM drained from the dirty bitmap:
 
-``seconds per page = max(Σ main-thread CPU, Σ pool CPU / pool size, Σ wire bytes / link)``
+``seconds per page = max(Σ main-thread CPU, Σ pool CPU / pool size, Σ wire bytes / link,
+Σ landing time at the destination)``
 
 and, when the threads share fewer cores than they are (``host.migration-cpus``), at least
 ``(Σ main + Σ pool CPU) / cores``
@@ -102,17 +105,21 @@ class SendRates:
 
 
 def blend(mix: Iterable[tuple[float, PageCost]], *, link_Bps: float, pool: int,
-          cpus: float = math.inf) -> SendRates:
+          cpus: float = math.inf, land_s: float = 0.0) -> SendRates:
     """Mix page kinds by share and find the pipeline's pace.
 
     With ``cpus`` cores for all sending threads, no thread runs faster than its share of
     them and the work of all threads together takes at least ``(main + pool CPU) / cpus``.
+    The destination is the pipeline's last stage: a page cannot arrive faster than it
+    lands (``land_s``, on the destination host: it does not share the source's cores).
 
     Args:
         mix: ``(share, cost)`` pairs whose shares sum to 1.
         link_Bps: what the wire carries.
         pool: threads in the pool (multifd channels or compression threads; 1 if none).
         cpus: cores the sending threads share (``inf``: one each).
+        land_s: the destination's seconds per page of the mix (first touches of guest RAM;
+            one queue for the whole guest, whatever the channels).
 
     Returns:
         The :class:`SendRates` per byte of RAM.
@@ -133,7 +140,7 @@ def blend(mix: Iterable[tuple[float, PageCost]], *, link_Bps: float, pool: int,
         xo += share if c.xbzrle_overflow else 0.0
         xb += share * c.xbzrle_bytes
     page_s = max(main_s / min(1.0, cpus), pool_s / min(max(pool, 1), cpus),
-                 (main_s + pool_s) / cpus, (main_w + mfd_w) / link_Bps, 1e-15)
+                 (main_s + pool_s) / cpus, (main_w + mfd_w) / link_Bps, land_s, 1e-15)
     k = 1.0 / TARGET_PAGE_BYTES
     return SendRates(
         sec_per_byte=page_s * k, wire_per_byte=(main_w + mfd_w) * k,

@@ -14,6 +14,13 @@ Routes and their costs:
 * normal page on the main channel: ``4104/host.channel-rate`` of migration-thread time.
 * multifd (:mod:`sim.engine.multifd`), legacy ``compress`` (below), XBZRLE
   (:mod:`sim.engine.xbzrle`).
+* the first copy of a non-zero page also lands in destination RAM never touched before
+  (a page fault, the kernel zeroing the page): at most ``host.first-touch-rate``, whichever
+  thread sent it and whether the guest runs or not. QEMU's receiving side is
+  ``ram_load_precopy`` (migration/ram.c) copying into ``host`` pages of the new RAMBlock;
+  a zero page is not written there (7.2's ``ram_handle_compressed`` only reads an untouched
+  page, finds it zero and leaves it), so it costs nothing.
+  Which pages are first copies is the loop's business (:mod:`sim.engine.loop`, ``PF``).
 
 Legacy ``compress`` (7.2–8.2, §11.1): each page is deflated on its own by one of
 ``compress-threads`` threads at ``host.zlib-rate``, then written by the migration thread as
@@ -95,23 +102,30 @@ class Sender:
             self.zero = PageCost(main_s=TARGET_PAGE_BYTES / host.zero_scan_Bps
                                  + ZERO_PAGE_WIRE_BYTES / host.channel_rate_Bps,
                                  main_wire=ZERO_PAGE_WIRE_BYTES, zero=True)
+        self.land_s = (TARGET_PAGE_BYTES / host.first_touch_Bps
+                       if host.first_touch_Bps else 0.0)
+        """Destination seconds to land the first copy of a non-zero page."""
         self.hit = xbzrle.hit_cost(sc)
         self.miss = xbzrle.miss_cost(sc)
-        self._cache: dict[tuple[float, int, float], SendRates] = {}
+        self._cache: dict[tuple[float, int, float, float], SendRates] = {}
 
-    def rates(self, *, zero_share: float, pass_index: int, dirty_bytes: float) -> SendRates:
+    def rates(self, *, zero_share: float, pass_index: int, dirty_bytes: float,
+              first_share: float = 0.0) -> SendRates:
         """The blended pace of a pass.
 
         Args:
             zero_share: share of the pending bytes that are zero pages.
+            first_share: share of the pending non-zero bytes never sent before (they land
+                in untouched destination RAM, see the module docstring).
             pass_index: 1 for the first pass (before the cursor's first wrap), 2, 3, …
             dirty_bytes: re-dirtied bytes competing for the XBZRLE cache in this pass.
 
         Returns:
             :class:`SendRates` per byte of RAM drained.
         """
+        land_s = self.land_s * (1.0 - zero_share) * first_share
         key = (zero_share, min(pass_index, xbzrle.FIRST_HIT_PASS),
-               dirty_bytes if self.xbzrle else 0.0)
+               dirty_bytes if self.xbzrle else 0.0, land_s)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
@@ -126,7 +140,8 @@ class Sender:
             mix += [(normal_share * hit, self.hit), (normal_share * (1 - hit), self.miss)]
         else:
             mix.append((normal_share, self.normal))
-        rates = blend(mix, link_Bps=self.link_Bps, pool=self.pool, cpus=self.cpus)
+        rates = blend(mix, link_Bps=self.link_Bps, pool=self.pool, cpus=self.cpus,
+                      land_s=land_s)
         if len(self._cache) < 4096:
             self._cache[key] = rates
         return rates

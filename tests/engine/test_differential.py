@@ -39,12 +39,13 @@ def test_generator_covers_every_feature_and_policy_kind() -> None:
         seen["classes"] += "classes" in wl
         seen["multi-class"] += len(wl.get("classes", ())) > 1
         seen["postcopy-after"] += "postcopy-after" in data["control"]
+        seen["first-touch-rate"] += "first-touch-rate" in data["host"]
         seen[f"qemu:{data['qemu']}"] += 1
     needed = [f"policy:{k}" for k in (*POLICY_KINDS, "none")]
     needed += [f"cap:{c}" for c in ("auto-converge", "multifd", "xbzrle", "compress",
                                      "postcopy-ram", "switchover-ack")]
     needed += ["pattern:random", "pattern:sequential", "zero-layout:spread", "zero-layout:end",
-               "dirty-curve", "classes", "multi-class", "postcopy-after"]
+               "dirty-curve", "classes", "multi-class", "postcopy-after", "first-touch-rate"]
     needed += [f"qemu:{v}" for v in VERSIONS]
     assert [k for k in needed if not seen[k]] == []
 
