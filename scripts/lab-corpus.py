@@ -102,6 +102,7 @@ def plan() -> list[tuple[str, dict[str, Any], str]]:
              spec("stuck-random", rate=40 * MiB, wss=64 * MiB, bw=24 * MiB, pattern="random",
                   dl=50, control={"timeout": "8s"})]
     runs += orders()
+    runs += cpu_bound()
     by_name = {name: (name, sc, content) for name, sc, content in runs}
     for base in ("rate-20M", "dl-50ms", "ac-default", "multifd-2", "postcopy-1", "bw-32M",
                  *ORDER_REPEATED):
@@ -112,7 +113,9 @@ def plan() -> list[tuple[str, dict[str, Any], str]]:
 
 
 ORDER_REPEATED = ("hotcold-issue", "hotcold-small", "hotcold-unlimited", "random-1G",
-                  "hotcold-80-20", "hotcold-dl100")
+                  "hotcold-80-20", "hotcold-dl100",
+                  "cpu-seq-r5", "cpu-seq-r60", "cpu-random-r40", "cpu-mem-1G",
+                  "cpu-multifd-2-r5", "cpu-dl-1000")
 
 
 def classes_spec(name: str, classes: list[tuple[int, int]], *, memory: int,
@@ -144,6 +147,26 @@ def orders() -> list[tuple[str, dict[str, Any], str]]:
                      memory=256 * MiB, bw=32 * MiB),
         classes_spec("hotcold-dl100", [(8 * MiB, 36 * MiB), (120 * MiB, 4 * MiB)],
                      memory=256 * MiB, bw=32 * MiB, dl=100),
+    ]
+
+
+def cpu_bound() -> list[tuple[str, dict[str, Any], str]]:
+    """Issue 16's CPU-bound sender: max-bandwidth unlimited, so the threads set the pace.
+
+    The settings vary what competes for the two cores (the guest's vCPU: a slow and a fast
+    writer), the page mix (mostly data, mostly zero pages), the channels, and the size of
+    the final copy (a 1 s downtime limit), so the sender model is fitted on more than one
+    of them.
+    """
+    return [
+        spec("cpu-seq-r5", rate=5 * MiB, wss=192 * MiB, bw=UNLIMITED),
+        spec("cpu-seq-r60", rate=60 * MiB, wss=192 * MiB, bw=UNLIMITED),
+        spec("cpu-random-r40", rate=40 * MiB, wss=128 * MiB, bw=UNLIMITED, pattern="random"),
+        spec("cpu-mem-1G", rate=20 * MiB, wss=64 * MiB, memory=1024 * MiB, bw=UNLIMITED),
+        spec("cpu-multifd-2-r5", rate=5 * MiB, wss=192 * MiB, bw=UNLIMITED,
+             caps={"multifd": True}, params={"multifd-channels": 2}),
+        spec("cpu-dl-1000", rate=60 * MiB, wss=96 * MiB, bw=UNLIMITED, dl=1000,
+             pattern="random"),
     ]
 
 

@@ -4,13 +4,16 @@ Calibration is zeroing a rifle: the engine's mechanisms stay as they are, and on
 host's own numbers — how fast the loopback final copy runs (``link``), what one sending
 thread pushes with the guest stopped (``channel-rate``) and while it runs
 (``running-channel-rate``), how many cores the sending threads share while it runs
-(``migration-cpus``), how fast zero pages are scanned, the stop and resume
+(``migration-cpus``), how fast the destination takes in the first copy of a page
+(``first-touch-rate``), how fast zero pages are scanned, the stop and resume
 costs, the setup phase, the cost of a dirty-bitmap sync — are adjusted until the
 predictions land on the real runs.
 
 Two steps: direct estimates from the quantities QEMU reports (setup from ``setup-time``;
-``link`` and ``stop`` from a line through downtime against ``downtime-bytes`` of precopy
-runs without multifd, the final copy being unthrottled), then a coordinate search over a
+``link`` and ``stop`` from a line through downtime against ``downtime-bytes`` of
+rate-limited precopy runs without multifd, whose final copy is pages sent before;
+``first-touch-rate`` from the pace of the CPU-bound runs, whose pages are mostly first
+copies), then a coordinate search over a
 log grid of each field that minimizes :func:`loss` on the training runs. Split the corpus
 with :func:`split_corpus` so that errors are reported on runs the fit never saw.
 
@@ -33,15 +36,16 @@ from typing import Any, Final
 
 import yaml
 
-from sim.lab.compare import Comparison, compare_record, quantile
+from sim.lab.compare import Comparison, compare_record, quantile, regime_of
 
 __all__ = ["HostFit", "calibrate", "loss", "split_corpus", "write_host_profile"]
 
 GRID_FACTORS: Final = (0.5, 0.7, 0.85, 1.0, 1.18, 1.4, 2.0)
 """Multipliers tried around each field's current value in one coordinate step."""
-BOUNDS: Final = {"link_Bps": (2.0**28, 2.0**33), "migration_cpus": (0.25, 64.0)}
+BOUNDS: Final = {"link_Bps": (2.0**28, 2.0**33), "migration_cpus": (0.25, 64.0),
+                  "first_touch_Bps": (2.0**26, 2.0**36)}
 """Physical bounds the search keeps to: a loopback link of 256 MiB/s to 8 GiB/s (as the
-direct estimate), a quarter core to 64 cores."""
+direct estimate), a quarter core to 64 cores, first touches at 64 MiB/s to 64 GiB/s."""
 ROUNDS: Final = 2
 HOLD_OUT_SHARE: Final = 0.35
 
@@ -56,6 +60,8 @@ class HostFit:
         running_channel_rate_Bps: What one sending thread pushes while the guest runs (under
             TCG the vCPU thread competes with it for the host's cores).
         migration_cpus: Cores the sending threads share while the guest runs.
+        first_touch_Bps: How fast the destination lands the first copy of a page (page
+            faults and zeroing of untouched guest RAM).
         zero_scan_Bps: How fast the migration thread checks pages for zeros.
         stop_s: Stopping the source vCPUs (start of the downtime).
         resume_s: Destination load and start (in the downtime only with a return path).
@@ -68,6 +74,7 @@ class HostFit:
     channel_rate_Bps: float = 1.0 * 2**30
     running_channel_rate_Bps: float = 1.0 * 2**30
     migration_cpus: float = 2.0
+    first_touch_Bps: float = 8.0 * 2**30
     zero_scan_Bps: float = 8.0 * 2**30
     stop_s: float = 0.005
     resume_s: float = 0.005
@@ -82,6 +89,7 @@ class HostFit:
             "channel-rate": round(self.channel_rate_Bps),
             "running-channel-rate": round(self.running_channel_rate_Bps),
             "migration-cpus": round(self.migration_cpus, 2),
+            "first-touch-rate": round(self.first_touch_Bps),
             "zero-scan-rate": round(self.zero_scan_Bps),
             "stop": round(self.stop_s, 5),
             "resume": round(self.resume_s, 5),
@@ -145,21 +153,32 @@ def _theil_sen(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
 
 
 def initial_fit(records: Sequence[Mapping[str, Any]]) -> HostFit:
-    """Direct estimates of setup, stop and link from QEMU's own counters."""
+    """Direct estimates of setup, stop, link and first-touch rate from QEMU's own counters."""
     fit = HostFit()
     done = [r for r in records if r["result"].get("status") == "completed"]
     setups = [_num(r["result"].get("setup-time")) for r in done]
     if setups:
         fit.setup_s = max(0.001, statistics.median(setups) / 1000.0)
     points = []
+    paces = []
     for r in done:
         caps = r["scenario"].get("capabilities", {})
         if caps.get("multifd") or caps.get("postcopy-ram"):
+            continue
+        ram = r["result"]["ram"]
+        if regime_of(r) == "cpu-bound":  # the first copies set the pace: ram.normal / time
+            busy_s = (_num(r["result"].get("total-time")) - _num(r["result"].get("downtime"))
+                      - _num(r["result"].get("setup-time"))) / 1000.0
+            sent = _num(ram.get("normal")) * 4096 - _num(ram.get("downtime-bytes"))
+            if busy_s > 0 and sent > 0:
+                paces.append(sent / busy_s)
             continue
         nbytes = _num(r["result"]["ram"].get("downtime-bytes"))
         down_s = _num(r["result"].get("downtime")) / 1000.0
         if nbytes > 0 and down_s > 0:
             points.append((nbytes, down_s))
+    if paces:
+        fit.first_touch_Bps = statistics.median(paces)
     if len(points) >= 3:
         a, b = _theil_sen(points)
         if b > 0:
@@ -180,8 +199,9 @@ def calibrate(records: Sequence[Mapping[str, Any]],
         The fitted :class:`HostFit`, with its training loss.
     """
     fit = initial_fit(records)
-    fields = ("running_channel_rate_Bps", "migration_cpus", "channel_rate_Bps", "link_Bps",
-              "zero_scan_Bps", "stop_s", "resume_s", "sync_s_per_gib")
+    fields = ("first_touch_Bps", "running_channel_rate_Bps", "migration_cpus",
+              "channel_rate_Bps", "link_Bps", "zero_scan_Bps", "stop_s", "resume_s",
+              "sync_s_per_gib")
     best = loss(records, fit.host_section())
     for _ in range(ROUNDS):
         for name in fields:
