@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Final, NoReturn
+from typing import Annotated, Any, Final, Literal, NoReturn
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic_core import PydanticCustomError
@@ -56,6 +56,7 @@ __all__ = [
     "rate_Bps",
     "size_bytes",
     "text",
+    "unit_of",
 ]
 
 MAX_GUEST_BYTES: Final = 1 << 52
@@ -122,6 +123,19 @@ def _submodel(annotation: Any) -> type[BaseModel] | None:
 def field_aliases(model: type[BaseModel]) -> list[str]:
     """The keys ``model`` accepts, as a file spells them (sorted)."""
     return sorted(f.alias or n for n, f in model.model_fields.items())
+
+
+def unit_of(name: str) -> Literal["size", "rate", "duration", ""]:
+    """The unit a field's Python name carries (``memory_bytes`` → size, ``link_Bps`` → rate,
+    ``stop_s`` → duration); the project names every unit-bearing field so (README, Style).
+    """
+    if name.endswith("_bytes"):
+        return "size"
+    if name.endswith("_Bps"):
+        return "rate"
+    if name.endswith(("_s", "_s_per_gib")):
+        return "duration"
+    return ""
 
 
 def problems_from(err: ValidationError, prefix: str,

@@ -24,7 +24,7 @@ from typing import Any, Final
 from pydantic import BaseModel, TypeAdapter
 from pydantic.fields import FieldInfo
 
-from sim._modelkit import field_aliases
+from sim._modelkit import field_aliases, unit_of
 from sim.units import GiB, KiB, MiB, TiB
 
 __all__ = ["KINDS", "json_schema", "scenario_doc", "schema_text", "write_generated"]
@@ -136,17 +136,6 @@ _SECTIONS: Final = {
 }
 
 
-def _unit(name: str) -> str:
-    """The unit a field's name carries (``memory_bytes`` → size)."""
-    if name.endswith("_bytes"):
-        return "size"
-    if name.endswith("_Bps"):
-        return "rate"
-    if name.endswith(("_s", "_s_per_gib")):
-        return "duration"
-    return ""
-
-
 def _shown(value: object, unit: str) -> str:
     """A default as a user would write it (``1310720000.0`` B/s → ``10Gbit/s``)."""
     if value is None:
@@ -181,7 +170,7 @@ def _shown(value: object, unit: str) -> str:
 
 def _row(name: str, info: FieldInfo) -> str:
     key = info.alias or name
-    unit = _unit(name)
+    unit = unit_of(name)
     meaning = (info.description or "").replace("|", "\\|")
     if unit:
         meaning += f" ({unit})"

@@ -42,8 +42,8 @@ from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
 from sim._exceptions import AxisError, InvalidScenarioError, SweepError, UnitError
-from sim._modelkit import FileModel, fail, problems_from
-from sim.models import Host, Workload
+from sim._modelkit import FileModel, fail, problems_from, unit_of
+from sim.models import Control, Host, Vm, Workload
 from sim.qemu.catalog import PARAMETERS
 from sim.scenario import MigrationParameters, Scenario, load_scenario, set_path
 from sim.units import parse_duration, parse_rate, parse_size
@@ -99,19 +99,16 @@ _RANGE_RE: Final = re.compile(r"^(?P<lo>[^:]+):(?P<hi>[^:]+):(?P<kind>log|rand)?
 _NUM_UNIT_RE: Final = re.compile(
     r"^\s*(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>[^\d\s].*)?$")
 
-#: Fields that take units, with the parser and the suffix of their numeric column.
+_UNIT_PARSERS: Final[dict[str, tuple[Callable[..., float], str]]] = {
+    "size": (parse_size, "bytes"), "rate": (parse_rate, "Bps"),
+    "duration": (parse_duration, "s")}
+#: Fields that take units, with the parser and the suffix of their numeric column: every
+#: section field whose name carries a unit (``sim._modelkit.unit_of``), so a new field joins.
 _UNIT_FIELDS: Final[dict[str, tuple[Callable[..., float], str]]] = {
-    "vm.memory": (parse_size, "bytes"), "vm.page-size": (parse_size, "bytes"),
-    "vm.device-state": (parse_size, "bytes"), "vm.ack-ready": (parse_duration, "s"),
-    "workload.dirty-rate": (parse_rate, "Bps"), "workload.working-set": (parse_size, "bytes"),
-    "host.link": (parse_rate, "Bps"), "host.channel-rate": (parse_rate, "Bps"),
-    "host.running-channel-rate": (parse_rate, "Bps"), "host.first-touch-rate": (parse_rate, "Bps"),
-    "host.rtt": (parse_duration, "s"), "host.setup": (parse_duration, "s"),
-    "host.stop": (parse_duration, "s"), "host.resume": (parse_duration, "s"),
-    "host.zero-scan-rate": (parse_rate, "Bps"), "host.zlib-rate": (parse_rate, "Bps"),
-    "host.zstd-rate": (parse_rate, "Bps"), "host.xbzrle-rate": (parse_rate, "Bps"),
-    "control.timeout": (parse_duration, "s"),
-}
+    f"{section}.{f.alias or name}": _UNIT_PARSERS[unit]
+    for section, model in (("vm", Vm), ("workload", Workload), ("host", Host),
+                           ("control", Control))
+    for name, f in model.model_fields.items() if (unit := unit_of(name))}
 _INT_QAPI: Final = ("size", "uint8", "uint32", "uint64", "int")
 _INT_FIELDS: Final = ("vm.vcpus", "seed")
 

@@ -187,3 +187,17 @@ def test_fast_variants_give_the_same_table_as_the_loader(web: Scenario) -> None:
     assert variant is not None
     assert variant.to_dict() == web.with_changes(points[0]).to_dict()
     assert fast_variant(web, points[-1]) is None
+
+
+def test_every_unit_field_gets_a_numeric_column(web: Scenario) -> None:
+    """A field whose name carries a unit gets its number column, the new first-touch-rate too.
+
+    300 MiB/s = 314 572 800 B/s, 200 ms = 0.2 s, 1 GiB = 1 073 741 824 bytes: the columns
+    are written by hand here, not read back from the code's own list.
+    """
+    axes = [parse_axis("host.first-touch-rate=300MiB/s"), parse_axis("host.sync-per-gib=200ms"),
+            parse_axis("vm.memory=1GiB")]
+    table = run_sweep(web, axes, workers=1)
+    assert table["host.first-touch-rate_Bps"].tolist() == [314_572_800.0]
+    assert table["host.sync-per-gib_s"].tolist() == [0.2]
+    assert table["vm.memory_bytes"].tolist() == [1_073_741_824.0]
