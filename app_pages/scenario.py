@@ -16,8 +16,8 @@ from app_pages._common import (
 )
 from sim import ScenarioError, ui_controls, ui_model
 from sim.qemu import VERSIONS, profile
+from sim.scenario import preset_names
 from sim.units import parse_size
-from sim.workload import preset_names
 
 st.title("Scenario")
 st.caption("Sizes, rates and durations accept human forms (`128MiB/s`, `10Gbit/s`, `300ms`, "
@@ -232,7 +232,7 @@ with g1:
         widget(f)
 with g2:
     st.markdown("**Workload**")
-    presets = preset_names()
+    presets = preset_names("workloads")
     choices = ["custom", *(f"preset: {n}" for n in presets),
                *(f"template: {n}" for n in ui_model.WORKLOAD_TEMPLATES)]
     pick = st.selectbox("start from", choices, key="workload_pick",

@@ -42,7 +42,7 @@ from typing import Any, Final, Literal
 import yaml
 from pydantic import BaseModel
 
-from sim._bounded import decode_utf8, dumps_json, load_yaml, loads_json, read_text
+from sim._bounded import decode_utf8, dumps_json, load_yaml, loads_json
 from sim._exceptions import Problem, ScenarioError, UnitError
 from sim.models import PAGE_SIZES, ScenarioFile
 from sim.qemu.catalog import PARAMETERS as _CATALOG
@@ -55,6 +55,8 @@ from sim.scenario import (
     ValidationReport,
     data_path,
     parse_scenario_text,
+    preset_names,
+    read_preset,
     set_path,
 )
 from sim.units import (
@@ -588,10 +590,10 @@ def _refuse_named_files(data: Mapping[str, Any]) -> None:
     control = data.get("control")
     policy = control.get("policy") if isinstance(control, Mapping) else None
     if isinstance(policy, Mapping) and "file" in policy \
-            and policy["file"] not in _preset_names("policies"):
+            and policy["file"] not in preset_names("policies"):
         raise ScenarioError("the scenario in the link names a policy file; a link may only "
                             "name one of the shipped policy presets: "
-                            + ", ".join(_preset_names("policies")))
+                            + ", ".join(preset_names("policies")))
 
 
 def _check_size(data: bytes, name: str) -> str:
@@ -806,34 +808,10 @@ CUSTOM: Final = "custom"
 _HOST_META: Final = ("description", "source", "calibrated")
 
 
-def _preset_names(kind: PresetKind) -> list[str]:
-    folder = data_path(kind)
-    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
-
-
 def preset_choices(kind: PresetKind) -> list[str]:
     """What a preset picker offers: :data:`CUSTOM`, then the shipped presets by name
     (``data/hosts/*.yaml`` or ``data/policies/*.yaml``)."""
-    return [CUSTOM, *_preset_names(kind)]
-
-
-def read_preset(kind: PresetKind, name: str) -> dict[str, Any]:
-    """A shipped preset's values as :mod:`sim.scenario` reads them (a host profile's
-    ``values:`` block unwrapped).
-
-    Raises:
-        ScenarioError: no such preset, or its file is not a mapping.
-    """
-    if name not in _preset_names(kind):
-        raise ScenarioError(f"no {kind} preset named {name!r}; shipped: "
-                            + (", ".join(_preset_names(kind)) or "none"))
-    path = data_path(kind, f"{name}.yaml")
-    data = load_yaml(read_text(path, what=f"{kind} preset"), str(path))
-    if kind == "hosts" and isinstance(data, dict):
-        data = data.get("values", data)
-    if not isinstance(data, dict):
-        raise ScenarioError(f"data/{kind}/{name}.yaml is not a mapping")
-    return data
+    return [CUSTOM, *preset_names(kind)]
 
 
 def preset_description(kind: PresetKind, name: str) -> str:
@@ -869,7 +847,7 @@ def preset_of(scenario: Mapping[str, Any], kind: PresetKind) -> str:
         policy = _section(scenario, "control").get("policy")
         name = policy.get("file") if isinstance(policy, Mapping) \
             and set(policy) == {"kind", "file"} else None
-    return name if isinstance(name, str) and name in _preset_names(kind) else CUSTOM
+    return name if isinstance(name, str) and name in preset_names(kind) else CUSTOM
 
 
 def apply_preset(scenario: Mapping[str, Any], kind: PresetKind, name: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import yaml
 
 from sim import ScenarioError, ui_model
 from sim.qemu import profile
-from sim.scenario import load_scenario
+from sim.scenario import load_scenario, preset_names, validate
 from sim.units import parse_rate
 
 
@@ -183,6 +183,21 @@ def test_preset_choices_are_custom_then_the_shipped_files(kind: str) -> None:
     assert ui_model.preset_choices(kind) == ["custom", *shipped]  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("kind", ["hosts", "policies"])
+def test_preset_choices_are_what_the_scenario_loader_accepts(kind: str) -> None:
+    """The pickers list presets with the loader's own lister, every choice loads, and a
+    name the pickers do not offer is refused by the loader too."""
+    offered = ui_model.preset_choices(kind)[1:]  # type: ignore[arg-type]
+    assert offered == preset_names(kind)
+    sc = ui_model.default_scenario()
+    for name in offered:
+        report = validate(ui_model.apply_preset(sc, kind, name))  # type: ignore[arg-type]
+        assert report.valid, (name, report.problems)
+    unknown = {"hosts": {"host": {"profile": "not-shipped"}},
+               "policies": {"control": {"policy": {"kind": "nova", "file": "not-shipped"}}}}
+    assert not validate({**sc, **unknown[kind]}).valid
+
+
 @pytest.mark.parametrize("name", sorted(p.stem for p in (DATA / "hosts").glob("*.yaml")))
 def test_host_preset_replaces_exactly_the_keys_its_file_sets(name: str) -> None:
     """Picking a host profile names it, drops the inline keys the file sets (so the file's
@@ -265,7 +280,7 @@ def test_scenarios_without_a_shipped_preset_are_custom() -> None:
 
 def test_unknown_preset_names_are_refused() -> None:
     """Only shipped names (or 'custom') are accepted; the error lists the shipped ones."""
-    with pytest.raises(ScenarioError, match="shipped: "):
+    with pytest.raises(ScenarioError, match="available: lab-tcg"):
         ui_model.apply_preset(ui_model.default_scenario(), "hosts", "../../etc/passwd")
 
 
