@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sim import ScenarioError, ui_model
+from sim import ScenarioError, ui
 
 st.set_page_config(page_title="miglab", page_icon="🚚", layout="wide")
 
 if "scenario" not in st.session_state:
     token = st.query_params.get("s")
-    scenario = ui_model.default_scenario()
+    scenario = ui.default_scenario()
     if token:
         try:
-            scenario = ui_model.check_structure(ui_model.decode_scenario(token), "link")
+            scenario = ui.check_structure(ui.decode_scenario(token), "link")
         except ScenarioError as err:
             st.session_state["url_error"] = str(err)
     st.session_state["scenario"] = scenario
@@ -46,6 +46,6 @@ if "url_error" in st.session_state:
                "Showing the default scenario.")
 page.run()
 
-token = ui_model.encode_scenario(st.session_state["scenario"])
+token = ui.encode_scenario(st.session_state["scenario"])
 if st.query_params.get("s") != token:
     st.query_params["s"] = token

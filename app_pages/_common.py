@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from sim import plots, ui_model
+from sim import plots, ui
 from sim.engine import simulate
 from sim.result import Result
 from sim.scenario import ValidationReport, load_scenario, validate
@@ -16,7 +16,7 @@ from sim.scenario import ValidationReport, load_scenario, validate
 def scenario() -> dict[str, Any]:
     """The scenario dict every page shares."""
     if "scenario" not in st.session_state:
-        st.session_state["scenario"] = ui_model.default_scenario()
+        st.session_state["scenario"] = ui.default_scenario()
     value: dict[str, Any] = st.session_state["scenario"]
     return value
 
@@ -56,7 +56,7 @@ def simulation_figures(text: str) -> dict[str, Any]:
 
 def require_valid(sc: dict[str, Any]) -> ValidationReport | None:
     """Validate; on problems show QEMU's reply and a link back, and return None."""
-    report = validate_json(ui_model.scenario_json(sc))
+    report = validate_json(ui.scenario_json(sc))
     if report.scenario is not None:
         return report
     show_reply(report)
@@ -136,7 +136,7 @@ def kept_editor(key: str, default: Any, *, text_columns: tuple[str, ...] = (),
     widget = f"{key}_{st.session_state[version]}"
 
     def apply() -> None:
-        frame = ui_model.apply_editor_delta(st.session_state[store], st.session_state[widget])
+        frame = ui.apply_editor_delta(st.session_state[store], st.session_state[widget])
         for column in text_columns:
             frame[column] = frame[column].where(frame[column].notna(), "")
         st.session_state[store] = frame

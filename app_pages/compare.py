@@ -14,7 +14,7 @@ from app_pages._common import (
     simulate_json,
     validate_json,
 )
-from sim import plots, ui_model
+from sim import plots, ui
 from sim.scenario import PRESET_POLICY_KINDS
 
 KEEP = "as set"  # the policy cell that keeps the scenario's own policy
@@ -62,18 +62,18 @@ if require_valid(sc) is not None:
         results = {}
         for i, row in enumerate(rows):
             label = f"{i + 1}. {row['label']}"
-            changes, problems = ui_model.variant_changes(
+            changes, problems = ui.variant_changes(
                 {**row, "policy": "" if row.get("policy") in (KEEP, None) else row["policy"]})
-            variant = ui_model.apply_changes(sc, changes)
-            report = validate_json(ui_model.scenario_json(variant))
+            variant = ui.apply_changes(sc, changes)
+            report = validate_json(ui.scenario_json(variant))
             if problems or report.scenario is None:
                 st.markdown(f"**{label}** cannot run:")
                 show_reply(report, problems)
                 continue
-            results[label] = simulate_json(ui_model.scenario_json(variant))
+            results[label] = simulate_json(ui.scenario_json(variant))
         if results:
-            st.dataframe(ui_model.compare_table(results), width="stretch", key="compare_table")
-            st.caption(f"{ui_model.BEST.strip()} the best of the settings that converged, "
+            st.dataframe(ui.compare_table(results), width="stretch", key="compare_table")
+            st.caption(f"{ui.BEST.strip()} the best of the settings that converged, "
                        "where they differ; times and costs of runs that did not converge do "
                        "not compete.")
             plot(plots.comparison_figure(results), key="compare_fig")

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import kept, plot
-from sim import MiglabError, ScenarioError, fleet, plots, ui_model
+from sim import MiglabError, ScenarioError, fleet, plots, ui
 from sim.scenario import PRESET_POLICY_KINDS, data_path
 from sim.units import format_duration
 
@@ -17,7 +17,7 @@ st.title("Drain planner")
 st.caption("The chosen hosts are emptied; migrations on one host share its link.")
 if "inventory" not in st.session_state:
     sample = data_path("fleets", "two-racks.csv")
-    rows, defaults = ui_model.parse_inventory_upload(sample.read_bytes(), sample.name) \
+    rows, defaults = ui.parse_inventory_upload(sample.read_bytes(), sample.name) \
         if sample.exists() else ([{"name": "vm-1", "host": "h1", "memory": "8GiB",
                                    "dirty-rate": "100MiB/s"}], {})
     st.session_state["inventory"] = (rows, defaults, 0)
@@ -27,7 +27,7 @@ up = st.file_uploader("Upload an inventory (CSV or YAML, ≤ 1 MiB)",
 if up is not None and st.session_state.get("inventory_file") != up.file_id:
     st.session_state["inventory_file"] = up.file_id
     try:
-        rows, defaults = ui_model.parse_inventory_upload(up.getvalue(), up.name)
+        rows, defaults = ui.parse_inventory_upload(up.getvalue(), up.name)
     except ScenarioError as err:
         st.error(f"Not loaded; the inventory is unchanged. {err}")
     else:
@@ -64,7 +64,7 @@ per_cluster = c4.number_input("in total at once (0 = platform default)", 0, 1000
 colour = c5.radio("colour by", ["outcome", "downtime"], horizontal=True,
                   **kept("drain_colour", "outcome"))
 wanted = [*chosen, *([f"{prefix.strip()}*"] if prefix.strip() else [])] or None
-mapping = ui_model.inventory_mapping(records, defaults)
+mapping = ui.inventory_mapping(records, defaults)
 try:
     plan = fleet.plan_drain(mapping, policy=policy, order=order,
                             per_node=per_node or None, per_cluster=per_cluster or None,
@@ -93,4 +93,4 @@ else:
     per_vm = st.expander("Per-VM plan", **kept("drain_per_vm_open", False))
     if per_vm.open:
         with per_vm:
-            st.dataframe(ui_model.readable_frame(plan.vms), hide_index=True)
+            st.dataframe(ui.readable_frame(plan.vms), hide_index=True)

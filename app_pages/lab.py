@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import kept, plot
-from sim import plots, ui_model
+from sim import plots, ui
 from sim.engine import simulate
 from sim.lab import compare as lab
 from sim.lab.corpus import load_corpus
@@ -50,7 +50,7 @@ else:
                 help=f"median error {summary['bytes_median_pct']:.1f} %; target met: "
                      f"{met['bytes_ok_pct']}")
     st.subheader("Error table")
-    st.dataframe(ui_model.readable_frame(table), hide_index=True, height=280)
+    st.dataframe(ui.readable_frame(table), hide_index=True, height=280)
     names = [f"{i}: {r['scenario'].get('name', i)}" for i, r in enumerate(records)]
     # open on a run that moves: an idle guest's flat line looks like a broken chart
     busy = [n for n in names if "idle" not in n] or names

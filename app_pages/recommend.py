@@ -17,7 +17,7 @@ from app_pages._common import (
     set_scenario,
     simulate_json,
 )
-from sim import MiglabError, UnitError, plots, targets, ui_model
+from sim import MiglabError, UnitError, plots, targets, ui
 from sim import export as exp
 from sim import recommend as rec_mod
 from sim import report as rep
@@ -28,7 +28,7 @@ from sim.units import parse_duration
 def downloads(fmt: str, files: dict[str, str], gaps: Any, name: str) -> None:
     """One format's files as download buttons (and a zip when several); notes folded below."""
     st.markdown(f"**{fmt}**")
-    for d in ui_model.export_downloads(fmt, files, name):
+    for d in ui.export_downloads(fmt, files, name):
         st.download_button(d.file_name, d.data, file_name=d.file_name, mime=d.mime,
                            key=f"dl_{fmt}_{d.file_name}", icon=":material/download:",
                            on_click="ignore", width="stretch")
@@ -146,7 +146,7 @@ if report is not None:
             with preview:
                 fmt = st.selectbox("format", exp.FORMATS, **kept("preview_fmt", "qmp"))
                 st.code(exp.export(chosen, fmt).text, language=None)
-    result = simulate_json(ui_model.scenario_json(sc))
+    result = simulate_json(ui.scenario_json(sc))
 
     def html() -> str:
         text: str = rep.render_html(

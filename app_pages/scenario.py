@@ -14,10 +14,10 @@ from app_pages._common import (
     show_reply,
     validate_json,
 )
-from sim import ScenarioError, ui_controls, ui_model
+from sim import ScenarioError, ui
 from sim.qemu import VERSIONS, profile
+from sim.scenario import preset_names
 from sim.units import parse_size
-from sim.workload import preset_names
 
 st.title("Scenario")
 st.caption("Sizes, rates and durations accept human forms (`128MiB/s`, `10Gbit/s`, `300ms`, "
@@ -33,8 +33,8 @@ with st.expander("Load or save a scenario file", expanded=False):
     if up is not None and st.session_state.get("loaded_file") != up.file_id:
         st.session_state["loaded_file"] = up.file_id
         try:
-            loaded = ui_model.check_structure(ui_model.parse_upload(up.getvalue(), up.name),
-                                              up.name)
+            loaded = ui.check_structure(ui.parse_upload(up.getvalue(), up.name),
+                                        up.name)
         except ScenarioError as err:
             st.session_state["load_error"] = str(err)
         else:
@@ -48,12 +48,12 @@ with st.expander("Load or save a scenario file", expanded=False):
         st.success(f"Loaded {st.session_state.pop('load_ok')}.")
     c1, c2, c3 = st.columns(3)
     name = str(sc.get("name", "scenario"))
-    c1.download_button("Save as YAML", ui_model.dump_scenario(sc, "yaml"),
+    c1.download_button("Save as YAML", ui.dump_scenario(sc, "yaml"),
                        file_name=f"{name}.yaml", mime="application/yaml", on_click="ignore")
-    c2.download_button("Save as JSON", ui_model.dump_scenario(sc, "json"),
+    c2.download_button("Save as JSON", ui.dump_scenario(sc, "json"),
                        file_name=f"{name}.json", mime="application/json", on_click="ignore")
     if c3.button("Reset to the default scenario"):
-        set_scenario(ui_model.default_scenario())
+        set_scenario(ui.default_scenario())
         st.rerun()
 
 # ---------------------------------------------------------------- version and form state
@@ -62,8 +62,8 @@ with st.expander("Load or save a scenario file", expanded=False):
 versions = list(VERSIONS)
 version = str(sc.get("qemu", "8.2"))
 prof = profile(version if version in VERSIONS else "8.2")
-fields = ui_model.form_fields(prof)
-mode = ui_model.workload_mode(sc)
+fields = ui.form_fields(prof)
+mode = ui.workload_mode(sc)
 skip = {"workload.dirty-rate", "workload.working-set", "workload.pattern"} \
     if mode != "rate" else set()
 shown = [f for f in fields if f.path not in skip]
@@ -82,22 +82,22 @@ def changed(path: str) -> None:
         text = str(value).strip()
         new = {**current, "seed": int(text) if text.isdigit() else text}
     else:
-        new, _ = ui_model.apply_form(current, [by_path[path]], {path: value})
+        new, _ = ui.apply_form(current, [by_path[path]], {path: value})
     st.session_state["scenario"] = new
 
 
-initial = ui_model.initial_values(shown, ui_model.form_view(sc))
+initial = ui.initial_values(shown, ui.form_view(sc))
 for f in shown:
     st.session_state[f"w.{f.path}"] = initial[f.path]
 st.session_state["w.qemu"] = prof.name
 st.session_state["w.name"] = str(sc.get("name", "scenario"))
 st.session_state["w.seed"] = str(sc.get("seed", 1))
 
-_, unit_problems = ui_model.apply_form(sc, shown, initial)
+_, unit_problems = ui.apply_form(sc, shown, initial)
 new = sc
-report = validate_json(ui_model.scenario_json(sc))
+report = validate_json(ui.scenario_json(sc))
 problems = unit_problems + report.problems
-by_field = ui_model.problems_by_field(problems)
+by_field = ui.problems_by_field(problems)
 
 show_reply(report, unit_problems)
 if not problems:
@@ -107,7 +107,7 @@ if not problems:
         st.caption(f"Assumed about the host: {text}")
 
 
-PRESETS: dict[ui_model.PresetKind, tuple[str, str, str]] = {
+PRESETS: dict[ui.PresetKind, tuple[str, str, str]] = {
     "hosts": ("host profile", "host.profile",
               "a host profile from data/hosts: its values fill the host fields below, and a "
               "value you type there overrides it. custom: your own values (picking it "
@@ -119,21 +119,21 @@ PRESETS: dict[ui_model.PresetKind, tuple[str, str, str]] = {
 }
 
 
-def preset_picked(kind: ui_model.PresetKind) -> None:
+def preset_picked(kind: ui.PresetKind) -> None:
     """Point the scenario at the picked preset (or write the current one out: custom)."""
-    st.session_state["scenario"] = ui_model.apply_preset(
+    st.session_state["scenario"] = ui.apply_preset(
         scenario(), kind, st.session_state[f"w.preset.{kind}"])
 
 
-def preset_picker(kind: ui_model.PresetKind) -> None:
+def preset_picker(kind: ui.PresetKind) -> None:
     """A preset drop-down, the picked preset's description and its errors."""
     label, path, help_text = PRESETS[kind]
-    st.session_state[f"w.preset.{kind}"] = ui_model.preset_of(sc, kind)
-    st.selectbox(label, ui_model.preset_choices(kind), key=f"w.preset.{kind}",
+    st.session_state[f"w.preset.{kind}"] = ui.preset_of(sc, kind)
+    st.selectbox(label, ui.preset_choices(kind), key=f"w.preset.{kind}",
                  on_change=preset_picked, args=(kind,), help=help_text)
     picked = st.session_state[f"w.preset.{kind}"]
-    if picked != ui_model.CUSTOM:
-        st.caption(ui_model.preset_description(kind, picked))
+    if picked != ui.CUSTOM:
+        st.caption(ui.preset_description(kind, picked))
     errors_for(path)
 
 
@@ -145,7 +145,7 @@ def errors_for(path: str) -> None:
                  icon=":material/block:" if p.source == "qemu" else ":material/warning:")
 
 
-def widget(f: ui_model.FormField) -> None:
+def widget(f: ui.FormField) -> None:
     """One form field, followed by its errors."""
     key = f"w.{f.path}"
     common: dict[str, Any] = {"key": key, "help": f.help, "on_change": changed,
@@ -172,15 +172,15 @@ def unread_message(key: str) -> None:
 
 def postcopy_changed() -> None:
     """Write the postcopy-after box into the scenario (unreadable text: a message)."""
-    new_sc, problem = ui_controls.set_postcopy_after(scenario(),
-                                                     st.session_state["w.postcopy-after"])
+    new_sc, problem = ui.set_postcopy_after(scenario(),
+                                            st.session_state["w.postcopy-after"])
     st.session_state["scenario"] = new_sc
     st.session_state["postcopy_after_problem"] = problem
 
 
-def option_changed(f: ui_controls.OptionField, key: str) -> None:
+def option_changed(f: ui.OptionField, key: str) -> None:
     """Write one policy option's widget into the scenario."""
-    new_sc, problem = ui_controls.set_policy_option(scenario(), f, st.session_state[key])
+    new_sc, problem = ui.set_policy_option(scenario(), f, st.session_state[key])
     st.session_state["scenario"] = new_sc
     st.session_state[f"problem.{f.path}"] = problem
 
@@ -189,14 +189,14 @@ def policy_options() -> None:
     """The chosen policy's options (names, defaults, help from sim.policies.KINDS)."""
     raw = sc.get("control", {}).get("policy") if isinstance(sc.get("control"), dict) else None
     kind = str(raw.get("kind")) if isinstance(raw, dict) else "none"
-    fields_ = ui_controls.policy_option_fields(kind)
+    fields_ = ui.policy_option_fields(kind)
     if not fields_:
         return
     with st.expander(f"{kind} options ({len(fields_)})", expanded=True,
                      key=f"policy_options_{kind}"):
         for f in fields_:
             key = f"w.policyopt.{kind}.{f.name}"
-            st.session_state[key] = ui_controls.policy_option_text(sc, f)
+            st.session_state[key] = ui.policy_option_text(sc, f)
             common: dict[str, Any] = {"key": key, "help": f.help, "on_change": option_changed,
                                       "args": (f, key)}
             if f.kind == "bool":
@@ -220,7 +220,7 @@ top[2].text_input("seed", key="w.seed", on_change=changed, args=("seed",),
 errors_for("qemu")
 errors_for("seed")
 
-by_group: dict[str, list[ui_model.FormField]] = {}
+by_group: dict[str, list[ui.FormField]] = {}
 for f in shown:
     by_group.setdefault(f.group, []).append(f)
 
@@ -232,16 +232,16 @@ with g1:
         widget(f)
 with g2:
     st.markdown("**Workload**")
-    presets = preset_names()
+    presets = preset_names("workloads")
     choices = ["custom", *(f"preset: {n}" for n in presets),
-               *(f"template: {n}" for n in ui_model.WORKLOAD_TEMPLATES)]
+               *(f"template: {n}" for n in ui.WORKLOAD_TEMPLATES)]
     pick = st.selectbox("start from", choices, key="workload_pick",
                         help="a preset (data/workloads) or a template of plain values")
     if pick != "custom" and st.button("Apply workload", key="apply_workload"):
         kind, _sep, label = pick.partition(": ")
         wl: dict[str, Any] = {"preset": label} if kind == "preset" \
-            else ui_model.WORKLOAD_TEMPLATES[label]
-        set_scenario(ui_model.replace_workload(new, wl))
+            else ui.WORKLOAD_TEMPLATES[label]
+        set_scenario(ui.replace_workload(new, wl))
         st.rerun()
     if mode == "preset":
         st.info(f"Workload preset **{new['workload'].get('preset')}**. Pick *custom* "
@@ -253,7 +253,7 @@ with g2:
                 f"{curve[-1][1]:.1%} of RAM after {curve[-1][0]:g} s.")
         errors_for("workload.dirty-curve")
         if st.button("Use a dirty rate instead", key="drop_curve"):
-            set_scenario(ui_model.replace_workload(new, {"dirty-rate": "100MiB/s"}))
+            set_scenario(ui.replace_workload(new, {"dirty-rate": "100MiB/s"}))
             st.rerun()
     for f in by_group["workload"]:
         widget(f)
@@ -267,11 +267,11 @@ with g2:
             data = mfile.getvalue() if mfile is not None else pasted.encode("utf-8")
             try:
                 memory = parse_size(new["vm"]["memory"])
-                wl = ui_model.parse_dirty_measurement(data, memory)
+                wl = ui.parse_dirty_measurement(data, memory)
             except (ScenarioError, ValueError, KeyError) as err:
                 st.error(f"Not used; the workload is unchanged. {err}")
             else:
-                set_scenario(ui_model.replace_workload(new, wl))
+                set_scenario(ui.replace_workload(new, wl))
                 st.rerun()
 with g3:
     st.markdown("**Host and link**")
@@ -283,18 +283,18 @@ with g3:
     for f in by_group["control"]:
         widget(f)
     policy_options()
-    st.session_state["w.postcopy-after"] = ui_controls.postcopy_after_text(sc)
+    st.session_state["w.postcopy-after"] = ui.postcopy_after_text(sc)
     st.text_input("postcopy after", key="w.postcopy-after", on_change=postcopy_changed,
-                  help=ui_controls.POSTCOPY_AFTER_HELP, placeholder="never")
+                  help=ui.POSTCOPY_AFTER_HELP, placeholder="never")
     unread_message("postcopy_after_problem")
-    errors_for(ui_controls.POSTCOPY_AFTER)
+    errors_for(ui.POSTCOPY_AFTER)
     hint = None if problems or report.scenario is None \
-        else ui_controls.bandwidth_hint(report.scenario)
+        else ui.bandwidth_hint(report.scenario)
     if hint:
         st.info(hint, icon=":material/speed:")
 
 st.subheader(f"QEMU {prof.name} parameters and capabilities")
-for group in ui_model.GROUPS:
+for group in ui.GROUPS:
     items = by_group.get(group, [])
     if not items:
         continue

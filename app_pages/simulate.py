@@ -21,7 +21,7 @@ from app_pages._common import (
     simulate_json,
     simulation_figures,
 )
-from sim import ui_controls, ui_model
+from sim import ui
 from sim.diagnosis import Diagnosis, diagnose
 from sim.scenario import load_scenario
 from sim.summary import describe, verdict
@@ -45,15 +45,15 @@ st.title("Simulate")
 sc = scenario()
 report = require_valid(sc)
 if report is not None and report.scenario is not None:
-    text = ui_model.scenario_json(sc)
+    text = ui.scenario_json(sc)
     result = simulate_json(text)
     model = report.scenario
     good = result.converged
     (st.success if good else st.error)(
         f"**{model.name}** on QEMU {model.qemu.name}: {verdict(result)}",
         icon=":material/check_circle:" if good else ":material/block:")
-    notes = ui_controls.policy_setup_notes(model)
-    postcopy = ui_controls.postcopy_note(model, result)
+    notes = ui.policy_setup_notes(model)
+    postcopy = ui.postcopy_note(model, result)
     if postcopy:
         notes.append(postcopy)
     if notes:
@@ -65,7 +65,7 @@ if report is not None and report.scenario is not None:
     if glance:  # drawn by the server, inline: shows before any chart's or metric's code loads
         st.markdown(f'<div style="max-width:100%;overflow:hidden">{glance}</div>',
                     unsafe_allow_html=True)
-    metrics = ui_model.result_metrics(result, model.vm.vcpus)
+    metrics = ui.result_metrics(result, model.vm.vcpus)
     for row in (metrics[:3], metrics[3:]):
         for col, m in zip(st.columns(3), row, strict=True):
             col.metric(m.label, m.value, help=m.help, border=True)
@@ -82,11 +82,11 @@ if report is not None and report.scenario is not None:
 
     if result.actions:
         st.subheader("Policy actions")
-        st.dataframe(ui_model.actions_frame(result), hide_index=True)
+        st.dataframe(ui.actions_frame(result), hide_index=True)
     details = st.expander("Summary, timeline and query-migrate JSON",
                           **kept("simulate_details", False))
     if details.open:
         with details:
             st.code(describe(model, result), language=None)
-            st.dataframe(ui_model.readable_frame(result.timeline_frame()), hide_index=True)
+            st.dataframe(ui.readable_frame(result.timeline_frame()), hide_index=True)
             st.json(result.to_dict(timeline=False), expanded=False)

@@ -18,14 +18,14 @@ from app_pages._common import (
     scenario,
     set_scenario,
 )
-from sim import ScenarioError, plots, sweep, ui_model
+from sim import ScenarioError, plots, sweep, ui
 
 st.title("Trade-offs")
 st.caption("Sweep two settings of the current scenario and see where it converges, how long "
            "it takes and how long the guest pauses.")
 sc = scenario()
 if require_valid(sc) is not None:
-    labels = list(ui_model.SWEEP_AXES)
+    labels = list(ui.SWEEP_AXES)
     c1, c2 = st.columns(2)
     axes: list[tuple[str, str]] = []
     read: list[tuple[str, list[object]]] = []
@@ -34,19 +34,19 @@ if require_valid(sc) is not None:
         with col:
             label = st.selectbox(f"{name} axis", labels,
                                  **kept(f"axis_{name}", labels[default]))
-            path, values = ui_model.SWEEP_AXES[label]
+            path, values = ui.SWEEP_AXES[label]
             text = st.text_input(f"{label} values", help="comma-separated, human units",
                                  **kept(f"values_{name}_{label}", values))
             axes.append((path, text))
             try:
-                read.append((path, ui_model.axis_values(path, text)))
+                read.append((path, ui.axis_values(path, text)))
             except ScenarioError as err:
                 st.error(str(err))
                 problems.append(str(err))
     if axes[0][0] == axes[1][0]:
         problems.append("pick two different axes")
         st.error("Pick two different axes.")
-    inputs = (ui_model.scenario_json(sc), tuple(axes))
+    inputs = (ui.scenario_json(sc), tuple(axes))
     run: dict[str, Any] | None = st.session_state.get("sweep")
     if run is not None and run["inputs"] != inputs:
         st.session_state.pop("sweep")  # its inputs changed: its charts would mislead
@@ -54,7 +54,7 @@ if require_valid(sc) is not None:
     if st.button("Run the sweep", type="primary", key="run_sweep", disabled=bool(problems)) \
             and not problems:
         try:
-            points = ui_model.sweep_points(read)
+            points = ui.sweep_points(read)
         except ScenarioError as err:
             st.error(str(err))
         else:
@@ -69,13 +69,13 @@ if require_valid(sc) is not None:
                    "inputs": inputs}
             st.session_state["sweep"] = run
     if run is not None:
-        view = ui_model.sweep_view(run["table"], run["x"], run["y"])
-        x_name, y_name = ui_model.setting_name(run["x"]), ui_model.setting_name(run["y"])
-        bad = view[view["outcome"] == ui_model.REFUSED]
+        view = ui.sweep_view(run["table"], run["x"], run["y"])
+        x_name, y_name = ui.setting_name(run["x"]), ui.setting_name(run["y"])
+        bad = view[view["outcome"] == ui.REFUSED]
         if len(bad):
             st.warning(f"{len(bad)} point(s) QEMU or miglab would refuse, e.g. "
                        f"{run['table']['error'][~run['table']['valid']].iloc[0]}")
-        stopped = int((view["outcome"] == ui_model.NOT_CONVERGED).sum())
+        stopped = int((view["outcome"] == ui.NOT_CONVERGED).sum())
         if stopped:
             st.caption(f"{stopped} of {len(view)} runs did not converge: their cells are grey "
                        "and have no time or downtime.")
@@ -95,13 +95,13 @@ if require_valid(sc) is not None:
             if picked:
                 point = int(picked[0]["text"])
                 changes = run["points"][point]
-                st.write(f"Point {point}: {ui_model.describe_changes(changes)}")
+                st.write(f"Point {point}: {ui.describe_changes(changes)}")
                 if st.button("Load this setting", key="load_point"):
-                    set_scenario(ui_model.apply_changes(sc, changes))
+                    set_scenario(ui.apply_changes(sc, changes))
                     st.switch_page("app_pages/simulate.py")
         else:
             st.info("No point converged; widen the axes.")
         every = st.expander("All runs", **kept("tradeoffs_all_runs", False))
         if every.open:
             with every:
-                st.dataframe(ui_model.readable_frame(run["table"]), hide_index=True)
+                st.dataframe(ui.readable_frame(run["table"]), hide_index=True)

@@ -253,7 +253,7 @@ def outcome_heatmap_figure(view: pd.DataFrame, z: str, x_title: str, y_title: st
     Args:
         view: one row per point with ``x``, ``y`` (setting text), ``x_rank``, ``y_rank``,
             ``outcome`` (``converged``, ``did not converge``, ``refused``), ``hover`` and
-            the ``z`` column (:func:`sim.ui_model.sweep_view`).
+            the ``z`` column (:func:`sim.ui.sweep_view`).
         z: ``total_time_s``, ``downtime_ms`` or ``converged`` (drawn as yes/no).
         x_title, y_title: the axes' setting names.
         title: the figure title; built from ``z`` when ``None``.

@@ -27,7 +27,7 @@ from sim.policies import policy_dirs
 from sim.qemu import QmpMonitor
 from sim.scenario import load_scenario, parse_scenario_text, read_scenario_file, validate
 from sim.sweep import AxisError, SweepError, expand, parse_axis, run_sweep
-from sim.ui_model import decode_scenario, encode_scenario
+from sim.ui import decode_scenario, encode_scenario
 
 runner = CliRunner()
 SECRET = "db_password: hunter2\nroot: '*:19000:0:99999:7:::'\n"

@@ -122,18 +122,43 @@ def test_docs_name_a_whole_list_in_the_registry_order(name: str) -> None:
     assert wrong == []
 
 
-def test_readme_layout_matches_the_tree() -> None:
+def _layout_rows() -> list[tuple[str, str]]:
+    """The README's Layout table as (path cell, what cell) rows."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     table = text[text.index("| path | what |"):]
     table = table[:table.index("\n\n")]
-    paths = set()
+    rows = []
     for line in table.splitlines()[2:]:
-        paths.update(re.findall(r"`([\w./-]+/?)`", line.split(" | ")[0]))
+        path, _, what = line.partition(" | ")
+        rows.append((path, what))
+    return rows
+
+
+def test_readme_layout_matches_the_tree() -> None:
+    paths = set()
+    for path, _ in _layout_rows():
+        paths.update(re.findall(r"`([\w./-]+/?)`", path))
     assert [p for p in paths if not (ROOT / p).exists()] == []
     listed = {p.rstrip("/") for p in paths}
     entries = {f"sim/{p.name}" for p in (ROOT / "sim").iterdir()
                if p.name != "__pycache__" and (p.suffix == ".py" or p.is_dir())}
     assert sorted(entries - listed) == []
+
+
+def test_readme_layout_names_all_the_modules_of_a_package_it_details() -> None:
+    """A package's row that names its modules (``sim/ui/``: ``form.py``, …) names every one
+    and only those, so a new module cannot be left off the map."""
+    wrong = []
+    for path, what in _layout_rows():
+        folders = re.findall(r"`([\w./-]+/)`", path)
+        named = set(re.findall(r"`(\w+\.py)`", what))
+        if len(folders) != 1 or not named:
+            continue
+        modules = {p.name for p in (ROOT / folders[0]).glob("*.py") if p.name != "__init__.py"}
+        if named != modules:
+            wrong.append(f"{folders[0]}: the table names {sorted(named)}, the tree has "
+                         f"{sorted(modules)}")
+    assert wrong == []
 
 
 def test_long_or_branchy_functions_say_why() -> None:

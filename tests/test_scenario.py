@@ -19,7 +19,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim._exceptions import InvalidScenarioError, Problem
-from sim.scenario import DATA_DIR, MAX_FILE_BYTES, load_scenario, validate
+from sim.scenario import (
+    DATA_DIR,
+    MAX_FILE_BYTES,
+    data_path,
+    load_scenario,
+    preset_names,
+    validate,
+)
 from sim.units import GiB, KiB, MiB
 
 # The example of design.md, "The scenario file", verbatim.
@@ -190,14 +197,17 @@ def test_zero_layout_accepts_spread_or_end() -> None:
     assert load_scenario(MINIMAL).workload.zero_layout == "spread"
 
 
-@pytest.mark.parametrize(("section", "key", "listed"), [
-    ("workload", "preset", "database, idle, memcached, stress, web-server"),
-    ("host", "profile", "lab-tcg"),
+@pytest.mark.parametrize(("section", "key", "kind", "some"), [
+    ("workload", "preset", "workloads", {"database", "idle", "memcached"}),
+    ("host", "profile", "hosts", {"lab-tcg"}),
 ])
-def test_an_unknown_preset_lists_the_shipped_ones(section: str, key: str, listed: str) -> None:
+def test_an_unknown_preset_lists_the_shipped_ones(section: str, key: str, kind: str,
+                                                  some: set[str]) -> None:
     """The message names the shipped presets (it once said "available: none")."""
+    assert some <= set(preset_names(kind))
     report = validate({**MINIMAL, section: {key: "nosuch"}})
     assert fields(report.problems) == [f"{section}.{key}"]
+    listed = ", ".join(sorted(p.stem for p in (DATA_DIR / kind).glob("*.yaml")))
     assert report.problems[0].message.endswith(f"available: {listed}")
 
 
@@ -370,6 +380,42 @@ def test_every_workload_preset_loads(preset: str) -> None:
     """Each workload preset yields a valid scenario that remembers its name."""
     sc = load_scenario({"vm": {"memory": "1TiB"}, "workload": {"preset": preset}})
     assert sc.workload.preset == preset
+
+
+def test_data_path_finds_data_in_a_checkout_and_in_an_installed_package(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From the repository ``data_path`` reads ``data/``; installed (no ``data/`` beside the
+    package) it reads ``sim/_data``, where pyproject.toml's force-include puts the presets."""
+    import tomllib
+
+    import sim
+    from sim.scenario import data as where
+
+    root = Path(__file__).resolve().parents[1]
+    assert root / "data" == DATA_DIR
+    assert data_path("workloads", "idle.yaml") == root / "data" / "workloads" / "idle.yaml"
+    package = Path(sim.__file__).resolve().parent
+    assert package / "_data" == where._PACKAGED_DATA
+    wheel = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    shipped = wheel["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    assert {root / target for target in shipped.values()} == {
+        package / "_data" / kind for kind in ("workloads", "hosts", "policies")}
+
+    installed = tmp_path / "site-packages" / "sim" / "_data"
+    (installed / "workloads").mkdir(parents=True)
+    (installed / "workloads" / "idle.yaml").write_text("dirty-rate: 0\n", encoding="utf-8")
+    monkeypatch.setattr(where, "DATA_DIR", tmp_path / "site-packages" / "data")
+    monkeypatch.setattr(where, "_PACKAGED_DATA", installed)
+    assert data_path("workloads", "idle.yaml") == installed / "workloads" / "idle.yaml"
+    assert preset_names("workloads") == ["idle"]
+
+
+def test_the_workload_modules_lister_agrees_with_the_loaders() -> None:
+    """``sim.workload.preset_names`` (kept for its callers) lists what ``preset_names`` does,
+    which is what the loader and the dashboard's workload picker use."""
+    from sim.workload import preset_names as workload_presets
+
+    assert workload_presets() == preset_names("workloads")
 
 
 def test_unknown_preset_lists_the_available_ones() -> None:

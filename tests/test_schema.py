@@ -194,7 +194,7 @@ def test_the_forms_own_fields_come_from_the_models() -> None:
     changes the form."""
     from sim.models import Host, Workload
     from sim.qemu import profile
-    from sim.ui_model import FORM_PATHS, form_fields
+    from sim.ui import FORM_PATHS, form_fields
 
     fields = {f.path: f for f in form_fields(profile("8.2"))}
     assert [p for p in fields if p in FORM_PATHS] == list(FORM_PATHS)

@@ -219,11 +219,11 @@ def test_formatters_keep_three_significant_digits_and_say_unlimited() -> None:
 def test_readable_frame_leaves_no_raw_float_none_or_nan() -> None:
     import pandas as pd
 
-    from sim import ui_model
+    from sim import ui
 
     frame = pd.DataFrame({"time_s": [0.5, 2.25], "remaining_bytes": [45410807.1916, None],
                           "ok": [True, False], "note": [None, "x"]})
-    out = ui_model.readable_frame(frame)
+    out = ui.readable_frame(frame)
     assert list(out.columns) == ["time", "remaining", "ok", "note"]
     assert out.to_dict("records") == [
         {"time": "500 ms", "remaining": "43.3 MiB", "ok": "yes", "note": ""},

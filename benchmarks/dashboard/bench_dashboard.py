@@ -57,7 +57,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from sim import ui_model  # noqa: E402
+from sim import ui  # noqa: E402
 from sim._serve import dashboard  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -105,7 +105,7 @@ OBSERVER = textwrap.dedent("""
 
 def scenario_16g() -> dict[str, Any]:
     """The dashboard's default scenario with a 16 GiB guest."""
-    sc = ui_model.default_scenario()
+    sc = ui.default_scenario()
     sc["name"] = "web-16g"
     sc["vm"]["memory"] = "16GiB"
     return sc
@@ -237,7 +237,7 @@ def edit(page: Any, link: str, edits: int) -> list[dict[str, Any]]:
         t0 = time.perf_counter()
         box.press("Enter")
         page.wait_for_url(lambda url, v=value: f"{v}" in str(
-            ui_model.decode_scenario(url.split("s=", 1)[1].split("&")[0])["vm"]),
+            ui.decode_scenario(url.split("s=", 1)[1].split("&")[0])["vm"]),
             timeout=TIMEOUT_MS)
         t_link = time.perf_counter()
         status.wait_for(state="detached", timeout=TIMEOUT_MS)
@@ -400,7 +400,7 @@ def main() -> None:
     args = ap.parse_args()
     if not Path(CHROMIUM).exists():
         sys.exit(f"needs Debian's chromium at {CHROMIUM}")
-    token = ui_model.encode_scenario(scenario_16g())
+    token = ui.encode_scenario(scenario_16g())
     trees = [*args.baseline, ROOT]
     sides = [server_side(tree, token, 6) for tree in trees]
     runs = browser_runs(trees, args.cold, args.warm, token, args.think,

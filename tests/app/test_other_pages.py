@@ -8,18 +8,18 @@ import pytest
 from conftest import open_app, texts
 from streamlit.testing.v1 import AppTest
 
-from sim import ui_model
+from sim import ui
 
 
 def open_page(name: str, scenario: dict[str, object] | None = None) -> AppTest:
     """Page `name` of a fresh session (with `scenario` carried by the link)."""
-    at = open_app({"s": ui_model.encode_scenario(scenario)} if scenario else None)
+    at = open_app({"s": ui.encode_scenario(scenario)} if scenario else None)
     return at.switch_page(f"app_pages/{name}.py").run()
 
 
 def invalid_scenario() -> dict[str, object]:
     """The default scenario with a downtime-limit QEMU refuses."""
-    sc = ui_model.default_scenario()
+    sc = ui.default_scenario()
     sc["parameters"]["downtime-limit"] = 3_000_000  # type: ignore[index]
     return sc
 
@@ -57,7 +57,7 @@ def test_compare_shows_each_setting_side_by_side_and_overlaid() -> None:
                                    "3. multifd 8, auto-converge"]
     assert list(table.loc["converged"]) == ["yes", "yes", "yes"]
     for row in ("total time", "downtime", "data sent"):
-        marked = [c for c in table.loc[row] if c.startswith(ui_model.BEST)]
+        marked = [c for c in table.loc[row] if c.startswith(ui.BEST)]
         assert len(marked) >= 1, row
     assert "guest cost: throttled vCPU time" in table.index
     assert all("vCPU·s" in c for c in table.loc["guest cost: throttled vCPU time"])
@@ -80,7 +80,7 @@ def test_compare_rows_survive_another_page() -> None:
     """The kept rows are what the page starts from after a visit elsewhere (the browser's
     edit callback is tests/e2e's; AppTest does not fire it, so it is applied here)."""
     at = open_page("compare")
-    kept = ui_model.apply_editor_delta(at.session_state["keep.compare_rows"], {
+    kept = ui.apply_editor_delta(at.session_state["keep.compare_rows"], {
         "edited_rows": {0: {"label": "mine", "downtime-limit": "2s"}}, "deleted_rows": [2]})
     at.session_state["keep.compare_rows"] = kept
     at.session_state["keep.compare_rows.version"] += 1
@@ -95,18 +95,18 @@ def test_compare_table_marks_the_lowest_downtime_among_converged_runs() -> None:
     from sim.engine import simulate
     from sim.scenario import load_scenario
 
-    sc = ui_model.default_scenario()
-    quick = simulate(load_scenario(ui_model.apply_changes(sc, {"parameters.max-bandwidth": 0})))
+    sc = ui.default_scenario()
+    quick = simulate(load_scenario(ui.apply_changes(sc, {"parameters.max-bandwidth": 0})))
     slow = simulate(load_scenario(sc))
-    stopped = simulate(load_scenario(ui_model.apply_changes(sc, {
+    stopped = simulate(load_scenario(ui.apply_changes(sc, {
         "capabilities.auto-converge": False, "workload.dirty-rate": "3GiB/s",
         "control.timeout": "20s"})))
     assert not stopped.converged
-    table = ui_model.compare_table({"a": quick, "b": slow, "c": stopped})
+    table = ui.compare_table({"a": quick, "b": slow, "c": stopped})
     best = "a" if quick.downtime_ms < slow.downtime_ms else "b"
-    assert table.loc["downtime", best].startswith(ui_model.BEST)
+    assert table.loc["downtime", best].startswith(ui.BEST)
     assert table.loc["downtime", "c"] == "— (no switchover)"
-    assert not table.loc["total time", "c"].startswith(ui_model.BEST)
+    assert not table.loc["total time", "c"].startswith(ui.BEST)
 
 
 def test_tradeoff_sweep_draws_heatmaps_and_pareto_front() -> None:
@@ -158,7 +158,7 @@ def test_tradeoff_inputs_and_results_survive_another_page() -> None:
 
 def test_tradeoff_non_converged_cells_are_their_own_category() -> None:
     """A run that did not converge is a grey "did not converge" cell, not 0 ms or a time."""
-    sc = ui_model.default_scenario()
+    sc = ui.default_scenario()
     sc["capabilities"] = {"auto-converge": False}  # type: ignore[index]
     sc["control"] = {"timeout": "60s"}
     at = open_page("tradeoffs", sc)
@@ -169,11 +169,11 @@ def test_tradeoff_non_converged_cells_are_their_own_category() -> None:
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")[:3]]
     for spec in specs[:2]:  # total time, downtime
         names = [t.get("name") for t in spec["data"]]
-        assert ui_model.NOT_CONVERGED in names
+        assert ui.NOT_CONVERGED in names
         first = spec["data"][0]
         row = first["y"].index("2 GiB/s")
         assert all(v is None for v in first["z"][row])  # no number for these cells
-        assert set(spec["data"][1]["text"][row]) == {ui_model.NOT_CONVERGED}
+        assert set(spec["data"][1]["text"][row]) == {ui.NOT_CONVERGED}
     converged = specs[2]["data"][0]
     assert converged["colorbar"]["ticktext"] == ["no", "yes"]
     assert set(converged["text"][converged["y"].index("2 GiB/s")]) == {"no"}
@@ -283,7 +283,7 @@ def test_recommend_gives_settings_reasons_and_every_export() -> None:
 def test_recommend_for_a_platform_downloads_its_own_files() -> None:
     """A KubeVirt scenario is recommended for KubeVirt by default: the settings are
     KubeVirt fields, and the download holds the MigrationPolicy that was simulated."""
-    sc = ui_model.default_scenario()
+    sc = ui.default_scenario()
     sc["control"] = {"policy": {"kind": "kubevirt"}}
     at = open_page("recommend", sc)
     assert at.selectbox(key="c_target").value == "kubevirt"
@@ -311,9 +311,9 @@ def test_every_export_file_is_valid_for_its_own_format() -> None:
     from sim.export import FORMATS, export
     from sim.scenario import load_scenario
 
-    model = load_scenario(ui_model.default_scenario())
+    model = load_scenario(ui.default_scenario())
     for fmt in FORMATS:
-        out = ui_model.export_downloads(fmt, export(model, fmt).files, "web")
+        out = ui.export_downloads(fmt, export(model, fmt).files, "web")
         singles = [d for d in out if not d.file_name.endswith(".zip")]
         for d in singles:
             text = d.data.decode("utf-8")

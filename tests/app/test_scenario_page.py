@@ -9,13 +9,13 @@ import pytest
 import yaml
 from conftest import open_app, texts
 
-from sim import ui_model
+from sim import ui
 from sim.qemu import profile
 from sim.scenario import load_scenario
 from sim.units import parse_rate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"
-HAS_ENGINE = ui_model.module_available("sim.engine")
+HAS_ENGINE = ui.module_available("sim.engine")
 
 
 def test_default_scenario_is_accepted() -> None:
@@ -61,7 +61,7 @@ def test_human_units_are_accepted_and_stored_as_qmp_integers() -> None:
     params = at.session_state["scenario"]["parameters"]
     assert params["max-bandwidth"] == 1073741824
     assert params["downtime-limit"] == 2000
-    assert ui_model.decode_scenario(str(at.query_params["s"]))["parameters"] == params
+    assert ui.decode_scenario(str(at.query_params["s"]))["parameters"] == params
 
 
 def test_unreadable_unit_text_gets_both_miglabs_and_qemus_message() -> None:
@@ -99,10 +99,10 @@ def test_version_picker_shows_that_releases_parameters(version: str, present: st
 
 def test_link_reproduces_the_scenario() -> None:
     """Opening a link with ?s= shows that scenario's values in the form."""
-    sc = ui_model.default_scenario()
+    sc = ui.default_scenario()
     sc["vm"]["memory"] = "16GiB"
     sc["parameters"]["downtime-limit"] = 500
-    at = open_app({"s": ui_model.encode_scenario(sc)})
+    at = open_app({"s": ui.encode_scenario(sc)})
     assert at.text_input(key="w.vm.memory").value == "16GiB"
     assert at.text_input(key="w.parameters.downtime-limit").value == "500ms"
 
@@ -112,13 +112,13 @@ def test_broken_link_falls_back_to_the_default_with_a_message() -> None:
     at = open_app({"s": "not-a-scenario!!"})
     assert not at.exception
     assert any("link's scenario was not loaded" in w for w in texts(at.warning))
-    assert at.session_state["scenario"] == ui_model.default_scenario()
+    assert at.session_state["scenario"] == ui.default_scenario()
 
 
 def test_invalid_example_file_shows_each_qemu_error_next_to_its_field() -> None:
     """data/examples/invalid.yaml shows QEMU's multifd-channels and downtime-limit refusals."""
     sc = yaml.safe_load((EXAMPLES / "invalid.yaml").read_text())
-    at = open_app({"s": ui_model.encode_scenario(sc)})
+    at = open_app({"s": ui.encode_scenario(sc)})
     errors = texts(at.error)
     assert "QEMU: Parameter 'multifd_channels' expects a value between 1 and 255" in errors
     assert any("downtime_limit" in e for e in errors)
@@ -127,7 +127,7 @@ def test_invalid_example_file_shows_each_qemu_error_next_to_its_field() -> None:
 def test_every_workload_template_applies_without_error() -> None:
     """Applying each workload template in turn keeps the scenario valid and error-free."""
     at = open_app()
-    for template, values in ui_model.WORKLOAD_TEMPLATES.items():
+    for template, values in ui.WORKLOAD_TEMPLATES.items():
         at.selectbox(key="workload_pick").set_value(f"template: {template}").run()
         at.button(key="apply_workload").click().run()
         assert not at.exception, template
@@ -175,7 +175,7 @@ def _metrics_for(sc: dict[str, Any]) -> list[str]:
     from sim.engine import simulate
 
     model = load_scenario(sc)
-    return [m.value for m in ui_model.result_metrics(simulate(model), model.vm.vcpus)]
+    return [m.value for m in ui.result_metrics(simulate(model), model.vm.vcpus)]
 
 
 def _simulate_page_metrics(at: Any) -> list[str]:
@@ -206,7 +206,7 @@ def test_picking_a_host_profile_applies_its_file(name: str) -> None:
     assert not at.exception
     sc = at.session_state["scenario"]
     assert sc["host"]["profile"] == name
-    assert ui_model.decode_scenario(str(at.query_params["s"])) == sc
+    assert ui.decode_scenario(str(at.query_params["s"])) == sc
     assert parse_rate(at.text_input(key="w.host.link").value) == parse_rate(values["link"])
     assert parse_rate(at.text_input(key="w.host.channel-rate").value) \
         == parse_rate(values["channel-rate"])

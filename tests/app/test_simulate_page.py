@@ -9,15 +9,15 @@ import pytest
 import yaml
 from conftest import open_app, texts
 
-from sim import ui_model
+from sim import ui
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"
-HAS_PLOTS = ui_model.module_available("sim.plots")
+HAS_PLOTS = ui.module_available("sim.plots")
 
 
 def open_simulate(scenario: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
     """The Simulate page for `scenario` (default: the dashboard's default)."""
-    at = open_app({"s": ui_model.encode_scenario(scenario)} if scenario else None)
+    at = open_app({"s": ui.encode_scenario(scenario)} if scenario else None)
     return at.switch_page("app_pages/simulate.py").run()
 
 
@@ -35,7 +35,7 @@ def test_valid_scenario_shows_verdict_and_metrics() -> None:
 
 def test_16_gib_guest_gets_a_result() -> None:
     """A 16 GiB guest is simulated and its data sent is at least its RAM."""
-    sc = ui_model.default_scenario()
+    sc = ui.default_scenario()
     sc["vm"]["memory"] = "16GiB"  # type: ignore[index]
     at = open_simulate(sc)
     assert not at.exception
@@ -56,7 +56,7 @@ def test_plots_are_rendered_for_a_valid_scenario() -> None:
 
 def test_invalid_scenario_runs_nothing_and_shows_qemus_reply() -> None:
     """With a value QEMU refuses, no metric is shown, only QEMU's reply."""
-    sc = ui_model.default_scenario()
+    sc = ui.default_scenario()
     sc["parameters"]["multifd-channels"] = 0  # type: ignore[index]
     at = open_simulate(sc)
     assert not at.metric
@@ -76,9 +76,9 @@ def test_example_scenarios_simulate_without_exception(name: str) -> None:
 def test_every_workload_template_simulates() -> None:
     """Each workload template gives a verdict with no exception."""
     at = open_simulate()
-    for template, values in ui_model.WORKLOAD_TEMPLATES.items():
-        at.session_state["scenario"] = ui_model.replace_workload(
-            ui_model.default_scenario(), values)
+    for template, values in ui.WORKLOAD_TEMPLATES.items():
+        at.session_state["scenario"] = ui.replace_workload(
+            ui.default_scenario(), values)
         at.run()
         assert not at.exception, template
         assert at.metric[0].value in ("yes", "no"), template

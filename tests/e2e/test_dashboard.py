@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from sim import ui_model
+from sim import ui
 from sim._serve import dashboard
 
 CHROMIUM = "/usr/bin/chromium"
@@ -59,7 +59,7 @@ def _shots(tmp_path: Path) -> Path:
 def _scenario_in_url(url: str) -> dict[str, object]:
     """The scenario a dashboard link carries in its ``?s=`` token."""
     token = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["s"][0]
-    return ui_model.decode_scenario(token)
+    return ui.decode_scenario(token)
 
 
 def test_every_page_in_chromium(server: str, tmp_path: Path) -> None:
@@ -150,10 +150,10 @@ def test_every_page_in_chromium(server: str, tmp_path: Path) -> None:
             picked = page.get_by_text(re.compile(r"^Point \d+:")).first
             picked.wait_for()
             index = int(re.match(r"Point (\d+):", picked.inner_text()).group(1))  # type: ignore[union-attr]
-            axes = [ui_model.SWEEP_AXES[label] for label in list(ui_model.SWEEP_AXES)[:2]]
-            points = ui_model.sweep_points([(path, ui_model.axis_values(path, text))
-                                            for path, text in axes])
-            expected = ui_model.apply_changes(before, points[index])
+            axes = [ui.SWEEP_AXES[label] for label in list(ui.SWEEP_AXES)[:2]]
+            points = ui.sweep_points([(path, ui.axis_values(path, text))
+                                      for path, text in axes])
+            expected = ui.apply_changes(before, points[index])
             assert expected != before
             page.get_by_role("button", name="Load this setting").click()
             # Waits until the link carries exactly the picked setting; times out otherwise.
@@ -200,7 +200,7 @@ def _settle(page: Any) -> None:
 
 
 def _open(page: Any, server: str, path: str, scenario: dict[str, Any]) -> None:
-    page.goto(f"{server}/{path}?s={ui_model.encode_scenario(scenario)}")
+    page.goto(f"{server}/{path}?s={ui.encode_scenario(scenario)}")
     _settle(page)
 
 
@@ -216,7 +216,7 @@ def _simulate_verdict(page: Any) -> str:
 def test_postcopy_after_from_the_form_changes_the_verdict(server: str) -> None:
     from playwright.sync_api import expect
 
-    sc = ui_model.apply_changes(ui_model.default_scenario(), {
+    sc = ui.apply_changes(ui.default_scenario(), {
         "capabilities.auto-converge": False, "capabilities.postcopy-ram": True,
         "workload.dirty-rate": "3GiB/s", "control.timeout": "60s",
         "parameters.max-bandwidth": 0})
@@ -238,7 +238,7 @@ def test_postcopy_after_from_the_form_changes_the_verdict(server: str) -> None:
 def test_a_kubevirt_option_changes_the_result(server: str) -> None:
     from playwright.sync_api import expect
 
-    sc = ui_model.apply_changes(ui_model.default_scenario(), {
+    sc = ui.apply_changes(ui.default_scenario(), {
         "workload.dirty-rate": "2GiB/s", "control.policy": {"kind": "kubevirt"}})
     with _browser_page() as page:
         _open(page, server, "", sc)
@@ -260,7 +260,7 @@ def test_a_kubevirt_option_changes_the_result(server: str) -> None:
 def test_tradeoffs_marks_a_cell_that_did_not_converge(server: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
-    sc = ui_model.apply_changes(ui_model.default_scenario(), {
+    sc = ui.apply_changes(ui.default_scenario(), {
         "capabilities.auto-converge": False, "control.timeout": "60s"})
     with _browser_page() as page:
         _open(page, server, "tradeoffs", sc)
@@ -288,7 +288,7 @@ def test_compare_rows_survive_a_visit_to_another_page(server: str, tmp_path: Pat
     from playwright.sync_api import expect
 
     with _browser_page() as page:
-        _open(page, server, "compare", ui_model.default_scenario())
+        _open(page, server, "compare", ui.default_scenario())
         chart = page.locator(".js-plotly-plot").first
         chart.wait_for()
         editor = page.locator('[data-testid="stDataFrame"]').first
@@ -321,7 +321,7 @@ def test_drain_planner_for_chosen_hosts(server: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     with _browser_page() as page:
-        _open(page, server, "drain", ui_model.default_scenario())
+        _open(page, server, "drain", ui.default_scenario())
         page.get_by_text("drain time").first.wait_for()
         box = page.get_by_role("textbox", name="or a name prefix")
         box.fill("r1-")
@@ -342,7 +342,7 @@ def test_qmp_download_parses_line_by_line_as_json(server: str, tmp_path: Path) -
     import json
 
     with _browser_page() as page:
-        _open(page, server, "recommend", ui_model.default_scenario())
+        _open(page, server, "recommend", ui.default_scenario())
         seen: dict[str, list[str]] = {}
         for name in ("source.qmp.jsonl", "destination.qmp.jsonl"):
             button = page.get_by_role("button", name=name)

@@ -233,7 +233,7 @@ _QMP = st.one_of(
 
 
 def _token(token: str, tmp: Path) -> None:
-    from sim.ui_model import decode_scenario
+    from sim.ui import decode_scenario
 
     data = _call(lambda: decode_scenario(token))
     if data is not None:
@@ -251,7 +251,7 @@ _TOKENS = st.one_of(st.text(max_size=60), SCENARIOS.map(_pack),
 
 
 def _upload(args: tuple[str, bytes], tmp: Path) -> None:
-    from sim.ui_model import parse_dirty_measurement, parse_inventory_upload, parse_upload
+    from sim.ui import parse_dirty_measurement, parse_inventory_upload, parse_upload
 
     name, data = args
     _call(lambda: parse_upload(data, name))

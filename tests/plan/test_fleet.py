@@ -207,7 +207,7 @@ def test_bad_order_and_limits_are_refused() -> None:
 def test_a_dashboard_cell_and_a_csv_cell_read_the_same(tmp_path: Path) -> None:
     """``on`` and ``1e3`` in the drain table mean what they mean in a CSV
     inventory (issue 15: the two readers disagreed on ``on``/``off``)."""
-    from sim.ui_model import inventory_mapping
+    from sim.ui import inventory_mapping
 
     row = {"name": "a", "host": "h1", "memory": "1GiB",
            "capabilities.auto-converge": "on", "parameters.downtime-limit": "1e3"}

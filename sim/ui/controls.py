@@ -1,6 +1,6 @@
 """The dashboard's controls for what the scenario form's field table does not cover.
 
-The form's table (:func:`sim.ui_model.form_fields`) has one field per guest, workload, host
+The form's table (:func:`sim.ui.form.form_fields`) has one field per guest, workload, host
 and QEMU setting. Two scenario keys need more than a text box and live here instead, so that
 the table stays one row per key: ``control.postcopy-after`` (never, after N dirty-bitmap
 syncs, or after a duration) and the chosen policy's options, read from the same
@@ -34,6 +34,7 @@ from sim.units import format_duration, format_rate, parse_duration
 
 __all__ = [
     "POSTCOPY_AFTER",
+    "POSTCOPY_AFTER_HELP",
     "OptionField",
     "bandwidth_hint",
     "policy_option_fields",
@@ -115,7 +116,8 @@ def set_postcopy_after(scenario: Mapping[str, Any], text: str
 # ------------------------------------------------------------------- policy options
 
 
-WidgetKind = Literal["bool", "choice", "text"]
+OptionKind = Literal["bool", "choice", "text"]
+"""How a policy option is edited: a check box, a drop-down, or a YAML scalar in a text box."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ class OptionField:
 
     path: str
     name: str
-    kind: WidgetKind
+    kind: OptionKind
     default_text: str
     help: str
     choices: tuple[str, ...] = ()
