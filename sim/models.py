@@ -53,6 +53,7 @@ from sim._modelkit import (
     rate_Bps,
     size_bytes,
     text,
+    unit_of,
 )
 from sim.qemu.catalog import CAPABILITIES, PARAMETERS
 from sim.qemu.host import HostSupport
@@ -65,6 +66,7 @@ __all__ = [
     "POLICY_KINDS",
     "PRESET_POLICY_KINDS",
     "RULE_POLICY_KIND",
+    "UNIT_PATHS",
     "Control",
     "Host",
     "HostSupport",
@@ -547,3 +549,13 @@ class ScenarioFile(FileModel):
         1, description="recorded with the result, and the seed of `miglab recommend`'s search "
                     "sampler; the engine draws no random numbers, so a simulation does not "
                     "depend on it")
+
+
+UNIT_PATHS: Final[dict[str, str]] = {
+    f"{section}.{f.alias or name}": unit
+    for section, model in (("vm", Vm), ("workload", Workload), ("host", Host),
+                           ("control", Control))
+    for name, f in model.model_fields.items() if (unit := unit_of(name))}
+"""Every section key whose value has a unit (``"host.link"`` → ``"rate"``), read off the
+fields' names (``unit_of``): the sweep's number columns and the dashboard's formatting use
+it, so a new field with a unit needs nothing else."""

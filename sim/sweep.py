@@ -42,8 +42,8 @@ from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
 from sim._exceptions import AxisError, InvalidScenarioError, SweepError, UnitError
-from sim._modelkit import FileModel, fail, problems_from, unit_of
-from sim.models import Control, Host, Vm, Workload
+from sim._modelkit import FileModel, fail, problems_from
+from sim.models import UNIT_PATHS, Host, Workload
 from sim.qemu.catalog import PARAMETERS
 from sim.scenario import MigrationParameters, Scenario, load_scenario, set_path
 from sim.units import parse_duration, parse_rate, parse_size
@@ -102,13 +102,8 @@ _NUM_UNIT_RE: Final = re.compile(
 _UNIT_PARSERS: Final[dict[str, tuple[Callable[..., float], str]]] = {
     "size": (parse_size, "bytes"), "rate": (parse_rate, "Bps"),
     "duration": (parse_duration, "s")}
-#: Fields that take units, with the parser and the suffix of their numeric column: every
-#: section field whose name carries a unit (``sim._modelkit.unit_of``), so a new field joins.
-_UNIT_FIELDS: Final[dict[str, tuple[Callable[..., float], str]]] = {
-    f"{section}.{f.alias or name}": _UNIT_PARSERS[unit]
-    for section, model in (("vm", Vm), ("workload", Workload), ("host", Host),
-                           ("control", Control))
-    for name, f in model.model_fields.items() if (unit := unit_of(name))}
+#: Fields that take units, with the parser and the suffix of their numeric column.
+_UNIT_FIELDS: Final = {path: _UNIT_PARSERS[unit] for path, unit in UNIT_PATHS.items()}
 _INT_QAPI: Final = ("size", "uint8", "uint32", "uint64", "int")
 _INT_FIELDS: Final = ("vm.vcpus", "seed")
 

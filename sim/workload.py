@@ -48,7 +48,8 @@ from typing import Final, Protocol
 
 import numpy as np
 
-from sim.scenario import Workload, data_path
+from sim.scenario import Workload
+from sim.scenario import preset_names as scenario_preset_names
 
 __all__ = [
     "ClassDirtying",
@@ -500,7 +501,7 @@ def curve_classes(points: Sequence[tuple[float, float]],
 
 
 def preset_names() -> list[str]:
-    """Names of the workload presets shipped in ``data/workloads``."""
-    folder = data_path("workloads")
-    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.exists() else []
+    """Names of the workload presets shipped in ``data/workloads`` (the loader's own list,
+    :func:`sim.scenario.preset_names`)."""
+    return scenario_preset_names("workloads")
 

@@ -100,7 +100,7 @@ FORM_PATHS: Final = (
     "workload.dirty-rate", "workload.working-set", "workload.pattern", "workload.zero-fraction",
     "workload.zero-layout", "workload.compress-ratio",
     "host.link", "host.rtt", "host.channel-rate", "host.running-channel-rate",
-    "host.migration-cpus",
+    "host.migration-cpus", "host.first-touch-rate",
     "control.timeout", "control.policy",
 )
 """The scenario fields the form shows besides QEMU's, in order; their label (the model

@@ -13,9 +13,10 @@ its unit, yes/no for booleans, nothing for a missing value).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
 from sim._exceptions import UnitError
+from sim.models import UNIT_PATHS
 from sim.ui._shared import is_nan, path_kind
 from sim.units import (
     GiB,
@@ -72,9 +73,6 @@ def human_ms(ms: float) -> str:
     return f"{ms * 1000:g}us"
 
 
-_RATE_PATHS: Final = ("workload.dirty-rate", "host.channel-rate", "host.running-channel-rate")
-
-_SIZE_PATHS: Final = ("vm.memory", "vm.device-state", "workload.working-set")
 
 
 def format_setting(path: str, value: object) -> str:
@@ -97,12 +95,12 @@ def format_setting(path: str, value: object) -> str:
     try:
         if path == "host.link":
             return format_bitrate(parse_rate(value))
-        if kind == "rate" or path in _RATE_PATHS:
+        if kind == "rate" or UNIT_PATHS.get(path) == "rate":
             bps = parse_rate(value)
             if bps == 0 and path == "parameters.max-bandwidth":
                 return "unlimited"
             return format_rate(bps, bits=False)
-        if kind == "size" or path in _SIZE_PATHS:
+        if kind == "size" or UNIT_PATHS.get(path) == "size":
             return format_size(parse_size(value))
         if kind == "ms" and isinstance(value, int | float):
             return format_duration(float(value) / 1000.0)
