@@ -315,6 +315,11 @@ def _optional(read: Callable[[object], Any]) -> Callable[[object], Any]:
     return lambda v: None if v is None else read(v)
 
 
+_OptionalRate = Annotated[float | None, BeforeValidator(
+    _optional(rate_Bps()), json_schema_input_type=_NUMBER_IN)]
+"""A rate that may be left unset (``None``: the field does not apply)."""
+
+
 class Host(FileModel):
     """The hosts and the link between them (defaults: a 10 Gbit/s LAN of current servers).
 
@@ -358,8 +363,7 @@ class Host(FileModel):
         1.5 * GiB, title="per-channel rate", alias="channel-rate",
         description="what one sending thread (migration thread or one multifd channel) "
                     "can push, with a core of its own")
-    running_channel_rate_Bps: Annotated[float | None, BeforeValidator(
-        _optional(rate_Bps()), json_schema_input_type=_NUMBER_IN)] = Field(
+    running_channel_rate_Bps: _OptionalRate = Field(
         None, title="per-channel rate, guest running", alias="running-channel-rate",
         description="what one sending thread pushes while the guest runs, when the vCPUs "
                     "slow it down (software emulation, an overcommitted host); none: "
@@ -369,8 +373,7 @@ class Host(FileModel):
         None, title="cores for sending", alias="migration-cpus",
         description="cores the sending threads share while the guest runs, e.g. 1.5 when "
                     "the vCPUs take the rest; none: one core per thread")
-    first_touch_Bps: Annotated[float | None, BeforeValidator(
-        _optional(rate_Bps()), json_schema_input_type=_NUMBER_IN)] = Field(
+    first_touch_Bps: _OptionalRate = Field(
         None, title="first-touch rate at the destination", alias="first-touch-rate",
         description="how fast the destination takes in guest RAM it has not touched yet "
                     "(page faults, zeroing): the first copy of a page goes no faster; "
