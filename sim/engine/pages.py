@@ -105,21 +105,25 @@ class SendRates:
 
 
 def blend(mix: Iterable[tuple[float, PageCost]], *, link_Bps: float, pool: int,
-          cpus: float = math.inf, land_s: float = 0.0) -> SendRates:
+          cpus: float = math.inf, land_s: float = 0.0,
+          land_in_pool: bool = False) -> SendRates:
     """Mix page kinds by share and find the pipeline's pace.
 
     With ``cpus`` cores for all sending threads, no thread runs faster than its share of
     them and the work of all threads together takes at least ``(main + pool CPU) / cpus``.
     The destination is the pipeline's last stage: a page cannot arrive faster than it
-    lands (``land_s``, on the destination host: it does not share the source's cores).
+    lands (``land_s``). With one receiving thread (the main channel) that is one queue of
+    its own; multifd channels each land their own pages (``land_in_pool``), so the landing
+    is part of a channel's work, spread over the channels and the cores they share.
 
     Args:
         mix: ``(share, cost)`` pairs whose shares sum to 1.
         link_Bps: what the wire carries.
         pool: threads in the pool (multifd channels or compression threads; 1 if none).
         cpus: cores the sending threads share (``inf``: one each).
-        land_s: the destination's seconds per page of the mix (first touches of guest RAM;
-            one queue for the whole guest, whatever the channels).
+        land_s: the destination's seconds per page of the mix (first touches of guest RAM).
+        land_in_pool: the pool threads land their own pages (multifd receive threads read
+            straight into guest RAM), instead of one receiving thread doing all of it.
 
     Returns:
         The :class:`SendRates` per byte of RAM.
@@ -139,6 +143,8 @@ def blend(mix: Iterable[tuple[float, PageCost]], *, link_Bps: float, pool: int,
         xm += share if c.xbzrle_miss else 0.0
         xo += share if c.xbzrle_overflow else 0.0
         xb += share * c.xbzrle_bytes
+    if land_in_pool:
+        pool_s, land_s = pool_s + land_s, 0.0
     page_s = max(main_s / min(1.0, cpus), pool_s / min(max(pool, 1), cpus),
                  (main_s + pool_s) / cpus, (main_w + mfd_w) / link_Bps, land_s, 1e-15)
     k = 1.0 / TARGET_PAGE_BYTES

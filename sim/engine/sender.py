@@ -15,11 +15,14 @@ Routes and their costs:
 * multifd (:mod:`sim.engine.multifd`), legacy ``compress`` (below), XBZRLE
   (:mod:`sim.engine.xbzrle`).
 * the first copy of a non-zero page also lands in destination RAM never touched before
-  (a page fault, the kernel zeroing the page): at most ``host.first-touch-rate``, whichever
-  thread sent it and whether the guest runs or not. QEMU's receiving side is
-  ``ram_load_precopy`` (migration/ram.c) copying into ``host`` pages of the new RAMBlock;
-  a zero page is not written there (7.2's ``ram_handle_compressed`` only reads an untouched
-  page, finds it zero and leaves it), so it costs nothing.
+  (a page fault, the kernel zeroing the page): ``4096/host.first-touch-rate`` of the
+  receiving thread, guest running or not. On the main channel that is the one thread of
+  ``ram_load_precopy`` (migration/ram.c) copying into the new RAMBlock, a queue of its own;
+  a multifd channel's receive thread reads its pages straight into guest RAM
+  (``multifd_recv_thread``, migration/multifd.c), so each channel lands its own pages and
+  the landing adds to the channel's time. A zero page is not written there (7.2's
+  ``ram_handle_compressed`` only reads an untouched page, finds it zero and leaves it), so
+  it costs nothing.
   Which pages are first copies is the loop's business (:mod:`sim.engine.loop`, ``PF``).
 
 Legacy ``compress`` (7.2–8.2, §11.1): each page is deflated on its own by one of
@@ -141,7 +144,7 @@ class Sender:
         else:
             mix.append((normal_share, self.normal))
         rates = blend(mix, link_Bps=self.link_Bps, pool=self.pool, cpus=self.cpus,
-                      land_s=land_s)
+                      land_s=land_s, land_in_pool=self.multifd)
         if len(self._cache) < 4096:
             self._cache[key] = rates
         return rates
