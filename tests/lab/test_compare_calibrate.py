@@ -152,3 +152,19 @@ def test_cli_run_reports_missing_corpus_cleanly(tmp_path: Path) -> None:
     shown = CliRunner().invoke(lab_app, ["compare", str(tmp_path / "none.jsonl")])
     assert shown.exit_code == 1
     assert "miglab:" in shown.output
+
+
+def test_first_touch_rate_is_read_off_the_cpu_bound_runs_and_kept(
+        records: list[dict[str, object]]) -> None:
+    """``cpu-seq-r5`` (max-bandwidth unlimited): 49 830 normal pages = 204 103 680 bytes, of
+    which 41 550 465 went in the final copy, sent in 538 − 104 (downtime) − 5 (setup) =
+    429 ms: 162 553 215 / 0.429 = 378.91 MB/s of first copies. The search leaves it there.
+    The fixture corpus has no CPU-bound run, so there the rate is not measured.
+    """
+    cpu = load_corpus(Path(__file__).parents[2] / "data" / "lab" / "cpu-bound-tcg.jsonl")
+    run = [_by_name(cpu, "cpu-seq-r5")]
+    fit = initial_fit(run)
+    assert fit.first_touch_Bps == pytest.approx(162_553_215 / 0.429, rel=1e-9)
+    assert fit.measured == ("first_touch_Bps",)
+    assert calibrate(run).first_touch_Bps == fit.first_touch_Bps
+    assert initial_fit(records).measured == ()
