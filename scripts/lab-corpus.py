@@ -8,12 +8,15 @@ XBZRLE) plus three flights of five settings to show run-to-run spread. Runs are 
 the output one line at a time and runs already there (by scenario name) are skipped, so the
 script resumes after an interruption.
 
-Usage (manual; takes ~10-20 min on a 2-core host)::
+Runs come in three families, each kept in its own file under ``data/lab/`` (:data:`FAMILIES`):
+the first corpus, issue 16's write orders and its CPU-bound sender runs.
 
-    nohup .venv/bin/python scripts/lab-corpus.py --out data/lab/corpus.jsonl \
-        > /tmp/corpus.log 2>&1 &
-    .venv/bin/python scripts/lab-corpus.py --list         # the plan, no QEMU
-    .venv/bin/python scripts/lab-corpus.py --only bw-16M  # one run
+Usage (manual; ~16 min for everything on a 2-core host, on an otherwise idle machine)::
+
+    nohup .venv/bin/python scripts/lab-corpus.py > /tmp/corpus.log 2>&1 &
+    .venv/bin/python scripts/lab-corpus.py --list                # the plan, no QEMU
+    .venv/bin/python scripts/lab-corpus.py --family cpu-bound    # one family
+    .venv/bin/python scripts/lab-corpus.py --only bw-16M --out /tmp/x.jsonl  # one run
 """
 
 from __future__ import annotations
@@ -22,11 +25,11 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Final, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sim.lab.corpus import append_record, load_corpus
+from sim.lab.corpus import append_record, load_corpus, setting_of
 from sim.lab.guest import Content
 from sim.lab.runner import run_scenario
 from sim.scenario import load_scenario
@@ -114,8 +117,8 @@ def plan() -> list[tuple[str, dict[str, Any], str]]:
 
 ORDER_REPEATED = ("hotcold-issue", "hotcold-small", "hotcold-unlimited", "random-1G",
                   "hotcold-80-20", "hotcold-dl100",
-                  "cpu-seq-r5", "cpu-seq-r60", "cpu-random-r40", "cpu-mem-1G",
-                  "cpu-multifd-2-r5", "cpu-dl-1000")
+                  "cpu-seq-5M", "cpu-seq-60M", "cpu-random-40M", "cpu-mem-1G",
+                  "cpu-multifd-2-5M", "cpu-dl-1000")
 
 
 def classes_spec(name: str, classes: list[tuple[int, int]], *, memory: int,
@@ -159,35 +162,56 @@ def cpu_bound() -> list[tuple[str, dict[str, Any], str]]:
     of them.
     """
     return [
-        spec("cpu-seq-r5", rate=5 * MiB, wss=192 * MiB, bw=UNLIMITED),
-        spec("cpu-seq-r60", rate=60 * MiB, wss=192 * MiB, bw=UNLIMITED),
-        spec("cpu-random-r40", rate=40 * MiB, wss=128 * MiB, bw=UNLIMITED, pattern="random"),
+        spec("cpu-seq-5M", rate=5 * MiB, wss=192 * MiB, bw=UNLIMITED),
+        spec("cpu-seq-60M", rate=60 * MiB, wss=192 * MiB, bw=UNLIMITED),
+        spec("cpu-random-40M", rate=40 * MiB, wss=128 * MiB, bw=UNLIMITED, pattern="random"),
         spec("cpu-mem-1G", rate=20 * MiB, wss=64 * MiB, memory=1024 * MiB, bw=UNLIMITED),
-        spec("cpu-multifd-2-r5", rate=5 * MiB, wss=192 * MiB, bw=UNLIMITED,
+        spec("cpu-multifd-2-5M", rate=5 * MiB, wss=192 * MiB, bw=UNLIMITED,
              caps={"multifd": True}, params={"multifd-channels": 2}),
         spec("cpu-dl-1000", rate=60 * MiB, wss=96 * MiB, bw=UNLIMITED, dl=1000,
              pattern="random"),
     ]
 
 
+FAMILIES: Final = {"corpus": Path("data/lab/corpus.jsonl"),
+                   "orders": Path("data/lab/orders-tcg.jsonl"),
+                   "cpu-bound": Path("data/lab/cpu-bound-tcg.jsonl")}
+"""Where each family of runs is kept: the first corpus, issue 16's write orders, its
+CPU-bound sender runs."""
+
+
+def family_of(name: str) -> str:
+    """The family a run belongs to (repeats ``-r2``/``-r3`` with their setting)."""
+    base = setting_of(name)
+    if base in {n for n, _, _ in orders()}:
+        return "orders"
+    if base in {n for n, _, _ in cpu_bound()}:
+        return "cpu-bound"
+    return "corpus"
+
+
 def main() -> int:
-    """Run the plan (or part of it), appending to ``--out``."""
+    """Run the plan (or part of it), appending each run to its family's file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("data/lab/corpus.jsonl"))
+    parser.add_argument("--out", type=Path, default=None,
+                        help="one file for every run (default: each family's own file)")
+    parser.add_argument("--family", choices=sorted(FAMILIES), default=None,
+                        help="run only this family (default: all)")
     parser.add_argument("--only", nargs="*", default=None, help="run only these names")
     parser.add_argument("--list", action="store_true", help="print the plan and exit")
     parser.add_argument("--cap", type=float, default=60.0, help="hard cap per run, s")
     args = parser.parse_args()
-    runs = plan()
+    runs = [r for r in plan() if args.family is None or family_of(r[0]) == args.family]
     if args.list:
         for name, sc, content in runs:
             print(name, content, sc["parameters"], sc["capabilities"], sc["control"])
         return 0
-    existing = load_corpus(args.out) if args.out.exists() else []
-    done = {r["scenario"].get("name") for r in existing}
+    files = [args.out] if args.out is not None else list(FAMILIES.values())
+    done = {r["scenario"].get("name") for f in files if f.exists() for r in load_corpus(f)}
     for name, sc, content in runs:
         if name in done or (args.only is not None and name not in args.only):
             continue
+        out = args.out if args.out is not None else FAMILIES[family_of(name)]
         began = time.monotonic()
         try:
             run = run_scenario(load_scenario(sc), content=cast(Content, content),
@@ -195,7 +219,7 @@ def main() -> int:
         except Exception as exc:  # keep going: one failed run must not stop the corpus
             print(f"{name}: FAILED {type(exc).__name__}: {exc}", flush=True)
             continue
-        append_record(args.out, run.to_record())
+        append_record(out, run.to_record())
         r = run.result
         print(f"{name}: {r.status} total={r.total_time_ms:.0f}ms downtime={r.downtime_ms:.0f}ms "
               f"sent={r.ram.transferred / MiB:.1f}MiB syncs={r.ram.dirty_sync_count} "

@@ -37,6 +37,7 @@ from typing import Any, Final
 import yaml
 
 from sim.lab.compare import Comparison, compare_record, quantile, regime_of
+from sim.lab.corpus import setting_of
 
 __all__ = ["HostFit", "calibrate", "loss", "split_corpus", "write_host_profile"]
 
@@ -112,7 +113,7 @@ def split_corpus(records: Sequence[Mapping[str, Any]], hold_out_share: float = H
     held: list[Mapping[str, Any]] = []
     for record in records:
         name = str(record["scenario"].get("name", ""))
-        base = name.rsplit("-r", 1)[0] if name[-3:-1] == "-r" else name
+        base = setting_of(name)
         digest = int(hashlib.sha256(base.encode()).hexdigest()[:8], 16) / 2**32
         (held if digest < hold_out_share else train).append(record)
     return train, held

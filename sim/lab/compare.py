@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from sim.engine import simulate
+from sim.lab.corpus import setting_of
 from sim.scenario import Scenario, load_scenario
 
 __all__ = ["TARGETS", "Comparison", "achieved_rate_Bps", "compare_corpus", "compare_record",
@@ -341,7 +342,7 @@ def spread_table(records: Sequence[Mapping[str, Any]]) -> str:
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for r in records:
         name = str(r["scenario"].get("name", ""))
-        base = name.rsplit("-r", 1)[0] if name[-3:-1] == "-r" else name
+        base = setting_of(name)
         groups.setdefault(base, []).append(r)
     lines = ["| setting | runs | total-time ms (min–max) | spread | downtime ms | "
              "guest rate MiB/s |", "|---|---:|---|---:|---|---|"]

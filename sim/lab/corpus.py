@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["append_record", "load_corpus", "save_corpus"]
+__all__ = ["append_record", "load_corpus", "save_corpus", "setting_of"]
 
 
 def _clean(value: Any) -> Any:
@@ -32,6 +32,15 @@ def _clean(value: Any) -> Any:
     if isinstance(value, list):
         return [_clean(v) for v in value]
     return value
+
+
+def setting_of(name: str) -> str:
+    """The setting a run repeats: ``rate-20M-r2`` → ``rate-20M``; a first run is its own.
+
+    Repeats are named ``<setting>-r2``, ``-r3`` … (``scripts/lab-corpus.py``), so a setting's
+    own name must not end in ``-r`` and a digit (``tests/lab`` checks the shipped corpus).
+    """
+    return name.rsplit("-r", 1)[0] if name[-3:-1] == "-r" and name[-1].isdigit() else name
 
 
 def load_corpus(path: Path) -> list[dict[str, Any]]:

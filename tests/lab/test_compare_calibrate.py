@@ -15,7 +15,7 @@ from sim.lab.compare import (
     prediction_scenario,
     summarize,
 )
-from sim.lab.corpus import append_record, load_corpus, save_corpus
+from sim.lab.corpus import append_record, load_corpus, save_corpus, setting_of
 from sim.scenario import load_scenario
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini-corpus.jsonl"
@@ -156,15 +156,26 @@ def test_cli_run_reports_missing_corpus_cleanly(tmp_path: Path) -> None:
 
 def test_first_touch_rate_is_read_off_the_cpu_bound_runs_and_kept(
         records: list[dict[str, object]]) -> None:
-    """``cpu-seq-r5`` (max-bandwidth unlimited): 49 830 normal pages = 204 103 680 bytes, of
+    """``cpu-seq-5M`` (max-bandwidth unlimited): 49 830 normal pages = 204 103 680 bytes, of
     which 41 550 465 went in the final copy, sent in 538 − 104 (downtime) − 5 (setup) =
     429 ms: 162 553 215 / 0.429 = 378.91 MB/s of first copies. The search leaves it there.
     The fixture corpus has no CPU-bound run, so there the rate is not measured.
     """
     cpu = load_corpus(Path(__file__).parents[2] / "data" / "lab" / "cpu-bound-tcg.jsonl")
-    run = [_by_name(cpu, "cpu-seq-r5")]
+    run = [_by_name(cpu, "cpu-seq-5M")]
     fit = initial_fit(run)
     assert fit.first_touch_Bps == pytest.approx(162_553_215 / 0.429, rel=1e-9)
     assert fit.measured == ("first_touch_Bps",)
     assert calibrate(run).first_touch_Bps == fit.first_touch_Bps
     assert initial_fit(records).measured == ()
+
+
+def test_every_repeat_in_the_shipped_corpus_has_its_setting() -> None:
+    """``-r2``/``-r3`` name repeats, so no setting may end in ``-r`` and a digit: every
+    repeat's setting is itself a run of the corpus (``cpu-seq-r5`` once broke this)."""
+    names = {str(r["scenario"]["name"])
+             for r in load_corpus(Path(__file__).parents[2] / "data" / "lab")}
+    assert setting_of("rate-20M-r2") == "rate-20M"
+    assert setting_of("cpu-seq-5M") == "cpu-seq-5M"
+    assert sorted(n for n in names if setting_of(n) not in names) == []
+    assert sum(setting_of(n) != n for n in names) >= 20  # the repeats are there
