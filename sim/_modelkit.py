@@ -254,7 +254,7 @@ def number(lo: float, hi: float, what: str) -> Callable[[object], float]:
     return read
 
 
-def integer(lo: int, hi: int) -> Callable[[object], int]:
+def integer(lo: int = 0, hi: int = 2**53) -> Callable[[object], int]:
     """A whole number in ``[lo, hi]`` (``true`` is not a number)."""
     def read(value: object) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:

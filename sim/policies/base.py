@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from sim._exceptions import InvalidScenarioError, Problem, UnitError
-from sim._modelkit import FileModel, fail, problems_from
+from sim._modelkit import FileModel, boolean, choice, fail, integer, problems_from
+from sim._modelkit import number as _number
 from sim.units import (
     MAX_DURATION_S,
     MAX_RATE_Bps,
     MIN_RATE_Bps,
-    is_finite,
     parse_duration,
     parse_rate,
     parse_size,
@@ -55,7 +55,8 @@ __all__ = [
 ]
 
 Reader = Callable[[Any], Any]
-"""Turns a raw option value into its typed value or raises ``ValueError('expected …')``."""
+"""Turns a raw option value into its typed value or raises ``ValueError("expected …")`` (the
+readers of :mod:`sim._modelkit` raise pydantic's error, itself a ``ValueError``)."""
 
 
 @dataclass(frozen=True)
@@ -66,38 +67,9 @@ class Option:
     read: Reader
 
 
-def integer(lo: int = 0, hi: int = 2**53) -> Reader:
-    """A whole number in ``[lo, hi]``."""
-    def read(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            raise ValueError(f"expected a whole number from {lo} to {hi}")
-        return v
-    return read
-
-
 def number(lo: float = 0.0, hi: float = 1e18) -> Reader:
-    """A finite number in ``[lo, hi]``."""
-    def read(v: Any) -> float:
-        if not is_finite(v) or not lo <= v <= hi:
-            raise ValueError(f"expected a number from {lo:g} to {hi:g}")
-        return float(v)
-    return read
-
-
-def boolean(v: Any) -> bool:
-    """``true`` or ``false``."""
-    if not isinstance(v, bool):
-        raise ValueError("expected true or false")
-    return v
-
-
-def choice(*accepted: str) -> Reader:
-    """One of ``accepted``."""
-    def read(v: Any) -> str:
-        if v not in accepted:
-            raise ValueError("expected one of " + ", ".join(accepted))
-        return str(v)
-    return read
+    """A finite number in ``[lo, hi]`` (:func:`sim._modelkit.number`, saying its range)."""
+    return _number(lo, hi, f"a number from {lo:g} to {hi:g}")
 
 
 def _unit(parser: Callable[[Any], float], what: str,
