@@ -28,7 +28,7 @@ from sim.qemu._qobject import first_unvisited
 from sim.qemu.catalog import Parameter
 from sim.qemu.versions import VersionProfile
 
-__all__ = ["enum_values", "visit_capability_status", "visit_set_capabilities",
+__all__ = ["ENUM_TYPES", "enum_values", "visit_capability_status", "visit_set_capabilities",
            "visit_set_parameters"]
 
 _UINT_MAX: Final = {"uint8": (255, "uint8_t"), "uint32": (2**32 - 1, "uint32_t")}
@@ -36,6 +36,8 @@ _ENUM_VALUES: Final = {"MigMode": ("normal", "cpr-reboot"),
                        "ZeroPageDetection": ("none", "legacy", "multifd")}
 # Values added later, with the release that added them (docs/qemu-versions.md §2.1).
 _ENUM_ADDITIONS: Final = {"MigMode": (((10, 0), "cpr-transfer"),)}
+ENUM_TYPES: Final = ("MultiFDCompression", *_ENUM_VALUES)
+"""The QAPI enum types of migration parameters (their values: :func:`enum_values`)."""
 
 
 def enum_values(kind: str, prof: VersionProfile) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from typing import Any, Final, Literal
 
 from sim.qemu.catalog import PARAMETERS as _CATALOG
 from sim.qemu.catalog import Parameter
+from sim.qemu.qapi import ENUM_TYPES
 
 WidgetKind = Literal["bool", "choice", "rate", "size", "ms", "int", "float", "text", "json"]
 """How a field is edited: a check box, a drop-down, or a text box read as a unit."""
@@ -28,7 +29,7 @@ def param_kind(p: Parameter) -> WidgetKind:
     """The widget of QEMU parameter ``p``: by its QAPI type, then by its unit."""
     if p.qapi_type == "bool":
         return "bool"
-    if p.qapi_type in ("MultiFDCompression", "MigMode", "ZeroPageDetection"):
+    if p.qapi_type in ENUM_TYPES:
         return "choice"
     if p.qapi_type == "StrOrNull":
         return "text"
