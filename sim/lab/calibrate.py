@@ -36,7 +36,7 @@ from typing import Any, Final
 
 import yaml
 
-from sim.lab.compare import Comparison, compare_record, quantile, regime_of
+from sim.lab.compare import PAGE, Comparison, compare_record, quantile, regime_of
 from sim.lab.corpus import setting_of
 
 __all__ = ["HostFit", "calibrate", "loss", "split_corpus", "write_host_profile"]
@@ -172,7 +172,7 @@ def initial_fit(records: Sequence[Mapping[str, Any]]) -> HostFit:
         if regime_of(r) == "cpu-bound":  # the first copies set the pace: ram.normal / time
             busy_s = (_num(r["result"].get("total-time")) - _num(r["result"].get("downtime"))
                       - _num(r["result"].get("setup-time"))) / 1000.0
-            sent = _num(ram.get("normal")) * 4096 - _num(ram.get("downtime-bytes"))
+            sent = _num(ram.get("normal")) * PAGE - _num(ram.get("downtime-bytes"))
             if busy_s > 0 and sent > 0:
                 paces.append(sent / busy_s)
             continue

@@ -34,11 +34,12 @@ from sim.engine import simulate
 from sim.lab.corpus import setting_of
 from sim.scenario import Scenario, load_scenario
 
-__all__ = ["TARGETS", "Comparison", "achieved_rate_Bps", "compare_corpus", "compare_record",
+__all__ = ["PAGE", "TARGETS", "Comparison", "achieved_rate_Bps", "compare_corpus", "compare_record",
            "format_by_order", "format_summary", "format_table", "lab_result", "order_of",
            "prediction_scenario", "quantile", "regime_of", "spread_table", "summarize"]
 
 PAGE: Final = 4096
+"""Bytes per page in QEMU's ``ram.normal`` / ``ram.duplicate`` counters (x86 target pages)."""
 TARGETS: Final = {
     "total_time_median_pct": 6.0,
     "total_time_p90_pct": 12.0,
