@@ -32,7 +32,7 @@ one-class case (:class:`RandomDirtying`); a sequential sweep stays its own model
     95
 
 Presets live in ``data/workloads/*.yaml`` and are loaded by :mod:`sim.scenario`
-(``workload: {preset: memcached}``); :func:`preset_names` lists them.
+(``workload: {preset: memcached}``); :func:`sim.scenario.preset_names` lists them.
 
 § numbers are sections of ``docs/qemu-migration.md`` (QEMU's algorithm, with its source files).
 """
@@ -49,7 +49,6 @@ from typing import Final, Protocol
 import numpy as np
 
 from sim.scenario import Workload
-from sim.scenario import preset_names as scenario_preset_names
 
 __all__ = [
     "ClassDirtying",
@@ -62,7 +61,6 @@ __all__ = [
     "curve_classes",
     "dirty_model",
     "fit_classes",
-    "preset_names",
 ]
 
 
@@ -498,10 +496,3 @@ def curve_classes(points: Sequence[tuple[float, float]],
                              for sz, r in zip(fit.sizes, fit.rates, strict=True)],
                             fit_error_pct=fit.max_error_pct,
                             nominal_rate_Bps=curve.nominal_rate_Bps)
-
-
-def preset_names() -> list[str]:
-    """Names of the workload presets shipped in ``data/workloads`` (the loader's own list,
-    :func:`sim.scenario.preset_names`)."""
-    return scenario_preset_names("workloads")
-

@@ -410,14 +410,6 @@ def test_data_path_finds_data_in_a_checkout_and_in_an_installed_package(
     assert preset_names("workloads") == ["idle"]
 
 
-def test_the_workload_modules_lister_agrees_with_the_loaders() -> None:
-    """``sim.workload.preset_names`` (kept for its callers) lists what ``preset_names`` does,
-    which is what the loader and the dashboard's workload picker use."""
-    from sim.workload import preset_names as workload_presets
-
-    assert workload_presets() == preset_names("workloads")
-
-
 def test_unknown_preset_lists_the_available_ones() -> None:
     """A preset name that does not exist is an error on workload.preset."""
     report = validate({**MINIMAL, "workload": {"preset": "no-such-preset"}})

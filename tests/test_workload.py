@@ -17,7 +17,6 @@ from sim.workload import (
     curve_classes,
     dirty_model,
     fit_classes,
-    preset_names,
 )
 
 
@@ -180,9 +179,9 @@ def test_every_preset_loads_and_documents_its_source() -> None:
     """Each preset in data/workloads is a valid workload with a description and a source."""
     import yaml
 
-    from sim.scenario import data_path
+    from sim.scenario import data_path, preset_names
 
-    names = preset_names()
+    names = preset_names("workloads")
     assert {"idle", "web-server", "database", "memcached", "stress"} <= set(names)
     for name in names:
         raw = yaml.safe_load(data_path("workloads", f"{name}.yaml").read_text())

@@ -99,9 +99,9 @@ def test_edit_on_scenario_page_changes_the_simulation() -> None:
 
 def test_every_workload_preset_simulates() -> None:
     """Each preset in data/workloads, applied on the Scenario page, simulates without error."""
-    from sim.workload import preset_names
+    from sim.scenario import preset_names
 
-    names = preset_names()
+    names = preset_names("workloads")
     if not names:
         pytest.skip("no workload presets shipped")
     at = open_app()
