@@ -332,8 +332,11 @@ class Host(FileModel):
         running_channel_rate_Bps: what one sending thread pushes while the guest runs, when
             the guest's vCPUs slow it down (TCG, an overcommitted host); ``None``: the same
             as ``channel_rate_Bps``.
-        migration_cpus: cores the sending threads share while the guest runs (e.g. 1.5 when
-            the vCPUs take the rest of the host), ``None``: every thread has a core.
+        migration_cpus: cores the migration threads share while the guest runs (e.g. 1.5
+            when the vCPUs take the rest of the host): the sending threads, multifd's
+            receiving threads and, before QEMU 8.1, the multifd migration thread, which
+            spins while every channel is busy (``sim.engine.multifd.main_thread_spins``);
+            ``None``: every thread has a core.
         first_touch_Bps: how fast the destination takes in pages of guest RAM it has not
             touched yet (page faults, zeroing, huge-page compaction): the first copy of a
             non-zero page goes no faster, guest running or stopped; ``None``: no limit.
@@ -371,8 +374,9 @@ class Host(FileModel):
     migration_cpus: Annotated[float | None, BeforeValidator(
         _optional(number(1e-3, 1e6, "a number of cores > 0")))] = Field(
         None, title="cores for sending", alias="migration-cpus",
-        description="cores the sending threads share while the guest runs, e.g. 1.5 when "
-                    "the vCPUs take the rest; none: one core per thread")
+        description="cores the migration threads share while the guest runs, e.g. 1.5 "
+                    "when the vCPUs take the rest (before QEMU 8.1 a multifd migration "
+                    "thread spins and takes its share); none: one core per thread")
     first_touch_Bps: _OptionalRate = Field(
         None, title="first-touch rate at the destination", alias="first-touch-rate",
         description="how fast the destination takes in guest RAM it has not touched yet "

@@ -10,6 +10,10 @@ at ``host.zlib-rate`` / ``host.zstd-rate`` and shrunk by ``workload.compress-rat
 ``multifd_send_sync_main()`` waits for every channel to finish its packet (a barrier):
 :func:`sync_drain_s`.
 
+Before 8.1 the queue manager does not sit down while every till is busy: it keeps walking
+past the tills (:func:`main_thread_spins`), and on a host with few cores that walk takes
+CPU the tills need.
+
 The engine uses the closed form (:func:`normal_page_cost`); :func:`packet_throughput_Bps` is
 the same system as SimPy resources, packet by packet, which the tests use to check the
 closed form.
@@ -41,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "compression_speed_Bps",
+    "main_thread_spins",
     "normal_page_cost",
     "packet_throughput_Bps",
     "sync_drain_s",
@@ -80,6 +85,23 @@ def zero_page_cost(sc: Scenario) -> PageCost:
     """9.0+ ``zero-page-detection=multifd``: found in the channel, sent as an offset."""
     return PageCost(pool_s=TARGET_PAGE_BYTES / sc.host.zero_scan_Bps,
                     multifd_wire=MULTIFD_ZERO_PAGE_WIRE_BYTES, zero=True)
+
+
+def main_thread_spins(sc: Scenario) -> bool:
+    """The migration thread busy-waits for a free channel (multifd on a release before 8.1).
+
+    ``multifd_send_pages()`` (migration/multifd.c) waits on the ``channels_ready``
+    semaphore, then walks the channels for one without a pending job. Before 8.1 every
+    channel posted ``channels_ready`` after each packet, sync packets included, while
+    ``multifd_send_sync_main()`` never took it back, so the count grows by one per channel
+    at every sync (7.2 syncs after each ``ram_save_iterate()`` quantum): the wait passes
+    at once and the walk repeats, mutex by mutex, until a channel is done. QEMU 8.1 fixed
+    the count ("multifd: Fix the number of channels ready", Juan Quintela, 2023). The
+    lab's 7.2 runs show it (``benchmarks/accuracy/thread_cpu.py``): ``live_migration``
+    runs 0.3–0.45 of a core while it only queues pages, and 4 channels finish 1.9× sooner
+    than 1 on two cores, because the spinner's share falls as channels are added.
+    """
+    return bool(sc.capabilities.multifd) and sc.qemu.version < (8, 1)
 
 
 def sync_drain_s(sc: Scenario) -> float:

@@ -12,10 +12,13 @@ Per page kind this module gives a :class:`PageCost`; :func:`blend` mixes kinds i
 :class:`SendRates` per byte of guest RAM drained from the dirty bitmap:
 
 ``seconds per page = max(Σ main-thread CPU, Σ pool CPU / pool size, Σ wire bytes / link,
-Σ landing time at the destination)``
+Σ landing time at the destination / receiving threads)``
 
 and, when the threads share fewer cores than they are (``host.migration-cpus``), at least
-``(Σ main + Σ pool CPU) / cores``
+``(Σ main + Σ pool CPU + Σ landing in the pool) / cores``. A thread that spins while it
+waits (7.2's multifd migration thread, :func:`sim.engine.multifd.main_thread_spins`) is one
+more thread on those cores: the Linux scheduler gives every runnable thread an equal share,
+so ``n`` busy channels get ``n/(n + 1)`` of the cores and the spinner the rest
 
 (the three stages work in a pipeline; §10 "throughput = min(link, Σ channel rates,
 producer rate, max-bandwidth)"; the rate limit is applied separately as a window budget,
@@ -106,15 +109,16 @@ class SendRates:
 
 def blend(mix: Iterable[tuple[float, PageCost]], *, link_Bps: float, pool: int,
           cpus: float = math.inf, land_s: float = 0.0,
-          land_in_pool: bool = False) -> SendRates:
+          land_in_pool: bool = False, spinner: bool = False) -> SendRates:
     """Mix page kinds by share and find the pipeline's pace.
 
     With ``cpus`` cores for all sending threads, no thread runs faster than its share of
     them and the work of all threads together takes at least ``(main + pool CPU) / cpus``.
     The destination is the pipeline's last stage: a page cannot arrive faster than it
     lands (``land_s``). With one receiving thread (the main channel) that is one queue of
-    its own; multifd channels each land their own pages (``land_in_pool``), so the landing
-    is part of a channel's work, spread over the channels and the cores they share.
+    its own; multifd channels each have a receiving thread that lands its own pages
+    (``land_in_pool``), so the landing is spread over the channels, runs beside their
+    sending threads (another process) and shares their cores.
 
     Args:
         mix: ``(share, cost)`` pairs whose shares sum to 1.
@@ -124,6 +128,8 @@ def blend(mix: Iterable[tuple[float, PageCost]], *, link_Bps: float, pool: int,
         land_s: the destination's seconds per page of the mix (first touches of guest RAM).
         land_in_pool: the pool threads land their own pages (multifd receive threads read
             straight into guest RAM), instead of one receiving thread doing all of it.
+        spinner: one more thread is runnable on the ``cpus`` cores whenever the pool is
+            busy and does no work (7.2's multifd migration thread waiting for a channel).
 
     Returns:
         The :class:`SendRates` per byte of RAM.
@@ -143,10 +149,14 @@ def blend(mix: Iterable[tuple[float, PageCost]], *, link_Bps: float, pool: int,
         xm += share if c.xbzrle_miss else 0.0
         xo += share if c.xbzrle_overflow else 0.0
         xb += share * c.xbzrle_bytes
-    if land_in_pool:
-        pool_s, land_s = pool_s + land_s, 0.0
-    page_s = max(main_s / min(1.0, cpus), pool_s / min(max(pool, 1), cpus),
-                 (main_s + pool_s) / cpus, (main_w + mfd_w) / link_Bps, land_s, 1e-15)
+    threads = max(pool, 1)
+    work_cpus = cpus * threads / (threads + 1) if spinner else cpus
+    pool_cores = min(threads, work_cpus)
+    pool_land_s = land_s if land_in_pool else 0.0
+    page_s = max(main_s / min(1.0, work_cpus), pool_s / pool_cores,
+                 pool_land_s / pool_cores, land_s - pool_land_s,
+                 (main_s + pool_s + pool_land_s) / work_cpus,
+                 (main_w + mfd_w) / link_Bps, 1e-15)
     k = 1.0 / TARGET_PAGE_BYTES
     return SendRates(
         sec_per_byte=page_s * k, wire_per_byte=(main_w + mfd_w) * k,

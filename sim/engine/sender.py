@@ -19,10 +19,10 @@ Routes and their costs:
   receiving thread, guest running or not. On the main channel that is the one thread of
   ``ram_load_precopy`` (migration/ram.c) copying into the new RAMBlock, a queue of its own;
   a multifd channel's receive thread reads its pages straight into guest RAM
-  (``multifd_recv_thread``, migration/multifd.c), so each channel lands its own pages and
-  the landing adds to the channel's time. A zero page is not written there (7.2's
-  ``ram_handle_compressed`` only reads an untouched page, finds it zero and leaves it), so
-  it costs nothing.
+  (``multifd_recv_thread``, migration/multifd.c), so each channel lands its own pages,
+  beside its sending thread, on the cores the channels share. A zero page is not written
+  there (7.2's ``ram_handle_compressed`` only reads an untouched page, finds it zero and
+  leaves it), so it costs nothing.
   Which pages are first copies is the loop's business (:mod:`sim.engine.loop`, ``PF``).
 
 Legacy ``compress`` (7.2–8.2, §11.1): each page is deflated on its own by one of
@@ -66,8 +66,10 @@ class Sender:
         sc: the validated scenario.
         guest_running: pace the pages while the guest runs (precopy passes, postcopy): the
             sending threads then push ``host.running-channel-rate`` each and share
-            ``host.migration-cpus`` cores; ``False`` for the final copy with the guest
-            stopped, where each thread has a core and pushes ``host.channel-rate``.
+            ``host.migration-cpus`` cores (with 7.2's spinning multifd migration thread,
+            :func:`sim.engine.multifd.main_thread_spins`, among them); ``False`` for the
+            final copy with the guest stopped, where each thread has a core and pushes
+            ``host.channel-rate``.
     """
 
     def __init__(self, sc: Scenario, *, guest_running: bool = True) -> None:
@@ -86,6 +88,7 @@ class Sender:
         normal_main = PageCost(main_s=NORMAL_PAGE_WIRE_BYTES / host.channel_rate_Bps,
                                main_wire=NORMAL_PAGE_WIRE_BYTES)
         self.pool = 1
+        self.spinner = guest_running and multifd.main_thread_spins(sc)
         if self.multifd:
             self.normal = multifd.normal_page_cost(sc)
             self.pool = max(sc.parameters.multifd_channels, 1)
@@ -144,7 +147,7 @@ class Sender:
         else:
             mix.append((normal_share, self.normal))
         rates = blend(mix, link_Bps=self.link_Bps, pool=self.pool, cpus=self.cpus,
-                      land_s=land_s, land_in_pool=self.multifd)
+                      land_s=land_s, land_in_pool=self.multifd, spinner=self.spinner)
         if len(self._cache) < 4096:
             self._cache[key] = rates
         return rates

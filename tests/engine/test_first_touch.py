@@ -92,13 +92,13 @@ def test_without_the_field_nothing_changes() -> None:
 def test_multifd_channels_land_their_own_pages() -> None:
     """Idle 8 GiB guest, unlimited, link 100 Gbit/s, first-touch 300 MiB/s, multifd.
 
-    A multifd receive thread reads its pages straight into guest RAM, so a channel's time
-    per page is its send, 4096 + 10.5 header bytes at channel-rate 1.5 GiB/s = 2.5497 µs,
-    plus the landing, 4096 B at 314 572 800 B/s = 13.0208 µs: 15.5705 µs. One channel
-    drains 4096 / 15.5705 µs = 263.06 MB/s of RAM, slower than the main channel (whose
-    single receiving thread is a stage of its own: max(2.5497, 13.0208) µs → 314.57 MB/s);
-    four channels, each with a core, drain 4 × 263.06 = 1052.2 MB/s. The mid-pass window
-    reports wire bytes: × 4106.5/4096.
+    A multifd receive thread reads its pages straight into guest RAM, beside the sending
+    thread on the other side of the socket: per page the send takes 4096 + 10.5 header
+    bytes at channel-rate 1.5 GiB/s = 2.5497 µs and the landing 4096 B at 314 572 800 B/s
+    = 13.0208 µs, in a pipeline, so one channel drains 4096 / 13.0208 µs = 314.57 MB/s of
+    RAM, as the main channel does (its single receiving thread is a stage of its own).
+    Four channels, each with a core, land four pages at once: 4 × 314.57 = 1258.3 MB/s.
+    The mid-pass window reports wire bytes: × 4106.5/4096 (× 4104/4096 on the main channel).
     """
     def mid_bw(extra: dict[str, Any]) -> float:
         data: dict[str, Any] = {"vm": {"memory": "8G"},
@@ -109,12 +109,43 @@ def test_multifd_channels_land_their_own_pages() -> None:
         mid = [row["bandwidth_Bps"] for row in run(data).timeline if row["event"] == ""]
         return float(mid[len(mid) // 2])
 
-    channel_s = 4106.5 / (1.5 * 2**30) + 4096 / TOUCH_Bps
-    one = 4096 / channel_s
-    assert one == pytest.approx(263.06e6, rel=1e-4)
+    assert 4096 / (4096 / TOUCH_Bps) == pytest.approx(314.57e6, rel=1e-4)
     mf = {"capabilities": {"multifd": True}}
     assert mid_bw({**mf, "parameters": {"multifd-channels": 1}}) == pytest.approx(
-        one * 4106.5 / 4096, rel=1e-6)
+        TOUCH_Bps * 4106.5 / 4096, rel=1e-6)
     assert mid_bw({**mf, "parameters": {"multifd-channels": 4}}) == pytest.approx(
-        4 * one * 4106.5 / 4096, rel=1e-6)
+        4 * TOUCH_Bps * 4106.5 / 4096, rel=1e-6)
     assert mid_bw({}) == pytest.approx(TOUCH_Bps * 4104 / 4096, rel=1e-6)
+
+
+@pytest.mark.parametrize(("qemu", "channels", "ram_Bps"), [
+    ("7.2", 1, 263.06e6), ("8.1", 1, 314.57e6), ("7.2", 4, 420.90e6), ("8.1", 4, 526.13e6),
+])
+def test_the_72_migration_thread_spins_and_takes_a_share_of_the_cores(
+        qemu: str, channels: int, ram_Bps: float) -> None:
+    """Multifd first pass on a host whose sending threads share 2 cores (``migration-cpus``).
+
+    Per page: send 4106.5 B at 1.5 GiB/s = 2.5497 µs on a channel's sending thread,
+    landing 4096 B at 300 MiB/s = 13.0208 µs on its receiving thread; both run on the 2
+    cores, so the channels' work is 15.5705 µs of CPU per page.
+
+    * 8.1, 1 channel: the landing thread has a core: 13.0208 µs → 314.57 MB/s (the work
+      needs 15.5705 / 2 = 7.785 µs of the two cores, less).
+    * 7.2, 1 channel: the migration thread spins while the channel is busy
+      (:func:`sim.engine.multifd.main_thread_spins`), one thread among 2 on the cores, so
+      the channel's threads keep 2 × 1/2 = 1 core: 15.5705 µs → 263.06 MB/s.
+    * 8.1, 4 channels: 2 cores: 15.5705 / 2 = 7.7853 µs → 526.13 MB/s.
+    * 7.2, 4 channels: the spinner is one of 5: 2 × 4/5 = 1.6 cores: 9.7316 µs → 420.90 MB/s.
+    """
+    from sim.engine.sender import Sender
+
+    sc = load_scenario({"qemu": qemu, "vm": {"memory": "1G"},
+                        "host": {"first-touch-rate": "300MiB/s", "link": "100Gbit/s",
+                                 "migration-cpus": 2},
+                        "capabilities": {"multifd": True},
+                        "parameters": {"max-bandwidth": 0, "multifd-channels": channels}})
+    rates = Sender(sc).rates(zero_share=0.0, pass_index=1, dirty_bytes=0.0, first_share=1.0)
+    assert rates.ram_Bps == pytest.approx(ram_Bps, rel=1e-4)
+    stopped = Sender(sc, guest_running=False).rates(
+        zero_share=0.0, pass_index=1, dirty_bytes=0.0, first_share=1.0)
+    assert stopped.ram_Bps == pytest.approx(channels * TOUCH_Bps, rel=1e-6)  # a core each
