@@ -59,11 +59,19 @@ def _engine_runner(scenario: Scenario, seed: int | None) -> Result:
 
 
 def _demand_Bps(sc: Scenario) -> float:
-    """The most a migration could take from the link: its cap and its sending threads."""
+    """The most a migration could take from the link: its cap, or its first pass's pace.
+
+    The pace is the engine's own (:class:`sim.engine.sender.Sender`) with the link out of
+    the way: full pages sent for the first time, so the sending threads, the cores they
+    share and the destination's landing all count, as they do when the migration runs.
+    """
+    from sim.engine.sender import Sender
+
     cap = float(sc.parameters.max_bandwidth) or math.inf
-    threads = sc.parameters.multifd_channels if sc.capabilities["multifd"] else 1
-    host = sc.host.while_running()
-    return min(cap, host.channel_rate_Bps * min(max(1, threads), host.migration_cpus or math.inf))
+    unlinked = replace(sc, host=sc.host.model_copy(update={"link_Bps": math.inf}))
+    first_pass = Sender(unlinked).rates(zero_share=0.0, pass_index=1, dirty_bytes=0.0,
+                                        first_share=1.0)
+    return min(cap, first_pass.wire_Bps)
 
 
 def fair_shares(link_Bps: float, demands_Bps: Sequence[float]) -> list[float]:

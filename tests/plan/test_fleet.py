@@ -55,6 +55,33 @@ def test_fair_shares_give_capped_demand_its_cap_and_split_the_rest() -> None:
     assert fair_shares(10.0, [20.0]) == [10.0]
 
 
+@pytest.mark.parametrize(("host", "caps", "demand_Bps"), [
+    ({}, {}, 1.5 * 2**30),
+    ({"first-touch-rate": "300MiB/s"}, {}, 300 * 2**20 * 4104 / 4096),
+    ({"first-touch-rate": "300MiB/s", "migration-cpus": 2}, {"multifd": True},
+     4096 / (4106.5 / (1.5 * 2**30) + 4096 / (300 * 2**20)) * 4106.5 / 4096),
+])
+def test_a_migrations_demand_on_the_link_is_its_first_pass_pace(
+        host: dict[str, Any], caps: dict[str, bool], demand_Bps: float) -> None:
+    """What a drain lets a migration take from a shared link, as the engine would send.
+
+    Unlimited, channel-rate 1.5 GiB/s: the main channel pushes 1.5 GiB/s of wire bytes.
+    With the destination landing first copies at 300 MiB/s of RAM it sends 300 MiB/s ×
+    4104/4096 wire bytes (a page and its header). QEMU 7.2, one multifd channel, the
+    threads sharing 2 cores: the spinning migration thread leaves the channel 1 core for
+    its send (4106.5 B at 1.5 GiB/s) and landing (4096 B at 300 MiB/s), one after the other
+    (tests/engine/test_first_touch.py), × 4106.5/4096 on the wire.
+    """
+    from sim.fleet.plan import _demand_Bps
+
+    sc = load_scenario({"qemu": "7.2", "vm": {"memory": "1G"}, "host": host,
+                        "capabilities": caps,
+                        "parameters": {"max-bandwidth": 0, "multifd-channels": 1}})
+    assert _demand_Bps(sc) == pytest.approx(demand_Bps, rel=1e-9)
+    capped = load_scenario({"vm": {"memory": "1G"}, "parameters": {"max-bandwidth": 64 * 2**20}})
+    assert _demand_Bps(capped) == 64 * 2**20
+
+
 def test_hand_worked_drain_listed_order_two_per_node() -> None:
     """Two per node, listed order: a1 and a2 share A at 0.5e9 B/s each; a2 (2e9 B) ends at
     4 s with a1 half done (2e9 of 4e9); a1 then has all 1e9 B/s: 2e9 more B → ends at 6 s.
