@@ -216,6 +216,10 @@ def random_scenario(seed: int, *, tries: int = 50) -> tuple[dict[str, Any], floa
         data, horizon = _draw(rng)
         if later.random() < 0.25:  # first copies slower than the sender: the PF counter
             data["host"]["first-touch-rate"] = later.choice(("100MiB/s", "400MB/s", "1GiB/s"))
+        if later.random() < 0.25:  # threads sharing few cores while the guest runs (7.2's
+            # multifd spinner among them, sim/engine/multifd.py)
+            data["host"]["migration-cpus"] = later.choice((0.5, 1.5, 2))
+            data["host"]["running-channel-rate"] = later.choice(("200MiB/s", "1GiB/s"))
         try:
             sc = load_scenario(data)
             if sc.control.policy is not None:  # the policy's own setup must be accepted too

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 
+from sim.engine.constants import TARGET_PAGE_BYTES
 from sim.engine.loop import COMPLETE, POSTCOPY, SYNC, UNTIL, MigrationLoop, WorkBudgetExceeded
 from sim.engine.postcopy import PostcopyStats, run_postcopy
 from sim.result import Action
@@ -51,10 +52,16 @@ if TYPE_CHECKING:
 
 __all__ = ["Controller", "ProcessGenerator", "Run"]
 
+
 ProcessGenerator = Generator[simpy.events.Event, Any, None]
 
 POSTCOPY_OFF_ERROR = "Enable postcopy with migrate_set_capability before the start of migration"
 """QEMU's reply to ``migrate-start-postcopy`` without ``postcopy-ram`` (§12.1)."""
+
+
+def _whole_pages(nbytes: float) -> float:
+    """``nbytes`` rounded to whole target pages (QEMU counts dirty pages, not bytes)."""
+    return float(round(nbytes / TARGET_PAGE_BYTES) * TARGET_PAGE_BYTES)
 
 
 class Controller(Protocol):
@@ -130,13 +137,20 @@ class Run:
 
     @property
     def remaining_bytes(self) -> float:
-        """``ram.remaining`` (exact when resumed by :meth:`at` or :meth:`next_sync`)."""
-        return self.loop.pending
+        """``ram.remaining`` (exact when resumed by :meth:`at` or :meth:`next_sync`).
+
+        In whole target pages, as QEMU counts it (``ram_bytes_remaining``: dirty pages ×
+        page size) and a management layer reads it: a policy that looks for a new low
+        must not see one in the rounding of a steady state, which the fast path and the
+        reference reach by different sums (``tests/engine/test_differential.py``).
+        """
+        return _whole_pages(self.loop.pending)
 
     @property
     def pre_sync_bytes(self) -> float:
-        """Pending bytes just before the last sync (the low point of the saw-tooth)."""
-        return self.loop.pre_sync_pending
+        """Pending bytes just before the last sync (the low point of the saw-tooth), in
+        whole target pages like :attr:`remaining_bytes`."""
+        return _whole_pages(self.loop.pre_sync_pending)
 
     @property
     def sync_count(self) -> int:
