@@ -309,7 +309,7 @@ class MigrationLoop:
         self.win_clean = False
         self.pass_dirty = 0.0
         self.history: list[_Mark] = []
-        self._drifts: tuple[int, tuple[float, ...]] = (0, ())
+        self._drifts: tuple[int, tuple[float, ...], float] = (0, (), 0.0)
         """(passes per cycle, per-cycle drifts of zero, hot, pending) at the last match."""
         self.win_start_snapshot: list[float] = []
         self.win_cut = False
@@ -768,7 +768,9 @@ class MigrationLoop:
         cycles up to the next deadline, periodic sync or switchover-ack are then applied at
         once. While auto-converge could still raise the throttle the cycle must also hold
         whole auto-converge periods (same phase in the period), so that every skipped
-        period repeats one that was evaluated.
+        period repeats one that was evaluated. A cycle whose counters still drift is
+        skipped only when the sync before matched a cycle of the same passes and length
+        (benchmarks/engine/RESULTS.md, seed 1512).
         """
         c, s = self.c, self.s
         ac = self.ac
@@ -807,7 +809,13 @@ class MigrationLoop:
         drifts = (here.zero - match.zero, here.hot - match.hot, drift,
                   *(a - b for a, b in zip(here.classes, match.classes, strict=True)),
                   here.first - match.first)
-        prev, self._drifts = self._drifts, (passes, drifts)
+        prev, self._drifts = self._drifts, (passes, drifts, cycle_s)
+        if any(drifts) and (prev[0] != passes or abs(prev[2] - cycle_s) > self.eps):
+            # a cycle still relaxing is only trusted once it has kept its shape and length
+            # from one sync to the next: a match across a perturbation (after a jump, a
+            # pass one quantum shorter) can pair syncs 15 passes apart that are no cycle,
+            # and the jump would carry that length error through every skipped cycle
+            return
         allowed = _DRIFT_TOL * max(here.pending, 1.0)
         # the pending bytes may not drift past a quantum boundary of the pass either
         margin = self.check_over if drift < 0 else s.threshold_bytes - self.pre_sync_pending
