@@ -238,6 +238,28 @@ if not cpu_frame.empty:
     display(fig)
 
 # %% [markdown]
+# Unlimited multifd on two cores: each channel's receiving thread lands its pages beside the
+# sending thread, and QEMU 7.2's migration thread spins while every channel is busy, so it
+# takes a share of the cores the channels need, a smaller share the more channels there
+# are (`docs/qemu-migration.md` §10; `benchmarks/accuracy/thread_cpu.py` measured it).
+# Total time by channel count, every unlimited multifd run, fitted host:
+
+# %%
+mf_recs = [r for r in cpu_recs if r["scenario"].get("capabilities", {}).get("multifd")]
+mf_rows = compare_corpus(mf_recs, host_profile)
+mf_frame = pd.DataFrame({
+    "run": [r.name for r in mf_rows],
+    "channels": [rec["scenario"]["parameters"].get("multifd-channels", 2) for rec in mf_recs],
+    "QEMU": [r.lab_total_ms for r in mf_rows],
+    "miglab": [r.sim_total_ms for r in mf_rows],
+})
+if not mf_frame.empty:
+    by_channels = mf_frame.melt(id_vars=["run", "channels"], value_vars=["QEMU", "miglab"],
+                                var_name="source", value_name="total time ms")
+    display(px.strip(by_channels, x="channels", y="total time ms", color="source",
+                     hover_name="run", title="Unlimited multifd: total time by channel count"))
+
+# %% [markdown]
 # The held-out run the fitted host still predicts worst, real against predicted:
 
 # %%
