@@ -30,13 +30,13 @@ from typing import Final
 
 from sim._exceptions import ExportError
 from sim.export._base import Export, ExportOptions, Gap, Renderer, k8s_quantity
-from sim.export.hmp import _render_hmp, hmp_value
-from sim.export.kubevirt import _render_kubevirt
-from sim.export.nova import _render_nova
-from sim.export.ovirt import _render_ovirt
-from sim.export.proxmox import _render_proxmox
-from sim.export.qmp import _render_qmp
-from sim.export.virsh import _render_virsh
+from sim.export.hmp import hmp_value, render_hmp
+from sim.export.kubevirt import render_kubevirt
+from sim.export.nova import render_nova
+from sim.export.ovirt import render_ovirt
+from sim.export.proxmox import render_proxmox
+from sim.export.qmp import render_qmp
+from sim.export.virsh import render_virsh
 from sim.scenario import Scenario
 
 __all__ = [
@@ -55,13 +55,13 @@ __all__ = [
 # ------------------------------------------------------------------------- registry
 
 EXPORTERS: Final[dict[str, Renderer]] = {
-    "qmp": _render_qmp,
-    "hmp": _render_hmp,
-    "virsh": _render_virsh,
-    "kubevirt": _render_kubevirt,
-    "nova": _render_nova,
-    "proxmox": _render_proxmox,
-    "ovirt": _render_ovirt,
+    "qmp": render_qmp,
+    "hmp": render_hmp,
+    "virsh": render_virsh,
+    "kubevirt": render_kubevirt,
+    "nova": render_nova,
+    "proxmox": render_proxmox,
+    "ovirt": render_ovirt,
 }
 """Every export target: name → renderer ``(scenario, options) -> Export``."""
 

@@ -128,7 +128,7 @@ Renderer = Callable[[Scenario, ExportOptions], Export]
 
 
 @dataclass
-class _Gaps:
+class GapCollector:
     """Collects gaps while a renderer runs."""
 
     items: list[Gap] = field(default_factory=list)
@@ -142,30 +142,30 @@ class _Gaps:
         return [f"{prefix}cannot express {g}" for g in self.items]
 
 
-def _given(sc: Scenario) -> dict[str, object]:
+def given_parameters(sc: Scenario) -> dict[str, object]:
     """The parameters the scenario set, in QAPI order, typed as QEMU stores them."""
     return {name: sc.parameters[name] for name in PARAMETERS
             if name in sc.parameters.given and name in sc.parameters}
 
 
-def _caps(sc: Scenario) -> list[str]:
+def enabled_capabilities(sc: Scenario) -> list[str]:
     """The enabled capabilities, in QAPI enum order."""
     return [name for name in CAPABILITIES if sc.capabilities[name]]
 
 
-def _mib(n_bytes: float) -> str:
+def mib_per_s_text(n_bytes: float) -> str:
     return f"{n_bytes / MiB:g} MiB/s"
 
 
-def _effective_bandwidth(sc: Scenario) -> int | None:
+def effective_bandwidth(sc: Scenario) -> int | None:
     """``max-bandwidth`` as QEMU applies it (default 128 MiB/s), ``None`` when unlimited."""
     bw = sc.parameters.max_bandwidth
     return None if bw < UNLIMITED_BELOW_BPS else bw
 
 
-def _mib_per_s(sc: Scenario, gaps: _Gaps, what: str) -> int | None:
+def bandwidth_mib_per_s(sc: Scenario, gaps: GapCollector, what: str) -> int | None:
     """``max-bandwidth`` in whole MiB/s (≥ 1), noting the rounding; ``None`` = unlimited."""
-    bw = _effective_bandwidth(sc)
+    bw = effective_bandwidth(sc)
     if bw is None:
         return None
     mib = max(1, round(bw / MiB))
@@ -175,35 +175,35 @@ def _mib_per_s(sc: Scenario, gaps: _Gaps, what: str) -> int | None:
     return mib
 
 
-def _not_expressible(sc: Scenario, gaps: _Gaps, target: str, handled: Iterable[str],
+def note_not_expressible(sc: Scenario, gaps: GapCollector, target: str, handled: Iterable[str],
                      default_note: str = "") -> None:
     """Add a gap for every given parameter and enabled capability the target ignores."""
     handled = set(handled)
-    for name, value in _given(sc).items():
+    for name, value in given_parameters(sc).items():
         if name not in handled:
             gaps.add(f"parameters.{name}", f"{value} {PARAMETERS[name].unit}".strip(),
                      f"{target} has no knob for it; QEMU's default "
                      f"{PARAMETERS[name].default!r} applies{default_note}")
-    for name in _caps(sc):
+    for name in enabled_capabilities(sc):
         if name not in handled:
             gaps.add(f"capabilities.{name}", "on", f"{target} cannot turn it on")
 
 
-def _control_gaps(sc: Scenario, gaps: _Gaps, target: str, *, timeout: bool = True,
+def note_control_gaps(sc: Scenario, gaps: GapCollector, target: str, *, timeout: bool = True,
                   postcopy: bool = True, policy: bool = True) -> None:
     ctl = sc.control
     if timeout and ctl.timeout_s is not None:
         gaps.add("control.timeout", format_duration(ctl.timeout_s),
                  f"{target} has no timeout; cancel by hand after {ctl.timeout_s:g} s")
     if postcopy and ctl.postcopy_after is not None:
-        gaps.add("control.postcopy-after", _postcopy_words(sc),
+        gaps.add("control.postcopy-after", postcopy_words(sc),
                  f"{target} cannot trigger it; start postcopy by hand at that point")
     if policy and ctl.policy is not None:
         gaps.add("control.policy", str(ctl.policy.get("kind")),
                  f"{target} has no management policy; export to that target instead")
 
 
-def _postcopy_words(sc: Scenario) -> str:
+def postcopy_words(sc: Scenario) -> str:
     after = sc.control.postcopy_after
     if after is None:
         return "never"
@@ -212,11 +212,11 @@ def _postcopy_words(sc: Scenario) -> str:
     return f"after {after.seconds:g} s"
 
 
-def _domain(sc: Scenario, opts: ExportOptions) -> str:
+def domain_name(sc: Scenario, opts: ExportOptions) -> str:
     return opts.domain or sc.name
 
 
-def _k8s_name(name: str) -> str:
+def k8s_name(name: str) -> str:
     """A DNS-1123 label from ``name`` (lowercase alphanumerics and dashes, ≤ 63)."""
     out = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].strip("-")
     return out or "miglab"
@@ -236,7 +236,7 @@ def k8s_quantity(n: int) -> str:
     return str(n)
 
 
-def _header(sc: Scenario, target: str, prefix: str = "# ") -> list[str]:
+def header_lines(sc: Scenario, target: str, prefix: str = "# ") -> list[str]:
     return [f"{prefix}miglab export of scenario {sc.name!r} (QEMU {sc.qemu.name}) for {target}"]
 
 
@@ -250,12 +250,12 @@ def _header(sc: Scenario, target: str, prefix: str = "# ") -> list[str]:
 # means the platform must allow it); the rest that the platform cannot set are gaps.
 
 
-def _policy_kind(sc: Scenario) -> str | None:
+def policy_kind_of(sc: Scenario) -> str | None:
     policy = sc.control.policy
     return None if policy is None else str(policy.get("kind"))
 
 
-def _policy_options(sc: Scenario) -> dict[str, Any]:
+def policy_options_of(sc: Scenario) -> dict[str, Any]:
     """The scenario's policy options, typed, with the product's defaults filled in."""
     from sim.policies import build_policy
 
@@ -263,29 +263,29 @@ def _policy_options(sc: Scenario) -> dict[str, Any]:
     return build_policy(sc.control.policy).options
 
 
-def _policy_gaps(sc: Scenario, gaps: _Gaps, target: str, handled: Iterable[str]) -> None:
+def note_policy_gaps(sc: Scenario, gaps: GapCollector, target: str, handled: Iterable[str]) -> None:
     """Gaps for scenario settings beside the policy that the platform cannot set."""
-    _not_expressible(sc, gaps, target, handled)
-    _control_gaps(sc, gaps, target, policy=False)
+    note_not_expressible(sc, gaps, target, handled)
+    note_control_gaps(sc, gaps, target, policy=False)
 
 
-def _per_gib(sc: Scenario, budget_s: float, gib: float, gaps: _Gaps, knob: str,
+def per_gib_knob(sc: Scenario, budget_s: float, gib: float, gaps: GapCollector, knob: str,
              of_what: str) -> int:
     """A completion budget as the whole seconds per GiB that KubeVirt and Nova take,
     rounded up, with a gap when the rounding changes it."""
     per_gib = max(1, math.ceil(budget_s / gib))
     if per_gib * gib != budget_s:
-        setting, wanted = _budget_source(sc, budget_s)
+        setting, wanted = budget_source(sc, budget_s)
         gaps.add(setting, wanted, f"{knob} takes whole seconds per GiB {of_what}: "
                  f"{per_gib} s/GiB = {per_gib * gib:g} s")
     return per_gib
 
 
-def _budget_source(sc: Scenario, budget_s: float) -> tuple[str, str]:
+def budget_source(sc: Scenario, budget_s: float) -> tuple[str, str]:
     """The scenario field a completion budget came from, and its value in words: the
     postcopy start time when the budget starts postcopy, else ``control.timeout``."""
     after = sc.control.postcopy_after
     if after is not None and after.seconds is not None and after.seconds == budget_s \
             and sc.capabilities["postcopy-ram"]:
-        return "control.postcopy-after", _postcopy_words(sc)
+        return "control.postcopy-after", postcopy_words(sc)
     return "control.timeout", f"{budget_s:g} s"

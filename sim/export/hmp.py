@@ -9,13 +9,13 @@ from sim.export._base import (
     DEST_PARAMETERS,
     Export,
     ExportOptions,
-    _caps,
-    _Gaps,
-    _given,
+    GapCollector,
+    enabled_capabilities,
+    given_parameters,
 )
 from sim.export.qmp import (
-    _dest_caps,
-    _monitor_gaps,
+    destination_capabilities,
+    note_monitor_gaps,
 )
 from sim.qemu.catalog import PARAMETERS
 from sim.scenario import Scenario
@@ -45,10 +45,10 @@ def hmp_value(name: str, value: object) -> str:
     return str(value)
 
 
-def _render_hmp(sc: Scenario, opts: ExportOptions) -> Export:
+def render_hmp(sc: Scenario, opts: ExportOptions) -> Export:
     """HMP monitor lines (``migrate_set_capability``, ``migrate_set_parameter``, …)."""
-    gaps = _Gaps()
-    params = _given(sc)
+    gaps = GapCollector()
+    params = given_parameters(sc)
     if "block-bitmap-mapping" in params:
         gaps.add("parameters.block-bitmap-mapping", "set", "HMP refuses it ('can only be set "
                  "through QMP'); send it with QMP")
@@ -65,11 +65,11 @@ def _render_hmp(sc: Scenario, opts: ExportOptions) -> Export:
     last = [f"migrate -d {uri}"]
     if sc.control.postcopy_after is not None:
         last.append("migrate_start_postcopy")
-    _monitor_gaps(sc, gaps, params, "HMP")
+    note_monitor_gaps(sc, gaps, params, "HMP")
     files = {
-        "destination.hmp": side(_dest_caps(sc),
+        "destination.hmp": side(destination_capabilities(sc),
                                 {k: v for k, v in params.items() if k in DEST_PARAMETERS},
                                 [f"migrate_incoming {listen}"]),
-        "source.hmp": side(_caps(sc), params, last),
+        "source.hmp": side(enabled_capabilities(sc), params, last),
     }
     return Export("hmp", files, tuple(gaps.items))

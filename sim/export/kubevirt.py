@@ -11,18 +11,18 @@ from sim.export._base import (
     QEMU_DEFAULT_DOWNTIME_MS,
     Export,
     ExportOptions,
-    _control_gaps,
-    _effective_bandwidth,
-    _Gaps,
-    _header,
-    _k8s_name,
-    _not_expressible,
-    _per_gib,
-    _policy_gaps,
-    _policy_kind,
-    _policy_options,
-    _postcopy_words,
+    GapCollector,
+    effective_bandwidth,
+    header_lines,
+    k8s_name,
     k8s_quantity,
+    note_control_gaps,
+    note_not_expressible,
+    note_policy_gaps,
+    per_gib_knob,
+    policy_kind_of,
+    policy_options_of,
+    postcopy_words,
 )
 from sim.scenario import Scenario
 from sim.units import GiB
@@ -30,10 +30,10 @@ from sim.units import GiB
 # ------------------------------------------------------------------------- KubeVirt
 
 
-def _kubevirt_fields(sc: Scenario, gaps: _Gaps) -> dict[str, Any]:
+def _kubevirt_fields(sc: Scenario, gaps: GapCollector) -> dict[str, Any]:
     """The migration fields shared by MigrationPolicy and the KubeVirt CR."""
     out: dict[str, Any] = {}
-    bw = _effective_bandwidth(sc)
+    bw = effective_bandwidth(sc)
     out["bandwidthPerMigration"] = k8s_quantity(bw) if bw is not None else "0Mi"
     out["allowAutoConverge"] = sc.capabilities["auto-converge"]
     after = sc.control.postcopy_after
@@ -50,16 +50,16 @@ def _kubevirt_fields(sc: Scenario, gaps: _Gaps) -> dict[str, Any]:
                          f"KubeVirt aborts at twice the completion budget: "
                          f"{2 * after.seconds:g} s")
         else:
-            gaps.add("control.postcopy-after", _postcopy_words(sc),
+            gaps.add("control.postcopy-after", postcopy_words(sc),
                      "KubeVirt starts postcopy only when completionTimeoutPerGiB runs out; "
                      "set it from the predicted time of that pass")
     if budget_s is not None:
-        out["completionTimeoutPerGiB"] = _per_gib(sc, budget_s, mem_gib, gaps,
+        out["completionTimeoutPerGiB"] = per_gib_knob(sc, budget_s, mem_gib, gaps,
                                                   "completionTimeoutPerGiB", "of RAM")
     return out
 
 
-def _kubevirt_gaps(sc: Scenario, gaps: _Gaps) -> None:
+def _kubevirt_gaps(sc: Scenario, gaps: GapCollector) -> None:
     dt = sc.parameters.downtime_limit
     if dt != QEMU_DEFAULT_DOWNTIME_MS:
         gaps.add("parameters.downtime-limit", f"{dt} ms", "KubeVirt has no downtime knob "
@@ -80,26 +80,26 @@ def _kubevirt_gaps(sc: Scenario, gaps: _Gaps) -> None:
                  "allowPostCopy stays false: postcopy is never started anyway")
     handled = ("max-bandwidth", "downtime-limit", "multifd-channels", "auto-converge",
                "postcopy-ram", "multifd")
-    _not_expressible(sc, gaps, "KubeVirt", handled)
-    _control_gaps(sc, gaps, "KubeVirt", timeout=False, postcopy=False)
+    note_not_expressible(sc, gaps, "KubeVirt", handled)
+    note_control_gaps(sc, gaps, "KubeVirt", timeout=False, postcopy=False)
 
 
-def _render_kubevirt(sc: Scenario, opts: ExportOptions) -> Export:
+def render_kubevirt(sc: Scenario, opts: ExportOptions) -> Export:
     """A ``MigrationPolicy`` and the ``KubeVirt`` CR's ``spec.configuration.migrations``."""
-    if _policy_kind(sc) == "kubevirt":
+    if policy_kind_of(sc) == "kubevirt":
         return _render_kubevirt_policy(sc, opts)
-    gaps = _Gaps()
+    gaps = GapCollector()
     fields = _kubevirt_fields(sc, gaps)
     _kubevirt_gaps(sc, gaps)
     cluster = {k: v for k, v in fields.items() if k != "allowWorkloadDisruption"}
     return _kubevirt_files(sc, gaps, fields, cluster, "merge into your KubeVirt CR")
 
 
-def _kubevirt_files(sc: Scenario, gaps: _Gaps, fields: dict[str, Any],
+def _kubevirt_files(sc: Scenario, gaps: GapCollector, fields: dict[str, Any],
                     migrations: dict[str, Any], cr_note: str) -> Export:
     """The two files: a ``MigrationPolicy`` with ``fields`` for the VMIs labelled
     ``miglab/policy``, and the CR's ``spec.configuration.migrations`` (``migrations``)."""
-    name = _k8s_name(sc.name)
+    name = k8s_name(sc.name)
     policy = {
         "apiVersion": "migrations.kubevirt.io/v1alpha1",
         "kind": "MigrationPolicy",
@@ -113,7 +113,7 @@ def _kubevirt_files(sc: Scenario, gaps: _Gaps, fields: dict[str, Any],
         "metadata": {"name": "kubevirt", "namespace": "kubevirt"},
         "spec": {"configuration": {"migrations": migrations}},
     }
-    head = [*_header(sc, "KubeVirt"), *gaps.as_comments()]
+    head = [*header_lines(sc, "KubeVirt"), *gaps.as_comments()]
     dump = yaml.safe_dump
     files = {
         "migration-policy.yaml": "\n".join(head) + "\n" + dump(policy, sort_keys=False),
@@ -125,8 +125,8 @@ def _kubevirt_files(sc: Scenario, gaps: _Gaps, fields: dict[str, Any],
 
 def _render_kubevirt_policy(sc: Scenario, opts: ExportOptions) -> Export:
     """A KubeVirt policy as ``MigrationPolicy`` (its fields) and CR (``progressTimeout``)."""
-    o = _policy_options(sc)
-    gaps = _Gaps()
+    o = policy_options_of(sc)
+    gaps = GapCollector()
     auto_converge = bool(o["allowAutoConverge"] or sc.capabilities["auto-converge"])
     fields: dict[str, Any] = {
         "bandwidthPerMigration": k8s_quantity(int(o["bandwidthPerMigration"])) or "0Mi",
@@ -149,7 +149,7 @@ def _render_kubevirt_policy(sc: Scenario, opts: ExportOptions) -> Export:
         gaps.add("capabilities.multifd", "off", "KubeVirt turns multifd on (8 channels) when "
                  "the VMI has no CPU limit and postcopy is not allowed; the prediction is "
                  "for a VMI with a CPU limit")
-    _policy_gaps(sc, gaps, "KubeVirt", ("max-bandwidth", "downtime-limit", "auto-converge",
+    note_policy_gaps(sc, gaps, "KubeVirt", ("max-bandwidth", "downtime-limit", "auto-converge",
                                         "postcopy-ram", "multifd", "multifd-channels"))
     return _kubevirt_files(sc, gaps, fields, {"progressTimeout": int(o["progressTimeout"])},
                            "progressTimeout is cluster-wide (no MigrationPolicy field); "

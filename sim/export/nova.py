@@ -11,16 +11,16 @@ from sim.export._base import (
     NOVA_MIN_STEPS,
     Export,
     ExportOptions,
-    _control_gaps,
-    _Gaps,
-    _header,
-    _mib_per_s,
-    _not_expressible,
-    _per_gib,
-    _policy_gaps,
-    _policy_kind,
-    _policy_options,
-    _postcopy_words,
+    GapCollector,
+    bandwidth_mib_per_s,
+    header_lines,
+    note_control_gaps,
+    note_not_expressible,
+    note_policy_gaps,
+    per_gib_knob,
+    policy_kind_of,
+    policy_options_of,
+    postcopy_words,
 )
 from sim.scenario import Scenario
 from sim.units import GiB, format_duration
@@ -28,7 +28,7 @@ from sim.units import GiB, format_duration
 # ------------------------------------------------------------------------- Nova
 
 
-def _nova_downtime(sc: Scenario, gaps: _Gaps, data_gib: float) -> dict[str, int]:
+def _nova_downtime(sc: Scenario, gaps: GapCollector, data_gib: float) -> dict[str, int]:
     dt = sc.parameters.downtime_limit
     policy = sc.control.policy or {}
     nova = policy.get("kind") == "nova"
@@ -59,7 +59,7 @@ def _nova_downtime(sc: Scenario, gaps: _Gaps, data_gib: float) -> dict[str, int]
             "live_migration_downtime_delay": delay}
 
 
-def _nova_timeout(sc: Scenario, gaps: _Gaps, data_gib: float) -> dict[str, Any]:
+def _nova_timeout(sc: Scenario, gaps: GapCollector, data_gib: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
     after = sc.control.postcopy_after
     postcopy = sc.capabilities["postcopy-ram"] and after is not None
@@ -71,7 +71,7 @@ def _nova_timeout(sc: Scenario, gaps: _Gaps, data_gib: float) -> dict[str, Any]:
             budget_s = after.seconds
         else:
             budget_s = None
-            gaps.add("control.postcopy-after", _postcopy_words(sc),
+            gaps.add("control.postcopy-after", postcopy_words(sc),
                      "Nova starts postcopy at the completion timeout (timeout_action "
                      "force_complete) or on live-migration-force-complete; run that by hand")
         if sc.control.timeout_s is not None:
@@ -82,20 +82,20 @@ def _nova_timeout(sc: Scenario, gaps: _Gaps, data_gib: float) -> dict[str, Any]:
     if budget_s is None:
         out["live_migration_completion_timeout"] = 0
     else:
-        out["live_migration_completion_timeout"] = _per_gib(
+        out["live_migration_completion_timeout"] = per_gib_knob(
             sc, budget_s, data_gib, gaps, "live_migration_completion_timeout",
             "of data (≥ 2 GiB)")
     return out
 
 
-def _render_nova(sc: Scenario, opts: ExportOptions) -> Export:
+def render_nova(sc: Scenario, opts: ExportOptions) -> Export:
     """``nova.conf`` ``[DEFAULT]`` and ``[libvirt]`` options."""
-    if _policy_kind(sc) == "nova":
+    if policy_kind_of(sc) == "nova":
         return _render_nova_policy(sc, opts)
-    gaps = _Gaps()
+    gaps = GapCollector()
     data_gib = max(NOVA_MIN_DATA_GIB, sc.vm.memory_bytes / GiB)
     libvirt: dict[str, Any] = {}
-    mib = _mib_per_s(sc, gaps, "live_migration_bandwidth")
+    mib = bandwidth_mib_per_s(sc, gaps, "live_migration_bandwidth")
     libvirt["live_migration_bandwidth"] = mib if mib is not None else 0
     libvirt.update(_nova_downtime(sc, gaps, data_gib))
     libvirt.update(_nova_timeout(sc, gaps, data_gib))
@@ -107,8 +107,8 @@ def _render_nova(sc: Scenario, opts: ExportOptions) -> Export:
     _nova_multifd(sc, gaps, libvirt)
     handled = ("max-bandwidth", "downtime-limit", "multifd-channels", "auto-converge",
                "postcopy-ram", "multifd")
-    _not_expressible(sc, gaps, "Nova", handled)
-    _control_gaps(sc, gaps, "Nova", timeout=False, postcopy=False,
+    note_not_expressible(sc, gaps, "Nova", handled)
+    note_control_gaps(sc, gaps, "Nova", timeout=False, postcopy=False,
                   policy=(sc.control.policy or {}).get("kind") not in (None, "nova"))
     return _nova_conf(sc, gaps, libvirt)
 
@@ -117,8 +117,8 @@ def _render_nova_policy(sc: Scenario, opts: ExportOptions) -> Export:
     """A Nova policy as ``nova.conf`` ``[libvirt]`` options, every one written."""
     from sim.policies.nova import OPTIONS
 
-    o = _policy_options(sc)
-    gaps = _Gaps()
+    o = policy_options_of(sc)
+    gaps = GapCollector()
     libvirt: dict[str, Any] = {name: o[name] for name in OPTIONS}
     if sc.capabilities["auto-converge"] and not o["live_migration_permit_auto_converge"]:
         libvirt["live_migration_permit_auto_converge"] = True
@@ -126,12 +126,12 @@ def _render_nova_policy(sc: Scenario, opts: ExportOptions) -> Export:
         gaps.add("capabilities.auto-converge", "on with post-copy permitted",
                  "Nova uses auto-converge only when post-copy is not permitted")
     _nova_multifd(sc, gaps, libvirt)
-    _policy_gaps(sc, gaps, "Nova", ("max-bandwidth", "downtime-limit", "auto-converge",
+    note_policy_gaps(sc, gaps, "Nova", ("max-bandwidth", "downtime-limit", "auto-converge",
                                     "postcopy-ram", "multifd", "multifd-channels"))
     return _nova_conf(sc, gaps, libvirt)
 
 
-def _nova_multifd(sc: Scenario, gaps: _Gaps, libvirt: dict[str, Any]) -> None:
+def _nova_multifd(sc: Scenario, gaps: GapCollector, libvirt: dict[str, Any]) -> None:
     """Multifd as ``live_migration_parallel_connections``, which only newer Nova reads."""
     if sc.capabilities["multifd"]:
         libvirt["live_migration_parallel_connections"] = sc.parameters.multifd_channels
@@ -139,9 +139,9 @@ def _nova_multifd(sc: Scenario, gaps: _Gaps, libvirt: dict[str, Any]) -> None:
                  "from Nova 33.0.0 (2026.1) only; older Nova ignores it")
 
 
-def _nova_conf(sc: Scenario, gaps: _Gaps, libvirt: dict[str, Any]) -> Export:
+def _nova_conf(sc: Scenario, gaps: GapCollector, libvirt: dict[str, Any]) -> Export:
     """``nova.conf`` with the ``[libvirt]`` options (booleans as Nova spells them)."""
-    lines = [*_header(sc, "OpenStack Nova (nova.conf)"), *gaps.as_comments(), "",
+    lines = [*header_lines(sc, "OpenStack Nova (nova.conf)"), *gaps.as_comments(), "",
              "[DEFAULT]", "# one migration at a time per compute host (Nova's default)",
              "max_concurrent_live_migrations = 1", "", "[libvirt]"]
     for key, value in libvirt.items():

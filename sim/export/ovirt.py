@@ -11,15 +11,15 @@ from sim.export._base import (
     OVIRT_BANDWIDTH_KEYS,
     Export,
     ExportOptions,
-    _control_gaps,
-    _effective_bandwidth,
-    _Gaps,
-    _header,
-    _not_expressible,
-    _policy_gaps,
-    _policy_kind,
-    _policy_options,
-    _postcopy_words,
+    GapCollector,
+    effective_bandwidth,
+    header_lines,
+    note_control_gaps,
+    note_not_expressible,
+    note_policy_gaps,
+    policy_kind_of,
+    policy_options_of,
+    postcopy_words,
 )
 from sim.scenario import Scenario
 from sim.units import GiB, format_duration
@@ -37,12 +37,12 @@ def _ovirt_schedule(sc: Scenario) -> dict[str, Any]:
     return {"initialItems": [item], "convergenceItems": [], "lastItems": last}
 
 
-def _render_ovirt(sc: Scenario, opts: ExportOptions) -> Export:
+def render_ovirt(sc: Scenario, opts: ExportOptions) -> Export:
     """An oVirt migration policy (engine-config ``MigrationPolicies`` entry) as JSON."""
-    if _policy_kind(sc) == "ovirt":
+    if policy_kind_of(sc) == "ovirt":
         return _render_ovirt_policy(sc, opts)
-    gaps = _Gaps()
-    bw = _effective_bandwidth(sc)
+    gaps = GapCollector()
+    bw = effective_bandwidth(sc)
     mbps = max(1, round(bw * 8 / 1e6)) if bw is not None else None
     if bw is not None and mbps is not None and mbps * 1e6 / 8 != bw:
         gaps.add("parameters.max-bandwidth", f"{bw} bytes/s", f"the cluster's custom "
@@ -53,15 +53,15 @@ def _render_ovirt(sc: Scenario, opts: ExportOptions) -> Export:
                  "(vdsm.conf migration_max_bandwidth), which is not necessarily unlimited; "
                  "set it to 0 on each host for libvirt's unlimited default")
     if sc.control.postcopy_after is not None:
-        gaps.add("control.postcopy-after", _postcopy_words(sc), "oVirt switches to postcopy "
+        gaps.add("control.postcopy-after", postcopy_words(sc), "oVirt switches to postcopy "
                  "as the last action, when the precopy schedule stalls out")
     if sc.control.timeout_s is not None:
         gaps.add("control.timeout", format_duration(sc.control.timeout_s), "oVirt's limit is "
                  "vdsm's migration_max_time_per_gib_mem (s per GiB) in vdsm.conf: "
                  f"{math.ceil(sc.control.timeout_s / (sc.vm.memory_bytes / GiB))}")
     handled = ("max-bandwidth", "downtime-limit", "auto-converge", "xbzrle", "postcopy-ram")
-    _not_expressible(sc, gaps, "oVirt", handled)
-    _control_gaps(sc, gaps, "oVirt", timeout=False, postcopy=False)
+    note_not_expressible(sc, gaps, "oVirt", handled)
+    note_control_gaps(sc, gaps, "oVirt", timeout=False, postcopy=False)
     policy = {
         "id": {"uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"miglab:{sc.name}"))},
         "maxMigrations": 1,
@@ -91,11 +91,11 @@ def _render_ovirt_policy(sc: Scenario, opts: ExportOptions) -> Export:
     """
     from sim.targets import BITS_PER_MBIT, OVIRT_MAX_MIGRATIONS, OVIRT_SCHEDULE_NAMES
 
-    o = _policy_options(sc)
-    gaps = _Gaps()
+    o = policy_options_of(sc)
+    gaps = GapCollector()
     schedule = str(o["schedule"])
     share = OVIRT_MAX_MIGRATIONS[schedule]
-    bw = _effective_bandwidth(sc)
+    bw = effective_bandwidth(sc)
     bandwidth: dict[str, Any]
     if bw is None:
         bandwidth = {"assignment_method": "hypervisor_default"}
@@ -107,14 +107,14 @@ def _render_ovirt_policy(sc: Scenario, opts: ExportOptions) -> Export:
             gaps.add("parameters.max-bandwidth", f"{bw} bytes/s", f"the cluster's custom "
                      f"bandwidth takes whole Mbit/s: {mbps} Mbit/s shared by {share}")
         bandwidth = {"assignment_method": "custom", "custom_value": mbps}
-    _policy_gaps(sc, gaps, "oVirt", ("max-bandwidth", "downtime-limit", "auto-converge",
+    note_policy_gaps(sc, gaps, "oVirt", ("max-bandwidth", "downtime-limit", "auto-converge",
                                      "xbzrle", "postcopy-ram"))
     cluster = {"cluster": {"migration": {
         "policy": {"name": OVIRT_SCHEDULE_NAMES[schedule]},
         "bandwidth": bandwidth}},
         "note": f"maxMigrations of this policy: {share}; the bandwidth is shared by them",
         "gaps": [g.as_dict() for g in gaps.items]}
-    vdsm = [*_header(sc, "oVirt (vdsm.conf on every host)"), "[vars]",
+    vdsm = [*header_lines(sc, "oVirt (vdsm.conf on every host)"), "[vars]",
             f"migration_max_time_per_gib_mem = {int(o['max_time_per_gib_mem'])}"]
     files = {"cluster.json": json.dumps(cluster, indent=2) + "\n",
              "vdsm.conf": "\n".join(vdsm) + "\n"}

@@ -8,14 +8,14 @@ import shlex
 from sim.export._base import (
     Export,
     ExportOptions,
-    _control_gaps,
-    _effective_bandwidth,
-    _Gaps,
-    _header,
-    _not_expressible,
-    _policy_gaps,
-    _policy_kind,
-    _policy_options,
+    GapCollector,
+    effective_bandwidth,
+    header_lines,
+    note_control_gaps,
+    note_not_expressible,
+    note_policy_gaps,
+    policy_kind_of,
+    policy_options_of,
 )
 from sim.scenario import Scenario
 from sim.units import KiB, MiB
@@ -29,7 +29,7 @@ def _proxmox_xbzrle_cache(memory_bytes: int) -> int:
     return int(2 ** round(math.log2(tenth)))
 
 
-def _proxmox_gaps(sc: Scenario, gaps: _Gaps) -> None:
+def _proxmox_gaps(sc: Scenario, gaps: GapCollector) -> None:
     for cap in ("auto-converge", "xbzrle"):
         if not sc.capabilities[cap]:
             gaps.add(f"capabilities.{cap}", "off", "Proxmox always turns it on for live "
@@ -43,17 +43,17 @@ def _proxmox_gaps(sc: Scenario, gaps: _Gaps) -> None:
              "progress")
     handled = ("max-bandwidth", "downtime-limit", "auto-converge", "xbzrle",
                "xbzrle-cache-size")
-    _not_expressible(sc, gaps, "Proxmox", handled)
-    _control_gaps(sc, gaps, "Proxmox")
+    note_not_expressible(sc, gaps, "Proxmox", handled)
+    note_control_gaps(sc, gaps, "Proxmox")
 
 
-def _render_proxmox(sc: Scenario, opts: ExportOptions) -> Export:
+def render_proxmox(sc: Scenario, opts: ExportOptions) -> Export:
     """``qm set``/``qm migrate`` options and ``datacenter.cfg`` lines."""
-    if _policy_kind(sc) == "proxmox":
+    if policy_kind_of(sc) == "proxmox":
         return _render_proxmox_policy(sc, opts)
-    gaps = _Gaps()
+    gaps = GapCollector()
     downtime_s = sc.parameters.downtime_limit / 1000
-    bw = _effective_bandwidth(sc)
+    bw = effective_bandwidth(sc)
     kib = max(1, round(bw / KiB)) if bw is not None else 0
     # Proxmox applies the lower of migrate_speed (MB/s, read as MiB/s) and bwlimit (KiB/s):
     # migrate_speed is rounded *up* to whole MiB/s so that bwlimit's finer value decides.
@@ -70,11 +70,11 @@ def _render_proxmox(sc: Scenario, opts: ExportOptions) -> Export:
     return _proxmox_files(sc, opts, gaps, downtime_s=downtime_s, speed_mib=speed_mib, kib=kib)
 
 
-def _proxmox_files(sc: Scenario, opts: ExportOptions, gaps: _Gaps, *, downtime_s: float,
+def _proxmox_files(sc: Scenario, opts: ExportOptions, gaps: GapCollector, *, downtime_s: float,
                    speed_mib: int, kib: int) -> Export:
     """Proxmox's two files: ``qm`` lines for the VM, ``datacenter.cfg`` for the cluster."""
     vmid = opts.vmid
-    qm = [*_header(sc, "Proxmox VE"), *gaps.as_comments(),
+    qm = [*header_lines(sc, "Proxmox VE"), *gaps.as_comments(),
           f"qm set {vmid} --migrate_downtime {downtime_s:g} --migrate_speed {speed_mib}",
           f"qm migrate {vmid} {shlex.quote(opts.dest_host)} --online"
           + (f" --bwlimit {kib}" if kib else "")]
@@ -88,11 +88,11 @@ def _proxmox_files(sc: Scenario, opts: ExportOptions, gaps: _Gaps, *, downtime_s
 
 def _render_proxmox_policy(sc: Scenario, opts: ExportOptions) -> Export:
     """A Proxmox policy as ``qm set``/``qm migrate`` and ``datacenter.cfg`` (same speed)."""
-    o = _policy_options(sc)
-    gaps = _Gaps()
+    o = policy_options_of(sc)
+    gaps = GapCollector()
     speed_mib = int(o["migrate_speed"])
     kib = speed_mib * MiB // KiB
-    _policy_gaps(sc, gaps, "Proxmox", ("max-bandwidth", "downtime-limit", "auto-converge",
+    note_policy_gaps(sc, gaps, "Proxmox", ("max-bandwidth", "downtime-limit", "auto-converge",
                                        "xbzrle", "xbzrle-cache-size"))
     return _proxmox_files(sc, opts, gaps, downtime_s=float(o["migrate_downtime"]),
                           speed_mib=speed_mib, kib=kib)

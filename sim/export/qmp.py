@@ -12,11 +12,11 @@ from sim.export._base import (
     DEST_PARAMETERS,
     Export,
     ExportOptions,
-    _caps,
-    _control_gaps,
-    _Gaps,
-    _given,
-    _postcopy_words,
+    GapCollector,
+    enabled_capabilities,
+    given_parameters,
+    note_control_gaps,
+    postcopy_words,
 )
 from sim.qemu.catalog import CAPABILITIES
 from sim.scenario import Scenario
@@ -31,11 +31,12 @@ def _qmp_line(command: str, arguments: Mapping[str, Any] | None = None) -> str:
     return dumps_json(request)
 
 
-def _dest_caps(sc: Scenario) -> list[str]:
-    return [n for n in _caps(sc) if CAPABILITIES[n].both_sides or n in DEST_ONLY_CAPABILITIES]
+def destination_capabilities(sc: Scenario) -> list[str]:
+    return [n for n in enabled_capabilities(sc)
+            if CAPABILITIES[n].both_sides or n in DEST_ONLY_CAPABILITIES]
 
 
-def _level_gaps(sc: Scenario, gaps: _Gaps, params: Mapping[str, object]) -> None:
+def _level_gaps(sc: Scenario, gaps: GapCollector, params: Mapping[str, object]) -> None:
     if sc.qemu.multifd_levels_over_qmp:
         return
     for name in ("multifd-zlib-level", "multifd-zstd-level"):
@@ -45,22 +46,23 @@ def _level_gaps(sc: Scenario, gaps: _Gaps, params: Mapping[str, object]) -> None
                      f"start both QEMUs with -global migration.{name}={params[name]}")
 
 
-def _monitor_gaps(sc: Scenario, gaps: _Gaps, params: Mapping[str, object], what: str) -> None:
+def note_monitor_gaps(sc: Scenario, gaps: GapCollector, params: Mapping[str, object],
+                      what: str) -> None:
     _level_gaps(sc, gaps, params)
     ctl = sc.control
     if ctl.postcopy_after is not None:
         after = ctl.postcopy_after
         when = (f"once query-migrate shows ram.dirty-sync-count ≥ {after.passes + 1}"
                 if after.passes is not None else f"{after.seconds:g} s after migrate")
-        gaps.add("control.postcopy-after", _postcopy_words(sc),
+        gaps.add("control.postcopy-after", postcopy_words(sc),
                  f"{what} has no trigger; the last line starts postcopy and must be sent {when}")
-    _control_gaps(sc, gaps, what, postcopy=False)
+    note_control_gaps(sc, gaps, what, postcopy=False)
 
 
-def _render_qmp(sc: Scenario, opts: ExportOptions) -> Export:
+def render_qmp(sc: Scenario, opts: ExportOptions) -> Export:
     """QMP JSON lines for the destination (``-incoming defer``) and the source."""
-    gaps = _Gaps()
-    params = _given(sc)
+    gaps = GapCollector()
+    params = given_parameters(sc)
     dest_params = {k: v for k, v in params.items() if k in DEST_PARAMETERS}
     listen = opts.listen_uri or f"tcp:0.0.0.0:{opts.port}"
     uri = opts.uri or f"tcp:{opts.dest_host}:{opts.port}"
@@ -80,10 +82,10 @@ def _render_qmp(sc: Scenario, opts: ExportOptions) -> Export:
     if "block-bitmap-mapping" in params:
         gaps.add("parameters.block-bitmap-mapping", "set", "sent as given; it must name "
                  "the destination's nodes too")
-    _monitor_gaps(sc, gaps, params, "QMP")
+    note_monitor_gaps(sc, gaps, params, "QMP")
     files = {
-        "destination.jsonl": side(_dest_caps(sc), dest_params,
+        "destination.jsonl": side(destination_capabilities(sc), dest_params,
                                   [_qmp_line("migrate-incoming", {"uri": listen})]),
-        "source.jsonl": side(_caps(sc), params, source_last),
+        "source.jsonl": side(enabled_capabilities(sc), params, source_last),
     }
     return Export("qmp", files, tuple(gaps.items))

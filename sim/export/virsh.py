@@ -11,15 +11,15 @@ from typing import Any, Final
 from sim.export._base import (
     Export,
     ExportOptions,
-    _control_gaps,
-    _domain,
-    _effective_bandwidth,
-    _Gaps,
-    _given,
-    _header,
-    _mib_per_s,
-    _not_expressible,
-    _postcopy_words,
+    GapCollector,
+    bandwidth_mib_per_s,
+    domain_name,
+    effective_bandwidth,
+    given_parameters,
+    header_lines,
+    note_control_gaps,
+    note_not_expressible,
+    postcopy_words,
 )
 from sim.scenario import Scenario
 from sim.units import MiB, format_duration
@@ -49,7 +49,7 @@ class _Virsh:
 
 
 def _virsh_compression(sc: Scenario, v: _Virsh) -> None:
-    params = _given(sc)
+    params = given_parameters(sc)
     methods: list[str] = []
     if sc.capabilities["xbzrle"]:
         methods.append("xbzrle")
@@ -77,7 +77,7 @@ def _virsh_compression(sc: Scenario, v: _Virsh) -> None:
         v.params["compression"] = methods
 
 
-def _virsh_postcopy(sc: Scenario, v: _Virsh, gaps: _Gaps, dom: str) -> list[str]:
+def _virsh_postcopy(sc: Scenario, v: _Virsh, gaps: GapCollector, dom: str) -> list[str]:
     """Postcopy flags; returns shell lines to run before ``virsh migrate``."""
     if not sc.capabilities["postcopy-ram"]:
         return []
@@ -97,19 +97,19 @@ def _virsh_postcopy(sc: Scenario, v: _Virsh, gaps: _Gaps, dom: str) -> list[str]
         v.flags.append("--postcopy-after-precopy")
         v.api_flags.append("VIR_MIGRATE_POSTCOPY_AFTER_PRECOPY")
         if after.passes != 1:
-            gaps.add("control.postcopy-after", _postcopy_words(sc),
+            gaps.add("control.postcopy-after", postcopy_words(sc),
                      "--postcopy-after-precopy switches after the first pass; for a later "
                      f"pass drop it and run 'virsh migrate-postcopy {dom}' by hand")
         return []
     return [f"( sleep {after.seconds:g}; virsh migrate-postcopy {shlex.quote(dom)} ) &"]
 
 
-def _virsh_model(sc: Scenario, opts: ExportOptions, gaps: _Gaps) -> tuple[_Virsh, list[str]]:
+def _virsh_model(sc: Scenario, opts: ExportOptions, gaps: GapCollector) -> tuple[_Virsh, list[str]]:
     v = _Virsh()
-    dom = _domain(sc, opts)
-    params = _given(sc)
+    dom = domain_name(sc, opts)
+    params = given_parameters(sc)
     before: list[str] = []
-    mib = _mib_per_s(sc, gaps, "virsh --bandwidth")
+    mib = bandwidth_mib_per_s(sc, gaps, "virsh --bandwidth")
     if mib is not None:
         v.opt("--bandwidth", mib, "bandwidth")
     if "downtime-limit" in params:
@@ -137,16 +137,16 @@ def _virsh_model(sc: Scenario, opts: ExportOptions, gaps: _Gaps) -> tuple[_Virsh
     return v, before
 
 
-def _render_virsh(sc: Scenario, opts: ExportOptions) -> Export:
+def render_virsh(sc: Scenario, opts: ExportOptions) -> Export:
     """A ``virsh migrate`` command line, its helper commands, and libvirt typed parameters."""
-    gaps = _Gaps()
+    gaps = GapCollector()
     v, before = _virsh_model(sc, opts, gaps)
-    dom = _domain(sc, opts)
-    if _effective_bandwidth(sc) is None:
+    dom = domain_name(sc, opts)
+    if effective_bandwidth(sc) is None:
         gaps.add("parameters.max-bandwidth", "unlimited", "libvirt's default is unlimited; "
                  "no --bandwidth")
-    _not_expressible(sc, gaps, "virsh", _VIRSH_HANDLED)
-    _control_gaps(sc, gaps, "virsh", timeout=False, postcopy=False)
+    note_not_expressible(sc, gaps, "virsh", _VIRSH_HANDLED)
+    note_control_gaps(sc, gaps, "virsh", timeout=False, postcopy=False)
     cmd = ["virsh", "migrate", *v.flags, dom, f"qemu+ssh://{opts.dest_host}/system"]
     line = shlex.join(cmd)
     if sc.control.timeout_s is not None:
@@ -157,7 +157,7 @@ def _render_virsh(sc: Scenario, opts: ExportOptions) -> Export:
         gaps.add("control.timeout", format_duration(sc.control.timeout_s),
                  "virsh --timeout suspends instead of cancelling; the export wraps virsh in "
                  "timeout(1), whose SIGINT makes virsh abort the job (as domjobabort does)")
-    script = [*_header(sc, "virsh"), *gaps.as_comments(), *before, line]
+    script = [*header_lines(sc, "virsh"), *gaps.as_comments(), *before, line]
     typed = {"flags": v.api_flags, "params": v.params,
              "max_downtime_ms": sc.parameters.downtime_limit}
     files = {"migrate.sh": "\n".join(script) + "\n",
