@@ -310,7 +310,8 @@ class MigrationLoop:
         self.pass_dirty = 0.0
         self.history: list[_Mark] = []
         self._drifts: tuple[int, tuple[float, ...], float] = (0, (), 0.0)
-        """(passes per cycle, per-cycle drifts of zero, hot, pending) at the last match."""
+        """(passes per cycle, per-cycle drifts of zero, hot, pending, ..., the cycle's length
+        in seconds) at the last match."""
         self.win_start_snapshot: list[float] = []
         self.win_cut = False
         """A quantum or a sleep of the current window was cut short by ``until`` (a

@@ -98,7 +98,7 @@ def main_thread_spins(sc: Scenario) -> bool:
     at once and the walk repeats, mutex by mutex, until a channel is done. QEMU 8.1 fixed
     the count ("multifd: Fix the number of channels ready", Juan Quintela, 2023). The
     lab's 7.2 runs show it (``benchmarks/accuracy/thread_cpu.py``): ``live_migration``
-    runs 0.3–0.45 of a core while it only queues pages, and 4 channels finish 1.9× sooner
+    runs 0.3–0.7 of a core while it only queues pages, and 4 channels finish 1.9× sooner
     than 1 on two cores, because the spinner's share falls as channels are added.
     """
     return bool(sc.capabilities.multifd) and sc.qemu.version < (8, 1)

@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Controller", "ProcessGenerator", "Run"]
 
-
 ProcessGenerator = Generator[simpy.events.Event, Any, None]
 
 POSTCOPY_OFF_ERROR = "Enable postcopy with migrate_set_capability before the start of migration"
