@@ -106,6 +106,7 @@ def plan() -> list[tuple[str, dict[str, Any], str]]:
                   dl=50, control={"timeout": "8s"})]
     runs += orders()
     runs += cpu_bound()
+    runs += validation()
     by_name = {name: (name, sc, content) for name, sc, content in runs}
     for base in ("rate-20M", "dl-50ms", "ac-default", "multifd-2", "postcopy-1", "bw-32M",
                  *ORDER_REPEATED):
@@ -118,7 +119,8 @@ def plan() -> list[tuple[str, dict[str, Any], str]]:
 ORDER_REPEATED = ("hotcold-issue", "hotcold-small", "hotcold-unlimited", "random-1G",
                   "hotcold-80-20", "hotcold-dl100",
                   "cpu-seq-5M", "cpu-seq-60M", "cpu-random-40M", "cpu-mem-1G",
-                  "cpu-multifd-2-5M", "cpu-dl-1000")
+                  "cpu-multifd-2-5M", "cpu-dl-1000",
+                  "multifd-8", "cpu-multifd-1-5M", "cpu-multifd-4-5M")
 
 
 def classes_spec(name: str, classes: list[tuple[int, int]], *, memory: int,
@@ -173,11 +175,29 @@ def cpu_bound() -> list[tuple[str, dict[str, Any], str]]:
     ]
 
 
+def validation() -> list[tuple[str, dict[str, Any], str]]:
+    """Unlimited multifd at channel counts the corpus lacks, recorded after the model was
+    fixed to test predictions committed before them (``benchmarks/accuracy/RESULTS.md``).
+
+    Kept out of ``data/lab`` so that neither the calibration nor the split ever sees them.
+    """
+    mf = {"multifd": True}
+    return [
+        spec("multifd-8", rate=40 * MiB, wss=256 * MiB, memory=512 * MiB, bw=UNLIMITED,
+             caps=mf, params={"multifd-channels": 8}),
+        spec("cpu-multifd-1-5M", rate=5 * MiB, wss=192 * MiB, bw=UNLIMITED, caps=mf,
+             params={"multifd-channels": 1}),
+        spec("cpu-multifd-4-5M", rate=5 * MiB, wss=192 * MiB, bw=UNLIMITED, caps=mf,
+             params={"multifd-channels": 4}),
+    ]
+
+
 FAMILIES: Final = {"corpus": Path("data/lab/corpus.jsonl"),
                    "orders": Path("data/lab/orders-tcg.jsonl"),
-                   "cpu-bound": Path("data/lab/cpu-bound-tcg.jsonl")}
+                   "cpu-bound": Path("data/lab/cpu-bound-tcg.jsonl"),
+                   "validation": Path("data/lab-validation/multifd-tcg.jsonl")}
 """Where each family of runs is kept: the first corpus, issue 16's write orders, its
-CPU-bound sender runs."""
+CPU-bound sender runs, and runs that only test predictions (never fitted on)."""
 
 
 def family_of(name: str) -> str:
@@ -187,6 +207,8 @@ def family_of(name: str) -> str:
         return "orders"
     if base in {n for n, _, _ in cpu_bound()}:
         return "cpu-bound"
+    if base in {n for n, _, _ in validation()}:
+        return "validation"
     return "corpus"
 
 
