@@ -182,3 +182,29 @@ def test_fast_path_and_reference_agree(data: dict[str, Any]) -> None:
         assert fast.ram.dirty_sync_count == ref.ram.dirty_sync_count
     assert fast.total_time_ms == pytest.approx(ref.total_time_ms, rel=rel)
     assert fast.ram.transferred == pytest.approx(ref.ram.transferred, rel=rel)
+
+
+_cost_s = st.floats(min_value=0.0, max_value=1e-4, allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(main_s=_cost_s, pool_s=_cost_s, land_s=_cost_s,
+       cpus=st.floats(min_value=0.25, max_value=64.0), pool=st.integers(1, 16))
+def test_the_spinning_thread_only_takes_cores_and_more_channels_never_slow_down(
+        main_s: float, pool_s: float, land_s: float, cpus: float, pool: int) -> None:
+    """7.2's spinning multifd thread (sim/engine/multifd.py) is one more thread on the cores.
+
+    It can only slow a pass down, it cannot matter when every thread has a core, and with
+    the same per-page costs more channels are never slower (the spinner's share falls).
+    """
+    from sim.engine.pages import PageCost, blend
+
+    mix = [(1.0, PageCost(main_s=main_s, pool_s=pool_s, multifd_wire=4106.5))]
+
+    def pace(n: int, cores: float, spinner: bool) -> float:
+        return blend(mix, link_Bps=1e12, pool=n, cpus=cores, land_s=land_s,
+                     land_in_pool=True, spinner=spinner).sec_per_byte
+
+    assert pace(pool, cpus, True) >= pace(pool, cpus, False)
+    assert pace(pool, float("inf"), True) == pace(pool, float("inf"), False)
+    assert pace(pool + 1, cpus, True) <= pace(pool, cpus, True) * (1 + 1e-12)
