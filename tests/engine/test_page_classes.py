@@ -114,8 +114,9 @@ def test_fast_path_agrees_with_the_reference_on_classes() -> None:
 def test_a_drift_never_jumps_the_sync_across_a_quantum() -> None:
     """Regression (generator seed 1068, three classes, never converges in 300 s): the
     steady-state jump accepted a pending-bytes drift whose geometric tail (~0.4 MB) was
-    under 1e-3 of pending but larger than the gap between the pass's last check and the
-    threshold; in the reference that drift ends a pass one 50 ms quantum earlier after
+    under the drift tolerance (then 1e-3 of pending) but larger than the gap between the
+    pass's last check and the threshold; in the reference that drift ends a pass one 50 ms
+    quantum earlier after
     ~50 s, and the fast path counted 201 syncs against 208. The drift is now also bounded
     by that gap."""
     data, horizon_s = random_scenario(1068)
