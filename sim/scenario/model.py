@@ -17,13 +17,35 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from sim.models import Control, Host, Vm, Workload
 from sim.qemu import VersionProfile
 from sim.qemu.catalog import PARAMETERS
 
 __all__ = ["Capabilities", "MigrationParameters", "Scenario", "set_path"]
+
+
+class _Whole:
+    """A typed attribute for one whole-number parameter: the scenario's value or QEMU's
+    default (``absent`` when the release has no such parameter, if given)."""
+
+    def __init__(self, name: str, doc: str, *, absent: int | None = None) -> None:
+        self.name, self.absent = name, absent
+        self.__doc__ = doc
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _Whole: ...
+
+    @overload
+    def __get__(self, obj: MigrationParameters, owner: type) -> int: ...
+
+    def __get__(self, obj: MigrationParameters | None, owner: type) -> _Whole | int:
+        if obj is None:
+            return self
+        if self.absent is not None and self.name not in obj:
+            return self.absent
+        return obj._int(self.name)
 
 
 class MigrationParameters(Mapping[str, object]):
@@ -55,35 +77,26 @@ class MigrationParameters(Mapping[str, object]):
         value = self._values.get(name, PARAMETERS[name].default)
         return int(value) if isinstance(value, (int, bool)) else 0
 
-    @property
-    def max_bandwidth(self) -> int:
-        """``max-bandwidth`` in bytes/s (0 and anything below 10 mean unlimited)."""
-        return self._int("max-bandwidth")
-
-    @property
-    def downtime_limit(self) -> int:
-        """``downtime-limit`` in ms."""
-        return self._int("downtime-limit")
-
-    @property
-    def avail_switchover_bandwidth(self) -> int:
-        """``avail-switchover-bandwidth`` in bytes/s (0 = use the measured rate)."""
-        return self._int("avail-switchover-bandwidth")
-
-    @property
-    def throttle_trigger_threshold(self) -> int:
-        """``throttle-trigger-threshold`` in %."""
-        return self._int("throttle-trigger-threshold")
-
-    @property
-    def cpu_throttle_initial(self) -> int:
-        """``cpu-throttle-initial`` in %."""
-        return self._int("cpu-throttle-initial")
-
-    @property
-    def cpu_throttle_increment(self) -> int:
-        """``cpu-throttle-increment`` in %."""
-        return self._int("cpu-throttle-increment")
+    max_bandwidth = _Whole(
+        "max-bandwidth", "``max-bandwidth`` in bytes/s (0 and anything below 10 mean unlimited).")
+    downtime_limit = _Whole("downtime-limit", "``downtime-limit`` in ms.")
+    avail_switchover_bandwidth = _Whole(
+        "avail-switchover-bandwidth",
+        "``avail-switchover-bandwidth`` in bytes/s (0 = use the measured rate).")
+    throttle_trigger_threshold = _Whole("throttle-trigger-threshold",
+                                        "``throttle-trigger-threshold`` in %.")
+    cpu_throttle_initial = _Whole("cpu-throttle-initial", "``cpu-throttle-initial`` in %.")
+    cpu_throttle_increment = _Whole("cpu-throttle-increment", "``cpu-throttle-increment`` in %.")
+    max_cpu_throttle = _Whole("max-cpu-throttle", "``max-cpu-throttle`` in %.")
+    multifd_channels = _Whole("multifd-channels", "``multifd-channels``.")
+    xbzrle_cache_size = _Whole("xbzrle-cache-size", "``xbzrle-cache-size`` in bytes.")
+    max_postcopy_bandwidth = _Whole("max-postcopy-bandwidth",
+                                    "``max-postcopy-bandwidth`` in bytes/s (0 = unlimited).")
+    compress_threads = _Whole("compress-threads",
+                              "Legacy ``compress-threads`` (0 when the release has none).",
+                              absent=0)
+    vcpu_dirty_limit = _Whole("vcpu-dirty-limit", "``vcpu-dirty-limit`` in MB/s per vCPU.",
+                              absent=1)
 
     @property
     def cpu_throttle_tailslow(self) -> bool:
@@ -91,39 +104,9 @@ class MigrationParameters(Mapping[str, object]):
         return bool(self._values.get("cpu-throttle-tailslow", False))
 
     @property
-    def max_cpu_throttle(self) -> int:
-        """``max-cpu-throttle`` in %."""
-        return self._int("max-cpu-throttle")
-
-    @property
-    def multifd_channels(self) -> int:
-        """``multifd-channels``."""
-        return self._int("multifd-channels")
-
-    @property
     def multifd_compression(self) -> str:
         """``multifd-compression``: ``none``, ``zlib``, ``zstd``, …"""
         return str(self._values.get("multifd-compression", "none"))
-
-    @property
-    def xbzrle_cache_size(self) -> int:
-        """``xbzrle-cache-size`` in bytes."""
-        return self._int("xbzrle-cache-size")
-
-    @property
-    def max_postcopy_bandwidth(self) -> int:
-        """``max-postcopy-bandwidth`` in bytes/s (0 = unlimited)."""
-        return self._int("max-postcopy-bandwidth")
-
-    @property
-    def compress_threads(self) -> int:
-        """Legacy ``compress-threads`` (0 when the release has none)."""
-        return self._int("compress-threads") if "compress-threads" in self._values else 0
-
-    @property
-    def vcpu_dirty_limit(self) -> int:
-        """``vcpu-dirty-limit`` in MB/s per vCPU."""
-        return self._int("vcpu-dirty-limit") if "vcpu-dirty-limit" in self._values else 1
 
 
 class Capabilities(Mapping[str, bool]):
