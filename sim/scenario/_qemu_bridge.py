@@ -58,6 +58,17 @@ def _hint_for_strings(raw: Mapping[str, Any], prof: VersionProfile,
                                 f"write {int(number)}"))
 
 
+def _section(raw: object, at: str, expected: str, problems: list[Problem]) -> dict[str, object]:
+    """A ``capabilities``/``parameters`` section as a dict by name; not a mapping: a problem."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        problems.append(Problem(at, raw, expected))
+        return {}
+    # YAML allows keys JSON cannot have (1, true, null); QMP would receive them as text.
+    return {str(k): v for k, v in raw.items()}
+
+
 def check_qemu(raw_params: object, raw_caps: object, prof: VersionProfile, host: HostSupport,
                problems: list[Problem], assumptions: list[str]
                ) -> tuple[dict[str, object], dict[str, bool]]:
@@ -65,14 +76,8 @@ def check_qemu(raw_params: object, raw_caps: object, prof: VersionProfile, host:
     params = prof.default_parameters()
     caps = prof.default_capabilities()
     qemu_problems: list[Problem] = []
-    if raw_caps is None:
-        raw_caps = {}
-    if not isinstance(raw_caps, Mapping):
-        problems.append(Problem("capabilities", raw_caps,
-                                "expected a mapping of capability names to true/false"))
-        raw_caps = {}
-    # YAML allows keys JSON cannot have (1, true, null); QMP would receive them as text.
-    raw_caps = {str(k): v for k, v in raw_caps.items()}
+    raw_caps = _section(raw_caps, "capabilities",
+                        "expected a mapping of capability names to true/false", problems)
     new_caps = dict(caps)
     for i, (name, state) in enumerate(raw_caps.items()):
         # As one migrate-set-capabilities listing them in file order: item i.
@@ -88,13 +93,8 @@ def check_qemu(raw_params: object, raw_caps: object, prof: VersionProfile, host:
     if not outcome.errors:
         caps = new_caps
 
-    if raw_params is None:
-        raw_params = {}
-    if not isinstance(raw_params, Mapping):
-        problems.append(Problem("parameters", raw_params,
-                                "expected a mapping of migrate-set-parameters arguments"))
-        raw_params = {}
-    raw_params = {str(k): v for k, v in raw_params.items()}
+    raw_params = _section(raw_params, "parameters",
+                          "expected a mapping of migrate-set-parameters arguments", problems)
     typed: dict[str, object] = {}
     # QEMU's visitor walks the schema's members in order and finds unknown ones last.
     order = {p.name: i for i, p in enumerate(prof.parameters)}
