@@ -87,8 +87,10 @@ the last bits, and a window must close at 100 ms on both paths. Long runs add
 _EPS_REL: Final = 1e-12
 """Relative part of the time resolution: ``eps = _EPS_S + _EPS_REL × clock`` (see above)."""
 _STEADY_TOL: Final = 1e-3
-"""Two syncs are "the same state" for cycle detection when their pending bytes, zero share,
-hot bytes and sync interval agree within this share (0.1 %) of the pending bytes."""
+"""Two syncs are "the same state" for cycle detection (:func:`_same_state`) when their pending
+bytes, threshold, new dirt and window bytes agree within this share (0.1 %), and their zero,
+hot, first-copy and per-class pending bytes within this share of the pending bytes (the
+throttle, the xbzrle stage and the phase in the window must be equal)."""
 _DRIFT_TOL: Final = 1e-6
 """How far the pending bytes (and their mix) may drift over the cycles a steady jump skips,
 as a share of the pending bytes: a loop still relaxing towards its cycle is stepped on.
@@ -484,15 +486,15 @@ class MigrationLoop:
         """Distinct pages dirtied since the last sync that are not already pending."""
         c = self.c
         tau = c[TAU]
-        distinct = self.model.distinct_bytes(tau)
         c[TAU] = 0.0
+        if self.class_model is not None:
+            self.fresh_cls = self.class_model.fresh_by_class(tau, [c[i] for i in self.cls])
+            return float(sum(self.fresh_cls))
+        distinct = self.model.distinct_bytes(tau)
         sending_Bps = self.s.bw_Bpms * 1000.0  # QEMU's achieved-bandwidth estimate
         # a tie (dirty rate = max-bandwidth) is not outrunning, whatever the float noise in
         # the bandwidth estimate (it differs in the last bits between fast and reference)
         outruns = sending_Bps > 0.0 and self.dirty_rate_Bps() > sending_Bps * (1.0 + 1e-9)
-        if self.class_model is not None:
-            self.fresh_cls = self.class_model.fresh_by_class(tau, [c[i] for i in self.cls])
-            return float(sum(self.fresh_cls))
         return self.model.fresh_bytes(distinct, c[PWS], outruns_sender=outruns)
 
     def add_pending_hot(self, new: float) -> None:
@@ -680,24 +682,15 @@ class MigrationLoop:
             if self.in_zeros:
                 c[PZ] = max(c[PZ] - x, 0.0)
             else:
-                f = min(x / c[PN], 1.0)
-                c[PWS] -= c[PWS] * f
-                c[PF] -= c[PF] * f
-                for i in self.cls:
-                    c[i] -= c[i] * f
+                self._shrink_parts_of_pn(min(x / c[PN], 1.0))
                 c[PN] = max(c[PN] - x, 0.0)
         else:
             share = x / pending
             c[PZ] -= c[PZ] * share
             c[PN] -= c[PN] * share
-            c[PWS] -= c[PWS] * share
-            c[PF] -= c[PF] * share
-            for i in self.cls:
-                c[i] -= c[i] * share
+            self._shrink_parts_of_pn(share)
         if c[PN] < 1e-6 * TARGET_PAGE_BYTES and c[PZ] < 1e-6 * TARGET_PAGE_BYTES:
-            c[PZ] = c[PN] = c[PWS] = c[PF] = 0.0
-            for i in self.cls:
-                c[i] = 0.0
+            self.clear_pending()
         wire = x * r.wire_per_byte
         c[TRANSFERRED] += wire
         c[WIN_WIRE] += wire
@@ -809,10 +802,11 @@ class MigrationLoop:
         if drift < 0:                         # converge: stop halfway to the threshold
             limits.append(0.5 * (here.pending - s.threshold_bytes) / -drift)
         # What still drifts within the match's tolerance (the zero pages, the pending hot
-        # set, the pending bytes) may drift no further than _DRIFT_TOL of pending over the
-        # skipped cycles, so their pace and new dirt stay as measured. A drift that shrinks
-        # cycle after cycle (a loop relaxing towards its cycle) is bounded by its geometric
-        # tail: once all that is still to come is within the tolerance, jump to the end.
+        # set, the pending bytes, each page class, the first copies) may drift no further
+        # than _DRIFT_TOL of pending over the skipped cycles, so their pace and new dirt
+        # stay as measured. A drift that shrinks cycle after cycle (a loop relaxing towards
+        # its cycle) is bounded by its geometric tail: once all that is still to come is
+        # within the tolerance, jump to the end.
         drifts = (here.zero - match.zero, here.hot - match.hot, drift,
                   *(a - b for a, b in zip(here.classes, match.classes, strict=True)),
                   here.first - match.first)
@@ -893,9 +887,23 @@ class MigrationLoop:
         if x > 0:
             self._drain(x, r)
         c[MAIN_PRE] = main_before  # bytes sent while stopped are downtime-bytes
+        self.clear_pending()
+
+    def clear_pending(self) -> None:
+        """The dirty bitmap is empty: every pending counter (and its parts) to zero."""
+        c = self.c
         c[PZ] = c[PN] = c[PWS] = c[PF] = 0.0
         for i in self.cls:
             c[i] = 0.0
+
+    def _shrink_parts_of_pn(self, share: float) -> None:
+        """``share`` of the non-zero pending bytes was sent: their parts (the hot set, the
+        first copies, the page classes) shrink alike."""
+        c = self.c
+        c[PWS] -= c[PWS] * share
+        c[PF] -= c[PF] * share
+        for i in self.cls:
+            c[i] -= c[i] * share
 
     # ------------------------------------------------------------------ rollback
 

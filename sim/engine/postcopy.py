@@ -309,7 +309,7 @@ def run_postcopy(loop: MigrationLoop) -> PostcopyStats:
             c[L.T] = t
             loop.row("", phase="postcopy")
             last_row = t
-    c[L.PZ] = c[L.PN] = c[L.PWS] = c[L.PF] = 0.0
+    loop.clear_pending()
     t += host.rtt_s / 2.0  # the destination's SHUT on the return path (§12.4)
     c[L.T] = t
     stats.end_s = t
