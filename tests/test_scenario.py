@@ -410,6 +410,25 @@ def test_data_path_finds_data_in_a_checkout_and_in_an_installed_package(
     assert preset_names("workloads") == ["idle"]
 
 
+@pytest.mark.parametrize("own", [
+    {"classes": [{"size": "32MiB", "rate": "10MiB/s"}]},
+    {"dirty-curve": [[1, 0.1], [2, 0.2]]},
+])
+def test_a_scenarios_own_workload_form_overrides_a_rate_preset(own: dict[str, Any]) -> None:
+    """docs/scenario.md: keys given beside ``preset`` override it, whichever form they are.
+
+    web-server gives ``dirty-rate`` and ``working-set``; classes or a curve written beside it
+    were refused as "not both" (the override was written for two of the three forms).
+    """
+    sc = load_scenario({"vm": {"memory": "4GiB"}, "workload": {"preset": "web-server", **own}})
+    assert sc.workload.working_set_bytes is None
+    assert bool(sc.workload.dirty_classes) == ("classes" in own)
+    assert bool(sc.workload.dirty_curve) == ("dirty-curve" in own)
+    both = validate({**MINIMAL, "workload": {"preset": "web-server", **own,
+                                              "dirty-rate": "5MiB/s"}})
+    assert [p.field for p in both.problems] == ["workload.dirty-rate"]  # still not both
+
+
 def test_unknown_preset_lists_the_available_ones() -> None:
     """A preset name that does not exist is an error on workload.preset."""
     report = validate({**MINIMAL, "workload": {"preset": "no-such-preset"}})

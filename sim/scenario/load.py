@@ -113,16 +113,23 @@ def _read_vm(raw: object, problems: list[Problem]) -> Vm:
     return vm if vm is not None else Vm(memory_bytes=GiB)
 
 
+_WORKLOAD_FORMS: Final = {"rate": ("dirty-rate", ("dirty-rate", "working-set")),
+                          "curve": ("dirty-curve", ("dirty-curve",)),
+                          "classes": ("classes", ("classes",))}
+"""How a workload says how fast it writes: the key that names each form, and its keys."""
+
+
 def _read_workload(raw: object, vm: Vm, problems: list[Problem]) -> Workload:
     merged = _with_preset("workloads", raw, "preset", problems)
     if isinstance(merged, dict) and isinstance(raw, Mapping):
-        # the scenario's own form overrides the form a preset gives
-        if "dirty-rate" in raw and "dirty-curve" not in raw:
-            merged.pop("dirty-curve", None)
-        if ("dirty-rate" in raw or "dirty-curve" in raw) and "classes" not in raw:
-            merged.pop("classes", None)
-        if "classes" in raw and "dirty-curve" not in raw:
-            merged.pop("dirty-curve", None)
+        # the scenario's own form overrides the form a preset gives: the preset's keys of
+        # every other form go (a form the scenario writes twice is still refused)
+        own = {form for form, (name, _) in _WORKLOAD_FORMS.items() if name in raw}
+        for form, (_, keys) in _WORKLOAD_FORMS.items():
+            if own and form not in own:
+                for key in keys:
+                    if key not in raw:
+                        merged.pop(key, None)
     wl: Workload | None = _section(Workload, "workload", merged, problems)
     if wl is None:
         return Workload()
