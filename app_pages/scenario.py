@@ -137,6 +137,19 @@ def preset_picker(kind: ui.PresetKind) -> None:
     errors_for(path)
 
 
+def classes_changed() -> None:
+    """Write the page-classes box back into the scenario (a line it cannot read: a message)."""
+    try:
+        classes = ui.parse_classes_text(st.session_state["w.workload.classes"])
+    except ScenarioError as err:
+        st.session_state["classes_error"] = str(err)
+        return
+    st.session_state.pop("classes_error", None)
+    current = scenario()
+    st.session_state["scenario"] = {**current, "workload": {**current.get("workload", {}),
+                                                             "classes": classes}}
+
+
 def errors_for(path: str) -> None:
     """QEMU's (or miglab's) message right under the widget of the field it names."""
     for p in by_field.get(path, []):
@@ -253,6 +266,19 @@ with g2:
                 f"{curve[-1][1]:.1%} of RAM after {curve[-1][0]:g} s.")
         errors_for("workload.dirty-curve")
         if st.button("Use a dirty rate instead", key="drop_curve"):
+            set_scenario(ui.replace_workload(new, {"dirty-rate": "100MiB/s"}))
+            st.rerun()
+    elif mode == "classes":
+        st.session_state["w.workload.classes"] = ui.classes_text(new["workload"]["classes"])
+        st.text_area("page classes", key="w.workload.classes", height=100, max_chars=4000,
+                     on_change=classes_changed,
+                     help="one class per line: its size and how fast the guest writes in "
+                          "it, e.g. `32MiB 90MiB/s`")
+        errors_for("workload.classes")
+        if "classes_error" in st.session_state:
+            st.error(f"Not changed: {st.session_state.pop('classes_error')}",
+                     icon=":material/warning:")
+        if st.button("Use a dirty rate instead", key="drop_classes"):
             set_scenario(ui.replace_workload(new, {"dirty-rate": "100MiB/s"}))
             st.rerun()
     for f in by_group["workload"]:

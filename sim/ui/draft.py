@@ -33,8 +33,10 @@ __all__ = [
     "WorkloadMode",
     "apply_changes",
     "check_structure",
+    "classes_text",
     "default_scenario",
     "dump_scenario",
+    "parse_classes_text",
     "replace_workload",
     "report_messages",
     "scenario_json",
@@ -71,18 +73,58 @@ WORKLOAD_TEMPLATES: Final[dict[str, dict[str, Any]]] = {
 }
 """Workload values offered when ``data/workloads`` has no presets (plain scenario values)."""
 
-WorkloadMode = Literal["rate", "curve", "preset"]
+WorkloadMode = Literal["rate", "curve", "classes", "preset"]
 
 
 def workload_mode(scenario: Mapping[str, Any]) -> WorkloadMode:
-    """How the scenario's workload is given: a preset, a measured curve, or a rate."""
+    """How the scenario's workload is given: a preset, a measured curve, page classes, or
+    a rate."""
     wl = scenario.get("workload")
     if isinstance(wl, Mapping):
         if wl.get("preset") is not None:
             return "preset"
         if wl.get("dirty-curve") is not None:
             return "curve"
+        if wl.get("classes") is not None:
+            return "classes"
     return "rate"
+
+
+def classes_text(classes: object) -> str:
+    r"""Page classes as the dashboard's box shows them: one ``size rate`` line per class.
+
+    >>> classes_text([{"size": "32MiB", "rate": "90MiB/s"}, {"size": "480MiB", "rate": 10485760}])
+    '32MiB 90MiB/s\n480MiB 10485760'
+    """
+    if not isinstance(classes, list):
+        return ""
+    return "\n".join(f"{c.get('size', '')} {c.get('rate', '')}" for c in classes
+                     if isinstance(c, Mapping))
+
+
+def parse_classes_text(text: str) -> list[dict[str, Any]]:
+    r"""The box's ``size rate`` lines back as the scenario's ``workload.classes``.
+
+    Values stay as written (the scenario's validation reads and checks them); a number
+    without a unit is bytes or bytes/s, as in a scenario file.
+
+    >>> parse_classes_text("32MiB 90MiB/s\n\n480MiB 10485760")
+    [{'size': '32MiB', 'rate': '90MiB/s'}, {'size': '480MiB', 'rate': 10485760}]
+
+    Raises:
+        ScenarioError: A line that is not two values, naming the line.
+    """
+    classes: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        words = line.split()
+        if not words:
+            continue
+        if len(words) != 2:
+            raise ScenarioError(f"workload.classes line {number}: {line.strip()!r}; expected "
+                                "a size and a rate, e.g. '32MiB 90MiB/s'")
+        size, rate = (int(w) if w.isdigit() else w for w in words)
+        classes.append({"size": size, "rate": rate})
+    return classes
 
 
 def replace_workload(scenario: Mapping[str, Any], workload: Mapping[str, Any]

@@ -267,3 +267,30 @@ def test_changing_the_policy_kind_leaves_the_preset() -> None:
     at.selectbox(key="w.control.policy").set_value("proxmox").run()
     assert at.session_state["scenario"]["control"]["policy"] == {"kind": "proxmox"}
     assert at.selectbox(key="w.preset.policies").value == "custom"
+
+
+def test_page_classes_have_their_own_box_and_edits_reach_the_scenario() -> None:
+    """A scenario written as page classes (issue 16) shows them, not empty rate fields.
+
+    The box reads one ``size rate`` line per class; an edit is stored as written, a line
+    that is not two values is refused with its line number and the classes stay.
+    """
+    sc = ui.default_scenario()
+    sc["workload"] = {"classes": [{"size": "32MiB", "rate": "90MiB/s"},
+                                  {"size": "480MiB", "rate": "10MiB/s"}]}
+    at = open_app({"s": ui.encode_scenario(sc)})
+    assert not at.exception
+    keys = {w.key for w in at.text_input}
+    assert "w.workload.dirty-rate" not in keys
+    assert "w.workload.working-set" not in keys
+    box = at.text_area(key="w.workload.classes")
+    assert box.value == "32MiB 90MiB/s\n480MiB 10MiB/s"
+    assert not at.error
+    box.set_value("64MiB 200MiB/s\n1GiB 1MiB/s").run()
+    assert at.session_state["scenario"]["workload"]["classes"] == [
+        {"size": "64MiB", "rate": "200MiB/s"}, {"size": "1GiB", "rate": "1MiB/s"}]
+    at.text_area(key="w.workload.classes").set_value("64MiB\n1GiB 1MiB/s").run()
+    assert any("line 1" in e and "expected a size and a rate" in e for e in texts(at.error))
+    assert at.session_state["scenario"]["workload"]["classes"][0]["size"] == "64MiB"
+    at.text_area(key="w.workload.classes").set_value("9TiB 1MiB/s").run()
+    assert any("workload.classes" in e or "vm.memory" in e for e in texts(at.error))
