@@ -6,7 +6,7 @@ no file watcher (it re-scans the project, ``.venv`` included, and delayed every 
 session by 0.3–0.5 s; ``benchmarks/dashboard/RESULTS.md``), uploads of at most 1 MB.
 Code edits then need a reload of the server, not just of the page.
 
-    >>> streamlit_argv(Path("app.py"), 8501)[3:6]
+    >>> streamlit_argv(Path("app.py"), 8501)[4:7]
     ['app.py', '--server.headless', 'true']
 """
 

@@ -8,8 +8,8 @@ or a DataFrame and returns a new ``plotly.graph_objects.Figure`` with a title an
 both axes, so every view of miglab draws the same picture.
 
     >>> from sim.engine import simulate                    # doctest: +SKIP
-    >>> fig = timeline_figure(simulate(load_scenario("web.yaml")))
-    >>> fig.write_html("timeline.html")
+    >>> fig = timeline_figure(simulate(load_scenario("web.yaml")))  # doctest: +SKIP
+    >>> fig.write_html("timeline.html")                     # doctest: +SKIP
 
 Column names carry their units (``time_s``, ``downtime_ms``, ``remaining_bytes``) and
 :func:`axis_label` turns them into axis titles such as ``"downtime (ms)"``.
