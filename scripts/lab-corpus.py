@@ -4,12 +4,13 @@
 Like a test pilot's flight card, the list below names every manoeuvre once (idle, dirty
 rates across the bandwidth, working sets around bandwidth × downtime-limit, bandwidths from
 16 MiB/s to unlimited, downtime limits from 50 ms to 2 s, auto-converge, postcopy, multifd,
-XBZRLE) plus three flights of five settings to show run-to-run spread. Runs are appended to
-the output one line at a time and runs already there (by scenario name) are skipped, so the
-script resumes after an interruption.
+XBZRLE) plus repeats of some settings (:data:`REPEATS` each) to show run-to-run spread.
+Runs are appended to the output one line at a time and runs already there (by scenario
+name) are skipped, so the script resumes after an interruption.
 
-Runs come in three families, each kept in its own file under ``data/lab/`` (:data:`FAMILIES`):
-the first corpus, issue 16's write orders and its CPU-bound sender runs.
+Runs come in four families, each kept in its own file (:data:`FAMILIES`): the first corpus,
+issue 16's write orders and its CPU-bound sender runs under ``data/lab/``, and runs that
+only test predictions made before them under ``data/lab-validation/`` (never fitted on).
 
 Usage (manual; ~16 min for everything on a 2-core host, on an otherwise idle machine)::
 
@@ -109,14 +110,14 @@ def plan() -> list[tuple[str, dict[str, Any], str]]:
     runs += validation()
     by_name = {name: (name, sc, content) for name, sc, content in runs}
     for base in ("rate-20M", "dl-50ms", "ac-default", "multifd-2", "postcopy-1", "bw-32M",
-                 *ORDER_REPEATED):
+                 *REPEATED_SETTINGS):
         for k in range(2, REPEATS + 1):
             _, sc, content = by_name[base]
             runs.append((f"{base}-r{k}", {**sc, "name": f"{base}-r{k}"}, content))
     return runs
 
 
-ORDER_REPEATED = ("hotcold-issue", "hotcold-small", "hotcold-unlimited", "random-1G",
+REPEATED_SETTINGS = ("hotcold-issue", "hotcold-small", "hotcold-unlimited", "random-1G",
                   "hotcold-80-20", "hotcold-dl100",
                   "cpu-seq-5M", "cpu-seq-60M", "cpu-random-40M", "cpu-mem-1G",
                   "cpu-multifd-2-5M", "cpu-dl-1000",

@@ -16,8 +16,10 @@ Routes and their costs:
   (:mod:`sim.engine.xbzrle`).
 * the first copy of a non-zero page also lands in destination RAM never touched before
   (a page fault, the kernel zeroing the page): ``4096/host.first-touch-rate`` of the
-  receiving thread, guest running or not. On the main channel that is the one thread of
-  ``ram_load_precopy`` (migration/ram.c) copying into the new RAMBlock, a queue of its own;
+  receiving thread, guest running or stopped (precopy and the final copy; the postcopy
+  push has its own pace, :mod:`sim.engine.postcopy`). On the main channel that is the one
+  thread of ``ram_load_precopy`` (migration/ram.c) copying into the new RAMBlock, a queue
+  of its own;
   a multifd channel's receive thread reads its pages straight into guest RAM
   (``multifd_recv_thread``, migration/multifd.c), so each channel lands its own pages,
   beside its sending thread, on the cores the channels share. A zero page is not written

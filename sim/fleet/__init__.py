@@ -10,8 +10,9 @@ The model, stated plainly so its answers can be checked:
 
 * **Fair sharing of each host's link.** The migrations active on a host split its link
   max-min fairly: each gets an equal share, except one that cannot use its share (capped
-  by its ``max-bandwidth`` or by its sending threads' ``channel-rate``) which takes only
-  what it can use, the rest going to the others. Shares are re-divided whenever a
+  by its ``max-bandwidth``, or by the pace the engine gives its first pass: its sending
+  threads, the cores they share, the destination's landing) which takes only what it can
+  use, the rest going to the others. Shares are re-divided whenever a
   migration on that host starts or ends. Destinations are assumed to have room and
   inbound links are not limited.
 * **Processor sharing of the engine's answer.** Each migration is run in the engine

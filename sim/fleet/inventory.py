@@ -8,7 +8,7 @@ import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final
+from typing import Annotated, Any, Final
 
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
@@ -17,18 +17,12 @@ from sim._exceptions import FleetError, UnitError
 from sim._modelkit import FileModel, fail, problems_from
 from sim.units import parse_rate
 
-if TYPE_CHECKING:
-
-    pass
-
-
 _VM_KEYS: Final = {
     "memory": "vm.memory", "vcpus": "vm.vcpus", "page-size": "vm.page-size",
     "preset": "workload.preset", "dirty-rate": "workload.dirty-rate",
     "working-set": "workload.working-set", "zero-fraction": "workload.zero-fraction",
     "qemu": "qemu",
 }
-_LINK_EPS: Final = 1e-6
 
 
 # --------------------------------------------------------------------------- the file's models

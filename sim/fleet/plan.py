@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sim._exceptions import FleetError, InvalidScenarioError, Problem
 from sim.fleet.inventory import (
-    _LINK_EPS,
     PLATFORM_LIMITS,
     FleetVm,
     Inventory,
@@ -29,6 +28,9 @@ if TYPE_CHECKING:
 
 Runner = Callable[[Scenario, int | None], "Result"]
 """``runner(scenario, seed) -> Result``; the default is the engine with ``timeline=False``."""
+
+_LINK_EPS: Final = 1e-6
+"""Links closer than this (relative) are the same link; no share falls under it."""
 
 ORDERS: Final = ("listed", "smallest-first", "largest-first", "least-dirty-first",
                  "most-dirty-first")

@@ -176,7 +176,7 @@ def initial_fit(records: Sequence[Mapping[str, Any]]) -> HostFit:
             if busy_s > 0 and sent > 0:
                 paces.append(sent / busy_s)
             continue
-        nbytes = _num(r["result"]["ram"].get("downtime-bytes"))
+        nbytes = _num(ram.get("downtime-bytes"))
         down_s = _num(r["result"].get("downtime")) / 1000.0
         if nbytes > 0 and down_s > 0:
             points.append((nbytes, down_s))

@@ -190,7 +190,6 @@ def prediction_scenario(record: Mapping[str, Any],
         if extra.get("guest-pattern") == "hotcold":
             hot = int(_num(extra.get("guest-hot")))
             share = _num(extra.get("guest-hotpct"), 90.0) / 100.0
-            workload.pop("classes", None)
             workload["classes"] = [
                 {"size": hot, "rate": rate * share},
                 {"size": int(_num(extra["guest-wss"])) - hot, "rate": rate * (1.0 - share)}]
