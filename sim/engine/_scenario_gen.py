@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sim._exceptions import MiglabError
 from sim.models import POLICY_KINDS
@@ -273,9 +273,28 @@ def compare(sc: Scenario, horizon_s: float) -> list[Mismatch]:
     return out
 
 
+_HORIZON_PREFIX: Final = "# horizon_s="
+
+
 def scenario_yaml(data: dict[str, Any], horizon_s: float) -> str:
     """The scenario as YAML to paste into a bug report (the horizon as a comment)."""
     import yaml
 
-    return (f"# horizon_s={horizon_s:g} (simulate(..., horizon_s=…))\n"
+    return (f"{_HORIZON_PREFIX}{horizon_s!r} (simulate(..., horizon_s=…))\n"
             + yaml.safe_dump(data, sort_keys=False, default_flow_style=None))
+
+
+def read_scenario_yaml(text: str) -> tuple[dict[str, Any], float]:
+    """:func:`scenario_yaml` read back: the scenario (raw data) and its horizon in seconds.
+
+    A regression test keeps the drawn scenario in a file, so it goes on testing the same
+    scenario when the generator's draws change (a new release or policy kind in the lists
+    it picks from moves every seed).
+    """
+    import yaml
+
+    first, _, body = text.partition("\n")
+    if not first.startswith(_HORIZON_PREFIX):
+        raise ValueError(f"expected a first line '{_HORIZON_PREFIX}…', got {first!r}")
+    horizon_s = float(first[len(_HORIZON_PREFIX):].split()[0])
+    return yaml.safe_load(body), horizon_s

@@ -11,16 +11,32 @@ as YAML, ready for a bug report. ``benchmarks/engine/bench_differential.py`` run
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sim.engine._scenario_gen import Mismatch, compare, random_scenario, scenario_yaml
+from sim.engine._scenario_gen import (
+    Mismatch,
+    compare,
+    random_scenario,
+    read_scenario_yaml,
+    scenario_yaml,
+)
 from sim.models import POLICY_KINDS
 from sim.qemu.versions import VERSIONS
 from sim.scenario import load_scenario
 
 SEEDS = range(400)
 """400 draws take ~6 s on the project's container."""
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "differential"
+
+
+def regression_scenario(seed: int) -> tuple[dict[str, Any], float]:
+    """The scenario generator seed ``seed`` drew when it disagreed, kept in a file (the
+    generator's draws move when a release or a policy kind is added)."""
+    return read_scenario_yaml((FIXTURES / f"seed-{seed}.yaml").read_text(encoding="utf-8"))
 
 
 def test_generator_covers_every_feature_and_policy_kind() -> None:
@@ -90,7 +106,7 @@ def test_a_policy_that_looks_for_a_new_low_agrees_on_both_paths() -> None:
     remaining data in whole pages (``ram_bytes_remaining``), and so does
     :attr:`sim.engine.precopy.Run.remaining_bytes` now.
     """
-    data, horizon_s = random_scenario(1297)
+    data, horizon_s = regression_scenario(1297)
     assert data["control"]["policy"]["kind"] == "ovirt"
     assert compare(load_scenario(data), horizon_s) == []
 
@@ -104,7 +120,7 @@ def test_a_cycle_still_relaxing_is_not_skipped_on_a_false_match() -> None:
     a relaxing cycle only once the match has kept its passes and its length from one sync
     to the next (:meth:`sim.engine.loop.MigrationLoop._steady_jump`).
     """
-    data, horizon_s = random_scenario(1512)
+    data, horizon_s = regression_scenario(1512)
     assert compare(load_scenario(data), horizon_s) == []
 
 
@@ -147,5 +163,12 @@ def test_seeds_beyond_the_test_range_that_once_disagreed(seed: int) -> None:
       policy's poll-by-poll comparison turned on it. The drift a jump may leave is now
       1e-6 of the pending bytes.
     """
-    data, horizon_s = random_scenario(seed)
+    data, horizon_s = regression_scenario(seed)
     assert compare(load_scenario(data), horizon_s) == []
+
+
+@pytest.mark.parametrize("seed", range(0, 2000, 97))
+def test_a_drawn_scenario_reads_back_from_its_yaml(seed: int) -> None:
+    """What a failure prints (and a regression fixture keeps) is the scenario that ran."""
+    data, horizon_s = random_scenario(seed)
+    assert read_scenario_yaml(scenario_yaml(data, horizon_s)) == (data, horizon_s)

@@ -9,13 +9,14 @@ Reading the measured curve as one uniform set (pending spread over all 512 MiB) 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import sim.workload
 from sim.engine import simulate
-from sim.engine._scenario_gen import compare, random_scenario
+from sim.engine._scenario_gen import compare, read_scenario_yaml
 from sim.engine.loop import _N_COUNTERS, PWS, MigrationLoop
 from sim.scenario import load_scenario
 from sim.units import GiB, KiB, MiB
@@ -119,6 +120,7 @@ def test_a_drift_never_jumps_the_sync_across_a_quantum() -> None:
     quantum earlier after
     ~50 s, and the fast path counted 201 syncs against 208. The drift is now also bounded
     by that gap."""
-    data, horizon_s = random_scenario(1068)
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "differential" / "seed-1068.yaml"
+    data, horizon_s = read_scenario_yaml(fixture.read_text(encoding="utf-8"))
     assert len(data["workload"]["classes"]) == 3
     assert compare(load_scenario(data), horizon_s) == []
