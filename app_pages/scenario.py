@@ -16,6 +16,7 @@ from app_pages._common import (
 )
 from sim import ScenarioError, ui
 from sim.qemu import VERSIONS, profile
+from sim.qemu.versions import DEFAULT_VERSION
 from sim.scenario import preset_names
 from sim.units import parse_size
 
@@ -60,8 +61,8 @@ with st.expander("Load or save a scenario file", expanded=False):
 # The scenario dict is the single source of truth: every run writes its values into the
 # widgets, and a widget's change callback writes the one changed field back into the dict.
 versions = list(VERSIONS)
-version = str(sc.get("qemu", "8.2"))
-prof = profile(version if version in VERSIONS else "8.2")
+version = str(sc.get("qemu", DEFAULT_VERSION))
+prof = profile(version if version in VERSIONS else DEFAULT_VERSION)
 fields = ui.form_fields(prof)
 mode = ui.workload_mode(sc)
 skip = {"workload.dirty-rate", "workload.working-set", "workload.pattern"} \

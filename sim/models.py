@@ -66,6 +66,7 @@ __all__ = [
     "POLICY_KINDS",
     "PRESET_POLICY_KINDS",
     "RULE_POLICY_KIND",
+    "SCENARIO_KEYS",
     "UNIT_PATHS",
     "Control",
     "Host",
@@ -557,6 +558,9 @@ class ScenarioFile(FileModel):
                     "sampler; the engine draws no random numbers, so a simulation does not "
                     "depend on it")
 
+
+SCENARIO_KEYS: Final = tuple(f.alias or n for n, f in ScenarioFile.model_fields.items())
+"""The top-level keys of a scenario file, in order."""
 
 UNIT_PATHS: Final[dict[str, str]] = {
     f"{section}.{f.alias or name}": unit

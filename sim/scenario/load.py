@@ -21,6 +21,7 @@ from typing import Any, Final
 from sim._exceptions import InvalidScenarioError, Problem, ScenarioError, UnitError
 from sim._modelkit import FileModel
 from sim.models import (
+    SCENARIO_KEYS,
     Control,
     Host,
     ScenarioFile,
@@ -71,7 +72,6 @@ class ValidationReport:
                 "assumptions": list(self.assumptions)}
 
 
-_TOP_KEYS: Final = tuple(f.alias or n for n, f in ScenarioFile.model_fields.items())
 """The keys of a scenario file, in :class:`~sim.models.ScenarioFile`'s order."""
 
 
@@ -209,9 +209,9 @@ def validate(source: str | Path | Mapping[str, Any]) -> ValidationReport:
         return report
     problems = report.problems
     for key in data:
-        if key not in _TOP_KEYS:
+        if key not in SCENARIO_KEYS:
             problems.append(Problem(str(key), data[key],
-                                    "unknown key; a scenario has " + ", ".join(_TOP_KEYS)))
+                                    "unknown key; a scenario has " + ", ".join(SCENARIO_KEYS)))
     try:
         prof = profile(data.get("qemu", DEFAULT_VERSION))
     except UnitError as err:

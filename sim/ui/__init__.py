@@ -62,7 +62,6 @@ from sim.ui.draft import (
     dump_scenario,
     parse_classes_text,
     replace_workload,
-    report_messages,
     scenario_json,
     workload_mode,
 )
@@ -102,7 +101,6 @@ from sim.ui.results import (
     actions_frame,
     export_downloads,
     export_file_name,
-    module_available,
     result_metrics,
 )
 from sim.ui.tradeoffs import (
@@ -110,13 +108,11 @@ from sim.ui.tradeoffs import (
     NOT_CONVERGED,
     REFUSED,
     SWEEP_AXES,
-    axis_column,
     axis_values,
     sweep_points,
     sweep_view,
 )
 from sim.ui.uploads import (
-    INVENTORY_COLUMNS,
     MAX_UPLOAD_BYTES,
     inventory_mapping,
     parse_dirty_measurement,
@@ -129,7 +125,6 @@ __all__ = [
     "CUSTOM",
     "FORM_PATHS",
     "GROUPS",
-    "INVENTORY_COLUMNS",
     "MAX_SWEEP_POINTS",
     "MAX_TOKEN_CHARS",
     "MAX_UPLOAD_BYTES",
@@ -151,7 +146,6 @@ __all__ = [
     "apply_editor_delta",
     "apply_form",
     "apply_preset",
-    "axis_column",
     "axis_values",
     "bandwidth_hint",
     "check_structure",
@@ -172,7 +166,6 @@ __all__ = [
     "human_size",
     "initial_values",
     "inventory_mapping",
-    "module_available",
     "parse_classes_text",
     "parse_dirty_measurement",
     "parse_inventory_upload",
@@ -190,7 +183,6 @@ __all__ = [
     "problems_by_field",
     "readable_frame",
     "replace_workload",
-    "report_messages",
     "result_metrics",
     "scenario_json",
     "set_policy_option",

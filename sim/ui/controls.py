@@ -30,6 +30,7 @@ from sim.policies import KINDS, build_policy
 from sim.policies.base import Option, boolean
 from sim.result import Result
 from sim.scenario import Scenario
+from sim.ui._shared import section_of
 from sim.units import format_duration, format_rate, parse_duration
 
 __all__ = [
@@ -59,14 +60,9 @@ CAP_FRACTION: Final = 0.5
 """A max-bandwidth below this share of the link gets a hint."""
 
 
-def _control(scenario: Mapping[str, Any]) -> dict[str, Any]:
-    value = scenario.get("control")
-    return dict(value) if isinstance(value, Mapping) else {}
-
-
 def postcopy_after_text(scenario: Mapping[str, Any]) -> str:
     """The ``control.postcopy-after`` box's text for ``scenario`` (empty: never)."""
-    after = _control(scenario).get("postcopy-after")
+    after = section_of(scenario, "control").get("postcopy-after")
     if not isinstance(after, Mapping):
         return ""
     if "passes" in after:
@@ -87,7 +83,7 @@ def set_postcopy_after(scenario: Mapping[str, Any], text: str
         accepted.
     """
     out = copy.deepcopy(dict(scenario))
-    control = _control(out)
+    control = section_of(out, "control")
     text = text.strip()
     value: dict[str, Any] | None
     m = re.fullmatch(r"([0-9]+)\s*(?:syncs?|passes|pass)?", text)
@@ -187,7 +183,7 @@ def policy_option_fields(kind: str) -> list[OptionField]:
 
 
 def _policy(scenario: Mapping[str, Any]) -> dict[str, Any] | None:
-    value = _control(scenario).get("policy")
+    value = section_of(scenario, "control").get("policy")
     return dict(value) if isinstance(value, Mapping) else None
 
 
@@ -232,7 +228,7 @@ def set_policy_option(scenario: Mapping[str, Any], f: OptionField, value: object
         policy.pop(f.name, None)
     else:
         policy[f.name] = parsed
-    control = _control(out)
+    control = section_of(out, "control")
     control["policy"] = policy
     out["control"] = control
     return out, None

@@ -23,9 +23,9 @@ from pydantic import BaseModel
 
 from sim._bounded import dumps_json
 from sim._exceptions import ScenarioError
-from sim.models import ScenarioFile
+from sim.models import SCENARIO_KEYS, ScenarioFile
 from sim.qemu.versions import DEFAULT_VERSION
-from sim.scenario import ValidationReport, set_path
+from sim.scenario import set_path
 from sim.ui._shared import drop_path
 
 __all__ = [
@@ -38,7 +38,6 @@ __all__ = [
     "dump_scenario",
     "parse_classes_text",
     "replace_workload",
-    "report_messages",
     "scenario_json",
     "workload_mode",
 ]
@@ -149,7 +148,6 @@ def apply_changes(scenario: Mapping[str, Any], changes: Mapping[str, Any]) -> di
     return out
 
 
-_TOP_KEYS: Final = tuple(f.alias or n for n, f in ScenarioFile.model_fields.items())
 _SECTIONS: Final = tuple(k for k, f in ScenarioFile.model_fields.items()
                          if (isinstance(f.annotation, type)
                          and issubclass(f.annotation, BaseModel | dict))
@@ -167,9 +165,9 @@ def check_structure(scenario: Mapping[str, Any], name: str = "scenario") -> dict
         ScenarioError: naming the first structural problem.
     """
     for key in scenario:
-        if key not in _TOP_KEYS:
+        if key not in SCENARIO_KEYS:
             raise ScenarioError(f"{name}: unknown key {key!r}; a scenario has "
-                                + ", ".join(_TOP_KEYS))
+                                + ", ".join(SCENARIO_KEYS))
     for key in _SECTIONS:
         if key in scenario and scenario[key] is not None and \
                 not isinstance(scenario[key], Mapping):
@@ -190,7 +188,3 @@ def dump_scenario(scenario: Mapping[str, Any], fmt: Literal["yaml", "json"] = "y
         return dumps_json(scenario, indent=2) + "\n"
     return yaml.safe_dump(dict(scenario), sort_keys=False, allow_unicode=True)
 
-
-def report_messages(report: ValidationReport) -> list[str]:
-    """Each problem as one line, QEMU's first, for a summary box."""
-    return [f"{p.field}: {p.message}" for p in report.problems]

@@ -36,6 +36,7 @@ from pydantic import BaseModel
 
 from sim._bounded import loads_json
 from sim._exceptions import Problem, UnitError
+from sim._modelkit import unit_of
 from sim.models import PAGE_SIZES, ScenarioFile
 from sim.qemu.catalog import PARAMETERS as _CATALOG
 from sim.qemu.catalog import Capability, Parameter
@@ -106,6 +107,9 @@ FORM_PATHS: Final = (
 """The scenario fields the form shows besides QEMU's, in order; their label (the model
 field's ``title``), help (its ``description``), widget and choices come from the models."""
 
+_UNIT_WIDGETS: Final[dict[str, WidgetKind]] = {"size": "size", "rate": "rate", "duration": "ms"}
+"""The text box a field with a unit in its name gets (:func:`sim._modelkit.unit_of`)."""
+
 _FORM_GROUPS: Final = {"vm": "guest", "workload": "workload", "host": "host",
                        "control": "control"}
 
@@ -125,12 +129,8 @@ def _model_form_field(path: str) -> FormField:
         kind, choices = "choice", tuple(human_size(n) for n in PAGE_SIZES)
     elif typing.get_origin(info.annotation) is Literal:
         kind, choices = "choice", tuple(str(a) for a in typing.get_args(info.annotation))
-    elif name.endswith("_bytes"):
-        kind = "size"
-    elif name.endswith("_Bps"):
-        kind = "rate"
-    elif name.endswith("_s"):
-        kind = "ms"
+    elif unit_of(name):
+        kind = _UNIT_WIDGETS[unit_of(name)]
     elif float in (info.annotation, *typing.get_args(info.annotation)):
         kind = "float"
     else:

@@ -11,7 +11,6 @@ together when there are several.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ __all__ = [
     "actions_frame",
     "export_downloads",
     "export_file_name",
-    "module_available",
     "result_metrics",
 ]
 
@@ -74,14 +72,6 @@ def actions_frame(result: Result) -> Any:
         rows.append({"time": format_duration(a.time_s), "actor": a.actor, "action": a.action,
                      "value": format_action_value(a.action, a.value), "reason": a.reason})
     return pd.DataFrame(rows, columns=["time", "actor", "action", "value", "reason"])
-
-
-def module_available(name: str) -> bool:
-    """Whether module ``name`` (e.g. ``"sim.plots"``) can be imported."""
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 A sweep is a grid of what-ifs: the operator picks two axes (:data:`SWEEP_AXES`: a label, the
 scenario path, default values) and types their values as people write them
 (:func:`axis_values` reads ``100ms, 1s`` as QMP's 100 and 1000); :func:`sweep_points` makes
-every combination a change dict, at most :data:`MAX_SWEEP_POINTS`; :func:`sweep_view` and
-:func:`axis_column` turn :func:`sim.sweep.run_sweep`'s table into what the charts draw.
+every combination a change dict, at most :data:`MAX_SWEEP_POINTS`; :func:`sweep_view` turns
+:func:`sim.sweep.run_sweep`'s table into what the charts draw.
 
     >>> sweep_points([("parameters.downtime-limit", axis_values("parameters.downtime-limit",
     ...                                                           "100ms, 1s"))])
@@ -18,17 +18,16 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from sim._exceptions import ScenarioError
-from sim.ui._shared import int_or_text, path_kind
+from sim.ui._shared import int_or_text
 from sim.ui.form import field_for, parse_param_text
 from sim.ui.formatting import format_setting, setting_name
-from sim.units import MiB, format_duration
+from sim.units import format_duration
 
 __all__ = [
     "MAX_SWEEP_POINTS",
     "NOT_CONVERGED",
     "REFUSED",
     "SWEEP_AXES",
-    "axis_column",
     "axis_values",
     "sweep_points",
     "sweep_view",
@@ -87,38 +86,6 @@ def sweep_points(axes: Sequence[tuple[str, Sequence[object]]]) -> list[dict[str,
         if "parameters.multifd-channels" in p:
             p["capabilities.multifd"] = True
     return points
-
-
-def axis_column(table: Any, path: str) -> tuple[Any, str]:
-    """A readable numeric column for sweep axis ``path``: ``(table with it, its name)``.
-
-    Rates show in MiB/s (links in Gbit/s), sizes in MiB, durations in ms, so heatmap axes
-    read ``max-bandwidth (MiB/s)`` = 128 instead of 134217728 bytes/s. Values still sort as
-    numbers.
-    """
-    name = path.split(".", 1)[1] if path.startswith(("parameters.", "workload.", "host."))\
-        else path
-    kind = path_kind(path)
-    source = f"{path}_Bps" if f"{path}_Bps" in table.columns else (
-        f"{path}_bytes" if f"{path}_bytes" in table.columns else path)
-    if path == "host.link":
-        label, scale = f"{name} (Gbit/s)", 8 / 1e9
-    elif kind == "rate" or source.endswith("_Bps"):
-        label, scale = f"{name} (MiB/s)", 1 / MiB
-    elif kind == "size" or source.endswith("_bytes"):
-        label, scale = f"{name} (MiB)", 1 / MiB
-    elif kind == "ms":
-        label, scale = f"{name} (ms)", 1.0
-    else:
-        return table, path
-    try:
-        values = table[source].astype(float) * scale
-    except (TypeError, ValueError):
-        return table, path
-    values = values.round(3)
-    if bool((values == values.round()).all()):
-        values = values.astype(int)
-    return table.assign(**{label: values}), label
 
 
 NOT_CONVERGED: Final = "did not converge"

@@ -25,7 +25,6 @@ from sim.ui._shared import cell_text
 from sim.units import parse_size
 
 __all__ = [
-    "INVENTORY_COLUMNS",
     "MAX_UPLOAD_BYTES",
     "inventory_mapping",
     "parse_dirty_measurement",
@@ -131,11 +130,6 @@ def _fraction(cell: str, memory_bytes: int, name: str, lineno: int) -> float:
     except UnitError:
         raise ScenarioError(f"{name}, line {lineno}: {cell!r} is neither a fraction 0-1 nor "
                             "a size such as 512MiB") from None
-
-
-INVENTORY_COLUMNS: Final = ("name", "host", "link", "memory", "vcpus", "dirty-rate",
-                            "working-set", "policy")
-"""The Drain planner's editable columns (dotted scenario paths may be added)."""
 
 
 def parse_inventory_upload(data: bytes, name: str = "inventory"

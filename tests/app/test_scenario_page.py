@@ -15,7 +15,6 @@ from sim.scenario import load_scenario
 from sim.units import parse_rate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"
-HAS_ENGINE = ui.module_available("sim.engine")
 
 
 def test_default_scenario_is_accepted() -> None:
@@ -194,7 +193,6 @@ def test_preset_pickers_list_the_shipped_files() -> None:
     assert hosts.value == policies.value == "custom"
 
 
-@pytest.mark.skipif(not HAS_ENGINE, reason="sim.engine has not landed")
 @pytest.mark.parametrize("name", HOSTS)
 def test_picking_a_host_profile_applies_its_file(name: str) -> None:
     """Picking a host profile puts it in the scenario and the link, the host fields show the
@@ -219,7 +217,6 @@ def test_picking_a_host_profile_applies_its_file(name: str) -> None:
     assert _simulate_page_metrics(at) == expected
 
 
-@pytest.mark.skipif(not HAS_ENGINE, reason="sim.engine has not landed")
 @pytest.mark.parametrize("name", POLICIES)
 def test_picking_a_policy_preset_applies_its_file(name: str) -> None:
     """Picking a policy preset names the file and its kind, the policy drop-down shows that
@@ -240,7 +237,6 @@ def test_picking_a_policy_preset_applies_its_file(name: str) -> None:
     assert _simulate_page_metrics(at) == expected
 
 
-@pytest.mark.skipif(not HAS_ENGINE, reason="sim.engine has not landed")
 def test_custom_keeps_the_presets_values_and_editing_a_host_field_overrides_it() -> None:
     """After a host profile, editing the link writes an override; 'custom' then writes the
     profile out (no profile key) and the result stays the same."""

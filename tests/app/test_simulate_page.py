@@ -12,7 +12,6 @@ from conftest import open_app, texts
 from sim import ui
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"
-HAS_PLOTS = ui.module_available("sim.plots")
 
 
 def open_simulate(scenario: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
@@ -44,7 +43,6 @@ def test_16_gib_guest_gets_a_result() -> None:
     assert float(sent.split()[0]) >= 16
 
 
-@pytest.mark.skipif(not HAS_PLOTS, reason="sim.plots has not landed")
 def test_plots_are_rendered_for_a_valid_scenario() -> None:
     """Timeline, bandwidth, throttle and downtime-breakdown figures are drawn."""
     at = open_simulate()

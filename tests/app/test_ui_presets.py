@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from sim import ScenarioError, ui
+from sim.engine import simulate
 from sim.qemu import profile
 from sim.scenario import load_scenario, preset_names, validate
 from sim.units import parse_rate
@@ -92,10 +93,7 @@ def test_policy_preset_names_its_file_and_custom_writes_it_out(name: str) -> Non
     own = ui.apply_preset(new, "policies", ui.CUSTOM)
     assert own["control"]["policy"] == values
     assert ui.preset_of(own, "policies") == ui.CUSTOM
-    if ui.module_available("sim.engine"):
-        from sim.engine import simulate
-
-        assert simulate(load_scenario(own)).to_dict() == simulate(load_scenario(new)).to_dict()
+    assert simulate(load_scenario(own)).to_dict() == simulate(load_scenario(new)).to_dict()
 
 
 def test_custom_host_writes_the_profile_out_without_its_description() -> None:
