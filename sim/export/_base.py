@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sim._exceptions import ExportError
+from sim.policies import build_policy
 from sim.policies import nova as nova_policy
 from sim.qemu.catalog import CAPABILITIES, PARAMETERS
 from sim.scenario import Scenario
@@ -257,8 +258,6 @@ def policy_kind_of(sc: Scenario) -> str | None:
 
 def policy_options_of(sc: Scenario) -> dict[str, Any]:
     """The scenario's policy options, typed, with the product's defaults filled in."""
-    from sim.policies import build_policy
-
     assert sc.control.policy is not None
     return build_policy(sc.control.policy).options
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from sim.export._base import (
-    NOVA_MIN_DATA_GIB,
     NOVA_MIN_DELAY_S_PER_GIB,
     NOVA_MIN_DOWNTIME_MS,
     NOVA_MIN_STEPS,
@@ -22,39 +21,27 @@ from sim.export._base import (
     policy_options_of,
     postcopy_words,
 )
+from sim.policies import nova as nova_policy
 from sim.scenario import Scenario
-from sim.units import GiB, format_duration
+from sim.units import format_duration
 
 # ------------------------------------------------------------------------- Nova
 
 
 def _nova_downtime(sc: Scenario, gaps: GapCollector, data_gib: float) -> dict[str, int]:
+    """Nova's ramp closest to a fixed ``downtime-limit``: its minimum steps and delay."""
     dt = sc.parameters.downtime_limit
-    policy = sc.control.policy or {}
-    nova = policy.get("kind") == "nova"
-    if nova:
-        # a Nova policy is exported as configured, Nova's own defaults where it is silent
-        from sim.policies.nova import OPTIONS
-
-        def option(name: str) -> int:
-            return int(policy.get(name, OPTIONS[name].default))
-
-        downtime = option("live_migration_downtime")
-        steps = option("live_migration_downtime_steps")
-        delay = option("live_migration_downtime_delay")
-    else:
-        downtime = max(NOVA_MIN_DOWNTIME_MS, dt)
-        steps, delay = NOVA_MIN_STEPS, NOVA_MIN_DELAY_S_PER_GIB
-    if dt < NOVA_MIN_DOWNTIME_MS and not nova:
+    downtime = max(NOVA_MIN_DOWNTIME_MS, dt)
+    steps, delay = NOVA_MIN_STEPS, NOVA_MIN_DELAY_S_PER_GIB
+    if dt < NOVA_MIN_DOWNTIME_MS:
         gaps.add("parameters.downtime-limit", f"{dt} ms",
                  f"Nova's minimum is {NOVA_MIN_DOWNTIME_MS} ms")
-    if not nova:
-        ramp_s = delay * data_gib * steps
-        gaps.add("parameters.downtime-limit", f"{dt} ms fixed",
-                 f"Nova always ramps: {downtime // steps} ms at start, +"
-                 f"{(downtime - downtime // steps) // steps} ms every {delay * data_gib:g} s, "
-                 f"{downtime} ms after {ramp_s:g} s (fewest steps and shortest delay Nova "
-                 "accepts)")
+    ramp = nova_policy.downtime_steps(data_gib=data_gib, downtime_ms=downtime, steps=steps,
+                                      delay_s_per_gib=delay)
+    gaps.add("parameters.downtime-limit", f"{dt} ms fixed",
+             f"Nova always ramps: {ramp[0][1]} ms at start, +{ramp[1][1] - ramp[0][1]} ms "
+             f"every {ramp[1][0]:g} s, {ramp[-1][1]} ms after {ramp[-1][0]:g} s (fewest "
+             "steps and shortest delay Nova accepts)")
     return {"live_migration_downtime": downtime, "live_migration_downtime_steps": steps,
             "live_migration_downtime_delay": delay}
 
@@ -93,7 +80,7 @@ def render_nova(sc: Scenario, opts: ExportOptions) -> Export:
     if policy_kind_of(sc) == "nova":
         return _render_nova_policy(sc, opts)
     gaps = GapCollector()
-    data_gib = max(NOVA_MIN_DATA_GIB, sc.vm.memory_bytes / GiB)
+    data_gib = nova_policy.data_gib(sc.vm.memory_bytes)
     libvirt: dict[str, Any] = {}
     mib = bandwidth_mib_per_s(sc, gaps, "live_migration_bandwidth")
     libvirt["live_migration_bandwidth"] = mib if mib is not None else 0
@@ -109,17 +96,15 @@ def render_nova(sc: Scenario, opts: ExportOptions) -> Export:
                "postcopy-ram", "multifd")
     note_not_expressible(sc, gaps, "Nova", handled)
     note_control_gaps(sc, gaps, "Nova", timeout=False, postcopy=False,
-                  policy=(sc.control.policy or {}).get("kind") not in (None, "nova"))
+                      policy=sc.control.policy is not None)
     return _nova_conf(sc, gaps, libvirt)
 
 
 def _render_nova_policy(sc: Scenario, opts: ExportOptions) -> Export:
     """A Nova policy as ``nova.conf`` ``[libvirt]`` options, every one written."""
-    from sim.policies.nova import OPTIONS
-
     o = policy_options_of(sc)
     gaps = GapCollector()
-    libvirt: dict[str, Any] = {name: o[name] for name in OPTIONS}
+    libvirt: dict[str, Any] = {name: o[name] for name in nova_policy.OPTIONS}
     if sc.capabilities["auto-converge"] and not o["live_migration_permit_auto_converge"]:
         libvirt["live_migration_permit_auto_converge"] = True
     if libvirt["live_migration_permit_auto_converge"] and o["live_migration_permit_post_copy"]:
