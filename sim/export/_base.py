@@ -177,7 +177,7 @@ def bandwidth_mib_per_s(sc: Scenario, gaps: GapCollector, what: str) -> int | No
 
 
 def note_not_expressible(sc: Scenario, gaps: GapCollector, target: str, handled: Iterable[str],
-                     default_note: str = "") -> None:
+                         default_note: str = "") -> None:
     """Add a gap for every given parameter and enabled capability the target ignores."""
     handled = set(handled)
     for name, value in given_parameters(sc).items():
@@ -191,7 +191,7 @@ def note_not_expressible(sc: Scenario, gaps: GapCollector, target: str, handled:
 
 
 def note_control_gaps(sc: Scenario, gaps: GapCollector, target: str, *, timeout: bool = True,
-                  postcopy: bool = True, policy: bool = True) -> None:
+                      postcopy: bool = True, policy: bool = True) -> None:
     ctl = sc.control
     if timeout and ctl.timeout_s is not None:
         gaps.add("control.timeout", format_duration(ctl.timeout_s),
@@ -269,7 +269,7 @@ def note_policy_gaps(sc: Scenario, gaps: GapCollector, target: str, handled: Ite
 
 
 def per_gib_knob(sc: Scenario, budget_s: float, gib: float, gaps: GapCollector, knob: str,
-             of_what: str) -> int:
+                 of_what: str) -> int:
     """A completion budget as the whole seconds per GiB that KubeVirt and Nova take,
     rounded up, with a gap when the rounding changes it."""
     per_gib = max(1, math.ceil(budget_s / gib))

@@ -55,20 +55,25 @@ def _kubevirt_fields(sc: Scenario, gaps: GapCollector) -> dict[str, Any]:
                      "set it from the predicted time of that pass")
     if budget_s is not None:
         out["completionTimeoutPerGiB"] = per_gib_knob(sc, budget_s, mem_gib, gaps,
-                                                  "completionTimeoutPerGiB", "of RAM")
+                                                      "completionTimeoutPerGiB", "of RAM")
     return out
 
 
-def _kubevirt_gaps(sc: Scenario, gaps: GapCollector) -> None:
+def _downtime_gap(sc: Scenario, gaps: GapCollector) -> None:
     dt = sc.parameters.downtime_limit
     if dt != QEMU_DEFAULT_DOWNTIME_MS:
         gaps.add("parameters.downtime-limit", f"{dt} ms", "KubeVirt has no downtime knob "
-                 f"(VEP 248 proposes maxDowntimeMs); QEMU's {QEMU_DEFAULT_DOWNTIME_MS} ms applies")
+                 f"(VEP 248 proposes maxDowntimeMs); QEMU's {QEMU_DEFAULT_DOWNTIME_MS} ms "
+                 "applies")
+
+
+def _kubevirt_gaps(sc: Scenario, gaps: GapCollector) -> None:
+    _downtime_gap(sc, gaps)
+    post_copy_allowed = sc.capabilities["postcopy-ram"] and sc.control.postcopy_after is not None
     if sc.capabilities["multifd"] and sc.parameters.multifd_channels != KUBEVIRT_MULTIFD_CHANNELS \
-            and not (sc.capabilities["postcopy-ram"] and sc.control.postcopy_after is not None):
+            and not post_copy_allowed:
         gaps.add("parameters.multifd-channels", str(sc.parameters.multifd_channels),
                  f"KubeVirt picks {KUBEVIRT_MULTIFD_CHANNELS} channels itself")
-    post_copy_allowed = sc.capabilities["postcopy-ram"] and sc.control.postcopy_after is not None
     if not sc.capabilities["multifd"] and not post_copy_allowed:
         gaps.add("capabilities.multifd", "off", "KubeVirt turns multifd on (8 channels) when "
                  "the VMI has no CPU limit and postcopy is not allowed")
@@ -129,19 +134,14 @@ def _render_kubevirt_policy(sc: Scenario, opts: ExportOptions) -> Export:
     gaps = GapCollector()
     auto_converge = bool(o["allowAutoConverge"] or sc.capabilities["auto-converge"])
     fields: dict[str, Any] = {
-        "bandwidthPerMigration": k8s_quantity(int(o["bandwidthPerMigration"])) or "0Mi",
+        "bandwidthPerMigration": (k8s_quantity(int(o["bandwidthPerMigration"]))
+                                  if o["bandwidthPerMigration"] else "0Mi"),
         "allowAutoConverge": auto_converge,
         "completionTimeoutPerGiB": int(o["completionTimeoutPerGiB"]),
         "allowPostCopy": bool(o["allowPostCopy"]),
         "allowWorkloadDisruption": bool(o["allowWorkloadDisruption"]),
     }
-    if fields["bandwidthPerMigration"] == "0":
-        fields["bandwidthPerMigration"] = "0Mi"
-    dt = sc.parameters.downtime_limit
-    if dt != QEMU_DEFAULT_DOWNTIME_MS:
-        gaps.add("parameters.downtime-limit", f"{dt} ms", "KubeVirt has no downtime knob "
-                 f"(VEP 248 proposes maxDowntimeMs); QEMU's {QEMU_DEFAULT_DOWNTIME_MS} ms "
-                 "applies")
+    _downtime_gap(sc, gaps)
     if o["downtimeTuning"] is not None:
         gaps.add("control.policy.downtimeTuning", "set", "behind the MigrationDowntimeTuning "
                  "feature gate (VEP 291); not written")
@@ -150,7 +150,7 @@ def _render_kubevirt_policy(sc: Scenario, opts: ExportOptions) -> Export:
                  "the VMI has no CPU limit and postcopy is not allowed; the prediction is "
                  "for a VMI with a CPU limit")
     note_policy_gaps(sc, gaps, "KubeVirt", ("max-bandwidth", "downtime-limit", "auto-converge",
-                                        "postcopy-ram", "multifd", "multifd-channels"))
+                                            "postcopy-ram", "multifd", "multifd-channels"))
     return _kubevirt_files(sc, gaps, fields, {"progressTimeout": int(o["progressTimeout"])},
                            "progressTimeout is cluster-wide (no MigrationPolicy field); "
                            "merge into your KubeVirt CR")

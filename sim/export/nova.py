@@ -112,7 +112,7 @@ def _render_nova_policy(sc: Scenario, opts: ExportOptions) -> Export:
                  "Nova uses auto-converge only when post-copy is not permitted")
     _nova_multifd(sc, gaps, libvirt)
     note_policy_gaps(sc, gaps, "Nova", ("max-bandwidth", "downtime-limit", "auto-converge",
-                                    "postcopy-ram", "multifd", "multifd-channels"))
+                                        "postcopy-ram", "multifd", "multifd-channels"))
     return _nova_conf(sc, gaps, libvirt)
 
 

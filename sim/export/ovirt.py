@@ -108,7 +108,7 @@ def _render_ovirt_policy(sc: Scenario, opts: ExportOptions) -> Export:
                      f"bandwidth takes whole Mbit/s: {mbps} Mbit/s shared by {share}")
         bandwidth = {"assignment_method": "custom", "custom_value": mbps}
     note_policy_gaps(sc, gaps, "oVirt", ("max-bandwidth", "downtime-limit", "auto-converge",
-                                     "xbzrle", "postcopy-ram"))
+                                         "xbzrle", "postcopy-ram"))
     cluster = {"cluster": {"migration": {
         "policy": {"name": OVIRT_SCHEDULE_NAMES[schedule]},
         "bandwidth": bandwidth}},

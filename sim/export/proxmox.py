@@ -93,6 +93,6 @@ def _render_proxmox_policy(sc: Scenario, opts: ExportOptions) -> Export:
     speed_mib = int(o["migrate_speed"])
     kib = speed_mib * MiB // KiB
     note_policy_gaps(sc, gaps, "Proxmox", ("max-bandwidth", "downtime-limit", "auto-converge",
-                                       "xbzrle", "xbzrle-cache-size"))
+                                           "xbzrle", "xbzrle-cache-size"))
     return _proxmox_files(sc, opts, gaps, downtime_s=float(o["migrate_downtime"]),
                           speed_mib=speed_mib, kib=kib)
