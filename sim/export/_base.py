@@ -167,12 +167,14 @@ def effective_bandwidth(sc: Scenario) -> int | None:
 def bandwidth_mib_per_s(sc: Scenario, gaps: GapCollector, what: str) -> int | None:
     """``max-bandwidth`` in whole MiB/s (≥ 1), noting the rounding; ``None`` = unlimited."""
     bw = effective_bandwidth(sc)
-    if bw is None:
-        return None
-    mib = max(1, round(bw / MiB))
-    if mib * MiB != bw:
-        gaps.add("parameters.max-bandwidth", f"{bw} bytes/s", f"{what} takes whole MiB/s: "
-                 f"{mib} MiB/s")
+    return None if bw is None else whole_mib_per_s(bw, "parameters.max-bandwidth", what, gaps)
+
+
+def whole_mib_per_s(n_Bps: int, setting: str, what: str, gaps: GapCollector) -> int:
+    """A rate in whole MiB/s (≥ 1) for a knob that takes no finer, noting the rounding."""
+    mib = max(1, round(n_Bps / MiB))
+    if mib * MiB != n_Bps:
+        gaps.add(setting, f"{n_Bps} bytes/s", f"{what} takes whole MiB/s: {mib} MiB/s")
     return mib
 
 

@@ -20,9 +20,10 @@ from sim.export._base import (
     note_control_gaps,
     note_not_expressible,
     postcopy_words,
+    whole_mib_per_s,
 )
 from sim.scenario import Scenario
-from sim.units import MiB, format_duration
+from sim.units import format_duration
 
 # ------------------------------------------------------------------------- virsh / libvirt
 
@@ -85,10 +86,8 @@ def _virsh_postcopy(sc: Scenario, v: _Virsh, gaps: GapCollector, dom: str) -> li
     v.api_flags.append("VIR_MIGRATE_POSTCOPY")
     pbw = sc.parameters.max_postcopy_bandwidth
     if "max-postcopy-bandwidth" in sc.parameters.given and pbw:
-        mib = max(1, round(pbw / MiB))
-        if mib * MiB != pbw:
-            gaps.add("parameters.max-postcopy-bandwidth", f"{pbw} bytes/s",
-                     f"virsh takes whole MiB/s: {mib}")
+        mib = whole_mib_per_s(pbw, "parameters.max-postcopy-bandwidth",
+                              "virsh --postcopy-bandwidth", gaps)
         v.opt("--postcopy-bandwidth", mib, "bandwidth.postcopy")
     after = sc.control.postcopy_after
     if after is None:
