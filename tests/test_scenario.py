@@ -429,6 +429,28 @@ def test_a_scenarios_own_workload_form_overrides_a_rate_preset(own: dict[str, An
     assert [p.field for p in both.problems] == ["workload.dirty-rate"]  # still not both
 
 
+def test_a_preset_is_read_again_when_its_file_changes_and_never_shared(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Presets are parsed once per version of the file: an edit shows at the next read,
+    and what a caller gets is its own copy (changing it does not change the next read)."""
+    import os
+
+    from sim.scenario import data as where
+
+    (tmp_path / "workloads").mkdir()
+    preset = tmp_path / "workloads" / "busy.yaml"
+    preset.write_text("dirty-rate: 100MiB/s\nworking-set: 1GiB\n", encoding="utf-8")
+    monkeypatch.setattr(where, "DATA_DIR", tmp_path)
+    first = where.read_preset("workloads", "busy")
+    assert first == {"dirty-rate": "100MiB/s", "working-set": "1GiB"}
+    first["dirty-rate"] = "1MiB/s"
+    assert where.read_preset("workloads", "busy")["dirty-rate"] == "100MiB/s"
+    preset.write_text("dirty-rate: 200MiB/s\nworking-set: 1GiB\n", encoding="utf-8")
+    stat = preset.stat()
+    os.utime(preset, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert where.read_preset("workloads", "busy")["dirty-rate"] == "200MiB/s"
+
+
 def test_unknown_preset_lists_the_available_ones() -> None:
     """A preset name that does not exist is an error on workload.preset."""
     report = validate({**MINIMAL, "workload": {"preset": "no-such-preset"}})

@@ -17,6 +17,8 @@ The scenario loader and the dashboard's pickers both call :func:`preset_names` a
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 from typing import Any, Final
 
@@ -68,7 +70,17 @@ def read_preset(kind: str, name: str) -> dict[str, Any]:
         raise ScenarioError(f"no such {kind} preset {name!r}; available: "
                             + (", ".join(available) or "none"))
     path = data_path(kind, f"{name}.yaml")
-    loaded = load_yaml(read_text(path, what=f"{kind} preset", error=ScenarioError), str(path),
+    stat = path.stat()
+    return copy.deepcopy(_parsed_preset(kind, name, str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_preset(kind: str, name: str, path: str, mtime_ns: int, size: int
+                   ) -> dict[str, Any]:
+    """The preset file's values, parsed once per version of the file (its modification time
+    and size are in the key): a sweep, a search or a lab comparison validates a scenario
+    naming a preset once per point."""
+    loaded = load_yaml(read_text(Path(path), what=f"{kind} preset", error=ScenarioError), path,
                        error=ScenarioError)
     values = loaded.get("values", loaded) if isinstance(loaded, dict) else loaded
     if not isinstance(values, dict):
