@@ -232,13 +232,12 @@ def _near(a: float, b: float) -> bool:
 
 def _same_state(old: _Mark, here: _Mark, watch_period: bool) -> bool:
     """Two syncs start the same future (within :data:`_STEADY_TOL`)."""
+    room = _STEADY_TOL * max(here.pending, 1.0)  # parts of pending: within a share of it
+    parts = zip((old.zero, old.hot, old.first, *old.classes),
+                (here.zero, here.hot, here.first, *here.classes), strict=True)
     return (old.pct == here.pct and old.high_cnt == here.high_cnt
             and _near(old.pending, here.pending) and _near(old.threshold, here.threshold)
-            and abs(old.zero - here.zero) <= _STEADY_TOL * max(here.pending, 1.0)
-            and abs(old.hot - here.hot) <= _STEADY_TOL * max(here.pending, 1.0)
-            and abs(old.first - here.first) <= _STEADY_TOL * max(here.pending, 1.0)
-            and all(abs(a - b) <= _STEADY_TOL * max(here.pending, 1.0)
-                    for a, b in zip(old.classes, here.classes, strict=True))
+            and all(abs(a - b) <= room for a, b in parts)
             and old.stage == here.stage and _near(old.dirt, here.dirt)
             and abs(old.win_phase - here.win_phase) <= 1e-9
             and _near(old.win_wire, here.win_wire)
